@@ -1,0 +1,190 @@
+"""Training data: records prepared once (standard leads, 500 Hz, mV) and the windows drawn from them.
+
+A *record store* holds prepared records; the in-memory store below serves small data sets, and any
+object with the same members (``RecordStore``) can stand in for it, such as an on-disk cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from torch.utils.data import Dataset
+
+from seecgnet.classes import ScoredClasses
+from seecgnet.records import Record, RecordError, Sex, find_records, read_record, to_standard_leads
+from seecgnet.signals import (
+    AgeStatistics,
+    SignalSettings,
+    add_noise,
+    demographic_features,
+    random_window,
+    resample,
+)
+
+log = logging.getLogger(__name__)
+
+
+def prepare_signal(record: Record, settings: SignalSettings) -> np.ndarray:
+    """A record's signal in the standard lead order at settings.fs_hz, (12, samples) float32 mV.
+
+    Non-finite samples (NaN, infinity) become 0 mV, with a warning naming the record.
+    """
+    signal = resample(to_standard_leads(record).signal, record.fs_hz, settings.fs_hz)
+    bad = ~np.isfinite(signal)
+    if bad.any():
+        log.warning("%s: %d non-finite samples set to 0 mV", record.name, int(bad.sum()))
+        signal = np.where(bad, np.float32(0.0), signal)
+    return signal
+
+
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A record ready for the network: signal (12, samples) at the working rate, labels (classes,)."""
+
+    name: str
+    signal: np.ndarray
+    labels: np.ndarray
+    age: float
+    sex: Sex
+
+
+class RecordStore(Protocol):
+    """What training needs of a data set: per-record labels, age, sex and signal."""
+
+    names: Sequence[str]
+    labels: np.ndarray  # (records, classes) bool
+    ages: np.ndarray  # (records,) years, NaN where unknown
+    sexes: Sequence[Sex]
+
+    def __len__(self) -> int: ...
+
+    def signal(self, index: int) -> np.ndarray: ...
+
+
+@dataclass
+class InMemoryStore:
+    """Prepared records held in memory."""
+
+    records: list[PreparedRecord]
+    names: list[str] = field(init=False)
+    labels: np.ndarray = field(init=False)
+    ages: np.ndarray = field(init=False)
+    sexes: list[Sex] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = [r.name for r in self.records]
+        n_classes = self.records[0].labels.shape[0] if self.records else 0
+        self.labels = (
+            np.stack([r.labels for r in self.records])
+            if self.records
+            else np.zeros((0, n_classes), dtype=bool)
+        )
+        self.ages = np.array([r.age for r in self.records], dtype=np.float64)
+        self.sexes = [r.sex for r in self.records]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def signal(self, index: int) -> np.ndarray:
+        return self.records[index].signal
+
+    def subset(self, indices: Sequence[int]) -> InMemoryStore:
+        return InMemoryStore([self.records[i] for i in indices])
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """A record that could not be read, and why."""
+
+    path: Path
+    reason: str
+
+
+def _prepare_one(
+    header: Path, classes: ScoredClasses, settings: SignalSettings
+) -> PreparedRecord | ReadFailure:
+    try:
+        record = read_record(header)
+        signal = prepare_signal(record, settings)
+    except (RecordError, ValueError, OSError) as error:
+        return ReadFailure(header, str(error))
+    return PreparedRecord(
+        name=record.name,
+        signal=signal,
+        labels=classes.encode(record.dx_codes),
+        age=record.age,
+        sex=record.sex,
+    )
+
+
+def load_store(
+    data_dir: str | Path,
+    classes: ScoredClasses,
+    settings: SignalSettings,
+    workers: int = 1,
+) -> tuple[InMemoryStore, list[ReadFailure]]:
+    """Read and prepare every record in a folder, in parallel; unreadable records are skipped.
+
+    Each skipped record gets one warning naming it; the caller decides what to do when few are left.
+    Records whose labels hold no scored class are kept as all-negative examples.
+    """
+    headers = find_records(data_dir)
+    results = Parallel(n_jobs=workers)(
+        delayed(_prepare_one)(header, classes, settings) for header in headers
+    )
+    prepared = [r for r in results if isinstance(r, PreparedRecord)]
+    failures = [r for r in results if isinstance(r, ReadFailure)]
+    for failure in failures:
+        log.warning("skipping %s: %s", failure.path, failure.reason)
+    return InMemoryStore(prepared), failures
+
+
+class TrainingWindows(Dataset):
+    """One random 10-second window per record per epoch, with the paper's augmentation.
+
+    Items are (window (1, 12, window_samples), demographics (5,), targets (classes,)) tensors. The
+    random draws depend only on (seed, epoch, record), so runs repeat whatever the worker count.
+    """
+
+    def __init__(
+        self,
+        store: RecordStore,
+        indices: Sequence[int],
+        settings: SignalSettings,
+        age_stats: AgeStatistics,
+        seed: int,
+    ) -> None:
+        self.store = store
+        self.indices = list(indices)
+        self.settings = settings
+        self.age_stats = age_stats
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = self.indices[item]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        window = add_noise(
+            random_window(self.store.signal(index), self.settings, rng), self.settings, rng
+        )
+        demographics = demographic_features(
+            float(self.store.ages[index]), self.store.sexes[index], self.age_stats
+        )
+        return (
+            torch.from_numpy(window).unsqueeze(0),  # (1, 12, window_samples)
+            torch.from_numpy(demographics),
+            torch.from_numpy(self.store.labels[index].astype(np.float32)),
+        )

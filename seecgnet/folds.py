@@ -1,0 +1,69 @@
+"""Multi-label stratified folds (iterative stratification) for validation splits and cross-validation.
+
+Iterative stratification (Sechidis, Tsoumakas and Vlahavas, 2011) deals out the records of the rarest
+class first, each to the fold that still wants most of that class, so every class, rare ones above
+all, is spread across folds in proportion. Records with no scored class are dealt last, by size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def iterative_stratification(labels: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
+    """The fold (0..n_folds-1) of each record, from its (records, classes) multi-hot labels.
+
+    Deterministic for a seed. Fold sizes differ by at most a few records.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    n_records = labels.shape[0]
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+    if n_records < n_folds:
+        raise ValueError(f"{n_records} records cannot fill {n_folds} folds")
+    rng = np.random.default_rng(seed)
+    fold_of = np.full(n_records, -1, dtype=np.int64)
+    fold_shares = np.full(n_folds, 1.0 / n_folds)
+    wanted_records = n_records * fold_shares
+    wanted_per_class = labels.sum(axis=0)[None, :] * fold_shares[:, None]  # (folds, classes)
+
+    remaining = labels.copy()
+    while True:
+        counts = remaining.sum(axis=0)
+        if not counts.any():
+            break
+        present = np.flatnonzero(counts)
+        rarest = present[np.argmin(counts[present])]
+        members = np.flatnonzero(remaining[:, rarest])
+        for record in rng.permutation(members):
+            fold = _pick(wanted_per_class[:, rarest], wanted_records, rng)
+            fold_of[record] = fold
+            wanted_per_class[fold] -= labels[record]
+            wanted_records[fold] -= 1
+            remaining[record] = False
+
+    for record in rng.permutation(np.flatnonzero(fold_of < 0)):
+        fold = _pick(wanted_records, wanted_records, rng)
+        fold_of[record] = fold
+        wanted_records[fold] -= 1
+    return fold_of
+
+
+def _pick(primary: np.ndarray, secondary: np.ndarray, rng: np.random.Generator) -> int:
+    """The fold wanting most by ``primary``, ties broken by ``secondary``, then at random."""
+    best = np.flatnonzero(primary == primary.max())
+    if len(best) > 1:
+        best = best[secondary[best] == secondary[best].max()]
+    return int(rng.choice(best))
+
+
+def validation_split(
+    labels: np.ndarray, fraction: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (train indices, validation indices) with about ``fraction`` held out."""
+    n_records = len(labels)
+    if fraction <= 0 or n_records < 4:
+        return np.arange(n_records), np.zeros(0, dtype=np.int64)
+    n_folds = min(n_records, max(2, round(1.0 / fraction)))
+    folds = iterative_stratification(labels, n_folds, seed)
+    return np.flatnonzero(folds != 0), np.flatnonzero(folds == 0)
