@@ -1,0 +1,105 @@
+"""Time the challenge scorer on N synthetic recordings (by default as many as the 2020 training set).
+
+Writes N label headers (12-lead headers whose ``#Dx`` line holds 1-3 random scored or unscored codes)
+and N output files (the scored classes, random probabilities, written by ``write_output``) into a
+temporary folder, then prints the seconds spent reading the files, computing the metrics, and in the
+whole ``evaluate_12ECG_score`` call (the best of ``--repeat`` runs of each).
+
+    python benchmarks/scorer.py [--n 43101] [--seed 0] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from seecgnet.classes import ScoredClasses, load_scored_classes
+from seecgnet.metrics import compute_scores
+from seecgnet.outputs import load_outputs, write_output
+from seecgnet.scoring import evaluate_12ECG_score, find_recording_files, load_labels
+
+# Diagnoses the challenge does not score, and the second codes of the equivalent pairs.
+OTHER_CODES = (
+    "164865005",
+    "55930002",
+    "429622005",
+    "251180001",
+    "164884008",
+    "59118001",
+    "63593006",
+)
+LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def write_recordings(
+    folder: Path, count: int, classes: ScoredClasses, rng: np.random.Generator
+) -> None:
+    """Write ``count`` headers to ``folder/labels`` and output files to ``folder/outputs``."""
+    labels, outputs = folder / "labels", folder / "outputs"
+    labels.mkdir()
+    outputs.mkdir()
+    codes = np.array(classes.codes + OTHER_CODES)
+    for i in range(count):
+        name = f"B{i:06d}"
+        dx = ",".join(rng.choice(codes, size=rng.integers(1, 4), replace=False))
+        signals = "".join(f"{name}.mat 16+24 1000/mV 16 0 0 0 0 {lead}\n" for lead in LEADS)
+        (labels / f"{name}.hea").write_text(
+            f"{name} 12 500 5000\n{signals}#Age: 60\n#Sex: Female\n#Dx: {dx}\n"
+            "#Rx: Unknown\n#Hx: Unknown\n#Sx: Unknown\n"
+        )
+        probabilities = rng.random(len(classes))
+        write_output(
+            outputs / f"{name}.csv", name, classes.codes, probabilities > 0.5, probabilities
+        )
+
+
+def best_seconds(run: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=43101, help="number of recordings")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing (best kept)")
+    args = parser.parse_args()
+
+    classes = load_scored_classes()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        start = time.perf_counter()
+        write_recordings(folder, args.n, classes, np.random.default_rng(args.seed))
+        print(f"wrote {args.n} recordings in {time.perf_counter() - start:.1f} s")
+
+        def parse() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            files = find_recording_files(folder / "labels", folder / "outputs")
+            outputs = load_outputs(files.output_paths, classes)
+            return load_labels(files.header_paths, classes), outputs.scalar, outputs.binary
+
+        arrays = parse()
+        parse_s = best_seconds(parse, args.repeat)
+        metrics_s = best_seconds(lambda: compute_scores(*arrays, classes), args.repeat)
+        total_s = best_seconds(
+            lambda: evaluate_12ECG_score(folder / "labels", folder / "outputs", classes),
+            args.repeat,
+        )
+    print(f"parse files   {parse_s:8.3f} s")
+    print(f"metrics       {metrics_s:8.3f} s")
+    print(f"total         {total_s:8.3f} s  (evaluate_12ECG_score, {args.n} recordings)")
+
+
+if __name__ == "__main__":
+    main()

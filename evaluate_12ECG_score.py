@@ -1,0 +1,74 @@
+#!/usr/bin/env python
+"""Score a folder of challenge output files against a folder of label headers.
+
+    python evaluate_12ECG_score.py LABELS OUTPUTS                    print the scores
+    python evaluate_12ECG_score.py LABELS OUTPUTS scores.csv         write the scores
+    python evaluate_12ECG_score.py LABELS OUTPUTS scores.csv class_scores.csv
+
+The files are written exactly as the official 2020 scorer writes them. The method lives in
+``seecgnet.scoring``; ``from evaluate_12ECG_score import evaluate_12ECG_score`` works as with the
+official script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from seecgnet.classes import WeightsFileError, load_scored_classes
+from seecgnet.outputs import OutputFileError
+from seecgnet.scoring import (
+    ChallengeFilesError,
+    LabelFileError,
+    evaluate_12ECG_score,
+    format_class_scores,
+    format_scores,
+    score_directories,
+)
+
+__all__ = ["evaluate_12ECG_score", "main"]
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights.csv"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("labels", type=Path, help="folder of label headers (NAME.hea)")
+    parser.add_argument("outputs", type=Path, help="folder of output files (NAME.csv)")
+    parser.add_argument("scores_csv", type=Path, nargs="?", help="write the scores here")
+    parser.add_argument(
+        "class_scores_csv", type=Path, nargs="?", help="write the per-class scores here"
+    )
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=DEFAULT_WEIGHTS,
+        help="the challenge's weights.csv (default: the one beside this script)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+
+    try:
+        scores = score_directories(args.labels, args.outputs, load_scored_classes(args.weights))
+    except (ChallengeFilesError, LabelFileError, OutputFileError, WeightsFileError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 1
+    if args.scores_csv is None:
+        print(format_scores(scores))
+        return 0
+    written = [(args.scores_csv, format_scores(scores))]
+    if args.class_scores_csv is not None:
+        written.append((args.class_scores_csv, format_class_scores(scores)))
+    for path, text in written:
+        try:
+            path.write_text(text, encoding="utf-8", newline="")
+        except OSError as error:
+            print(f"{parser.prog}: error: cannot write {path}: {error.strerror}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
