@@ -31,6 +31,7 @@ import enum
 import logging
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,8 @@ ATRIAL_FIBRILLATION = "164889003"
 LOW_QRS_VOLTAGES = "251146004"
 
 GAIN_PER_MV = 1000
+# header(5): a record name holds letters, digits and underscores only.
+_RECORD_NAME = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
 
 # Wave centres relative to the R peak and widths (standard deviations), in seconds, for P Q R S;
 # the T wave's centre depends on the rate (see _beat_templates).
@@ -126,7 +129,7 @@ def write_synthetic_record(
     time out of the first line. The same arguments always write the same files.
     """
     leads = tuple(STANDARD_LEADS if lead_order is None else lead_order)
-    _check_arguments(name, fs_hz, duration_s, heart_rate_bpm, qrs_scale, leads)
+    _check_arguments(name, fs_hz, duration_s, heart_rate_bpm, qrs_scale, leads, sex, dx_codes)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -192,9 +195,13 @@ def _check_arguments(
     heart_rate_bpm: float,
     qrs_scale: float,
     leads: tuple[str, ...],
+    sex: str,
+    dx_codes: Sequence[str],
 ) -> None:
-    if not name or any(char.isspace() or char in "/\\" for char in name):
-        raise ValueError(f"record name {name!r} must be non-empty, without spaces or slashes")
+    if _RECORD_NAME.fullmatch(name) is None:
+        raise ValueError(
+            f"record name {name!r} must be ASCII letters, digits and underscores, as WFDB wants"
+        )
     if not fs_hz > 0 or not duration_s > 0:
         raise ValueError(f"record {name}: fs_hz={fs_hz} and duration_s={duration_s} must be > 0")
     if round(duration_s * fs_hz) < 1:
@@ -209,6 +216,10 @@ def _check_arguments(
             f"record {name}: lead_order {leads} must list distinct standard leads "
             f"{STANDARD_LEADS} (unknown: {unknown})"
         )
+    # Written into an ASCII header as given, one line each.
+    for text in (sex, *dx_codes):
+        if not text.isascii() or text.splitlines() not in ([], [text]):
+            raise ValueError(f"record {name}: {text!r} must be ASCII on one line for the header")
 
 
 def _standard_leads_mv(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seecgnet.records import (
     STANDARD_LEADS,
@@ -344,3 +349,145 @@ def test_find_records_lists_sorted_headers_that_have_a_mat(
 def test_find_records_in_a_missing_folder_raises_record_error(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match="no_such_folder"):
         find_records(tmp_path / "no_such_folder")
+
+
+def test_find_records_in_an_empty_folder_returns_an_empty_list(tmp_path: Path) -> None:
+    assert find_records(tmp_path) == []
+
+
+def test_find_records_on_a_file_raises_record_error_naming_it(tmp_path: Path) -> None:
+    header = write_synthetic_record(tmp_path, "A0017", duration_s=1.0)
+    with pytest.raises(RecordError, match=re.escape(str(header)) + ": is a file"):
+        find_records(header)
+
+
+def test_find_records_without_required_signal_lists_headers_missing_their_mat(
+    tmp_path: Path,
+) -> None:
+    for name in ("A0018", "A0019"):
+        write_synthetic_record(tmp_path, name, duration_s=1.0)
+    (tmp_path / "A0019.mat").unlink()
+    (tmp_path / "folder.hea").mkdir()
+    assert find_records(tmp_path, require_signal=False) == [
+        tmp_path / "A0018.hea",
+        tmp_path / "A0019.hea",
+    ]
+
+
+def test_header_that_is_a_folder_raises_record_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "A0020.hea").mkdir()
+    with pytest.raises(RecordError, match=re.escape(str(tmp_path / "A0020.hea"))):
+        read_record(tmp_path / "A0020")
+
+
+# ----- the MATLAB v4 reader -----
+
+
+def v4_matrix(name: str, values: np.ndarray, type_word: int, byte_order: str = "<") -> bytes:
+    """One MATLAB v4 matrix, written by hand: header, NUL-terminated name, values by column."""
+    rows, columns = values.shape
+    header = struct.pack(byte_order + "5i", type_word, rows, columns, 0, len(name) + 1)
+    return (
+        header
+        + name.encode()
+        + b"\0"
+        + values.astype(values.dtype.newbyteorder(byte_order)).tobytes(order="F")
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float64, np.float32, np.int32, np.uint16, np.uint8])
+def test_v4_matrix_equals_what_loadmat_reads_for_each_numeric_type(
+    tmp_path: Path, dtype: type
+) -> None:
+    # scipy.io.loadmat is the reference: the challenge's driver reads .mat files with it.
+    header = write_synthetic_record(tmp_path, "A0022", lead_order=("I", "II", "V1"), duration_s=1.0)
+    mat = header.with_suffix(".mat")
+    val = (scipy.io.loadmat(mat)["val"] % 200).astype(dtype)
+    scipy.io.savemat(mat, {"before": val[:1, :7], "val": val, "after": val[:2]}, format="4")
+    expected = scipy.io.loadmat(mat)["val"]
+    record = read_record(header)
+    np.testing.assert_array_equal(record.signal, expected.astype(np.float32) / 1000)
+
+
+def test_big_endian_v4_file_reads_the_same_values(tmp_path: Path) -> None:
+    header = write_synthetic_record(tmp_path, "A0023", lead_order=("I", "II"), duration_s=1.0)
+    little = read_record(header)
+    val = scipy.io.loadmat(header.with_suffix(".mat"))["val"]
+    # type word 1030: big-endian (1), int16 (3), numeric (0)
+    header.with_suffix(".mat").write_bytes(v4_matrix("val", val, 1030, byte_order=">"))
+    np.testing.assert_array_equal(read_record(header).signal, little.signal)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "problem"),
+    [
+        (v4_matrix("val", np.zeros((2, 500), np.int16), 31), "'val' is a text matrix"),
+        (v4_matrix("val", np.zeros((2, 500), np.int16), 32), "'val' is a sparse matrix"),
+        (struct.pack("<5i", 30, 2, 500, 1, 4) + b"val\0" + bytes(16000), "'val' is a complex"),
+        (struct.pack("<5i", 30, 2**31 - 1, 2**31 - 1, 0, 4) + b"val\0", "truncated: matrix 'val'"),
+        (struct.pack("<5i", 90, 2, 500, 0, 4) + b"val\0" + bytes(8000), "type 90"),
+        (struct.pack("<5i", 30, -2, 500, 0, 4) + b"val\0", r"-2 × 500"),
+    ],
+    ids=["text", "sparse", "complex", "huge", "unknown-precision", "negative-rows"],
+)
+def test_v4_matrix_that_is_not_a_real_signal_raises_record_error(
+    tmp_path: Path, matrix: bytes, problem: str
+) -> None:
+    header = write_synthetic_record(tmp_path, "A0024", lead_order=("I", "II"), duration_s=1.0)
+    header.with_suffix(".mat").write_bytes(matrix)
+    with pytest.raises(
+        RecordError, match=re.escape(str(header.with_suffix(".mat"))) + ".*" + problem
+    ):
+        read_record(header)
+
+
+@dataclass(frozen=True)
+class FuzzRecord:
+    header: Path
+    header_bytes: bytes
+    mat_bytes: bytes
+
+
+@pytest.fixture(scope="module")
+def fuzz_record(tmp_path_factory: pytest.TempPathFactory) -> FuzzRecord:
+    header = write_synthetic_record(
+        tmp_path_factory.mktemp("fuzz"), "F0001", lead_order=("I", "II", "V1"), duration_s=0.2
+    )
+    return FuzzRecord(header, header.read_bytes(), header.with_suffix(".mat").read_bytes())
+
+
+def damaged(clean: bytes, data: st.DataObject) -> bytes:
+    """``clean`` with one to four bytes changed (often in the first 64) and perhaps cut short."""
+    spoilt = bytearray(clean)
+    for _ in range(data.draw(st.integers(1, 4))):
+        limit = data.draw(st.sampled_from([min(64, len(spoilt)), len(spoilt)]))
+        spoilt[data.draw(st.integers(0, limit - 1))] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        del spoilt[data.draw(st.integers(0, len(spoilt))) :]
+    return bytes(spoilt)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_damaged_mat_gives_a_record_or_a_record_error(
+    fuzz_record: FuzzRecord, data: st.DataObject
+) -> None:
+    fuzz_record.header.write_bytes(fuzz_record.header_bytes)
+    fuzz_record.header.with_suffix(".mat").write_bytes(damaged(fuzz_record.mat_bytes, data))
+    with contextlib.suppress(RecordError):
+        assert read_record(fuzz_record.header).n_leads == 3
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_damaged_or_arbitrary_header_bytes_give_a_record_or_a_record_error(
+    fuzz_record: FuzzRecord, data: st.DataObject
+) -> None:
+    if data.draw(st.booleans()):
+        header_bytes = data.draw(st.binary(max_size=400))
+    else:
+        header_bytes = damaged(fuzz_record.header_bytes, data)
+    fuzz_record.header.write_bytes(header_bytes)
+    fuzz_record.header.with_suffix(".mat").write_bytes(fuzz_record.mat_bytes)
+    with contextlib.suppress(RecordError):
+        read_record(fuzz_record.header)

@@ -149,6 +149,24 @@ def test_invalid_arguments_raise_value_error_naming_the_value(
         write_synthetic_record(tmp_path, "SYN7", **{argument: value})
 
 
+@pytest.mark.parametrize(
+    ("name", "sex", "dx_codes", "message"),
+    [
+        ("A 0001", "Male", (), "record name 'A 0001'"),
+        ("Ä0001", "Male", (), "record name 'Ä0001'"),
+        ("", "Male", (), "record name ''"),
+        ("A0001", "Männlich", (), "'Männlich' must be ASCII on one line"),
+        ("A0001", "Male", ("164889003\n#Dx: 1",), "must be ASCII on one line"),
+    ],
+)
+def test_names_and_header_text_that_a_header_cannot_hold_raise_value_error(
+    tmp_path: Path, name: str, sex: str, dx_codes: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        write_synthetic_record(tmp_path, name, sex=sex, dx_codes=dx_codes)
+    assert not any(tmp_path.iterdir())
+
+
 def test_dataset_labels_match_what_its_signals_show(tmp_path: Path) -> None:
     headers = write_synthetic_dataset(tmp_path, 10, seed=3)
     assert headers == find_records(tmp_path)
