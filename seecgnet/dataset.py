@@ -46,7 +46,10 @@ def prepare_signal(record: Record, settings: SignalSettings) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PreparedRecord:
-    """A record ready for the network: signal (12, samples) at the working rate, labels (classes,)."""
+    """A record ready for the network: signal (12, samples) at the working rate, labels (classes,).
+
+    ``name`` is the header's file name without ``.hea``.
+    """
 
     name: str
     signal: np.ndarray
@@ -115,8 +118,11 @@ def _prepare_one(
         signal = prepare_signal(record, settings)
     except (RecordError, ValueError, OSError) as error:
         return ReadFailure(header, str(error))
+    if not record.dx_codes:
+        # no diagnosis is not "no disease": training on it would invent all-negative labels
+        return ReadFailure(header, "no diagnosis code (#Dx) to learn from")
     return PreparedRecord(
-        name=record.name,
+        name=header.stem,  # the file name pairs a recording with its output, as the scorer does
         signal=signal,
         labels=classes.encode(record.dx_codes),
         age=record.age,
@@ -135,7 +141,7 @@ def load_store(
     Each skipped record gets one warning naming it; the caller decides what to do when few are left.
     Records whose labels hold no scored class are kept as all-negative examples.
     """
-    headers = find_records(data_dir)
+    headers = find_records(data_dir, require_signal=False)  # a missing .mat counts as a failure
     results = Parallel(n_jobs=workers)(
         delayed(_prepare_one)(header, classes, settings) for header in headers
     )

@@ -1,0 +1,202 @@
+"""The model folder: what a trained model is on disk, written atomically and loaded from itself alone.
+
+A model folder holds:
+- ``settings.json``: the resolved settings (signal preparation, network, loss, decision, training);
+- ``model.json``: the class list, the age statistics, the weight files, and the ensemble rule;
+- one ``state_dict`` file per network (``weights.pt``, or ``weights_fold1.pt``... for an ensemble).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seecgnet.classes import ScoredClasses, load_scored_classes
+from seecgnet.decision import DecisionSettings
+from seecgnet.network import build_network
+from seecgnet.prediction import EnsembleRule, Predictor
+from seecgnet.settings import Settings, SettingsError
+from seecgnet.signals import AgeStatistics
+
+SETTINGS_FILE = "settings.json"
+MODEL_FILE = "model.json"
+FORMAT_VERSION = 1
+
+
+class ModelFolderError(ValueError):
+    """A model folder is missing, incomplete or corrupt; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What model.json records besides the weights: where the model came from."""
+
+    n_training_records: int
+    best_epochs: tuple[int, ...]
+    validation_challenge_metric: tuple[float, ...]
+
+
+def save_model(
+    folder: str | Path,
+    settings: Settings,
+    classes: ScoredClasses,
+    age_stats: AgeStatistics,
+    state_dicts: Sequence[dict[str, torch.Tensor]],
+    summary: ModelSummary,
+    ensemble: EnsembleRule = EnsembleRule.MEAN,
+) -> Path:
+    """Write a model folder atomically: everything goes to a temporary folder that is then renamed.
+
+    An existing folder at ``folder`` is replaced only once the new one is complete.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
+    try:
+        names = (
+            ["weights.pt"]
+            if len(state_dicts) == 1
+            else [f"weights_fold{k + 1}.pt" for k in range(len(state_dicts))]
+        )
+        for name, state in zip(names, state_dicts, strict=True):
+            torch.save(state, staging / name)
+        settings.save(staging / SETTINGS_FILE)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "classes": list(classes.codes),
+            "age_statistics": {
+                "mean_years": age_stats.mean_years,
+                "std_years": age_stats.std_years,
+            },
+            "weights": names,
+            "ensemble": EnsembleRule(ensemble).value,
+            "n_training_records": summary.n_training_records,
+            "best_epochs": list(summary.best_epochs),
+            "validation_challenge_metric": list(summary.validation_challenge_metric),
+        }
+        (staging / MODEL_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+        _swap_into_place(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def _swap_into_place(staging: Path, folder: Path) -> None:
+    """Rename the complete staging folder to ``folder``, keeping the old one until that has worked."""
+    if not folder.exists():
+        staging.rename(folder)
+        return
+    retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    folder.rename(retired)
+    staging.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+@dataclass
+class LoadedModel:
+    """A model folder in memory: its predictor and what it was built from."""
+
+    folder: Path
+    settings: Settings
+    classes: ScoredClasses
+    predictor: Predictor
+    manifest: dict[str, Any]
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MODEL_FILE
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise ModelFolderError(
+            f"{path} is missing: not a model folder, or an incomplete one"
+        ) from error
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFolderError(f"{path} is corrupt: {error}") from error
+    required = {"format", "classes", "age_statistics", "weights", "ensemble"}
+    if not isinstance(manifest, dict) or not required <= set(manifest):
+        raise ModelFolderError(f"{path} lacks {sorted(required - set(manifest or {}))}")
+    if manifest["format"] != FORMAT_VERSION:
+        raise ModelFolderError(f"{path}: format {manifest['format']}, expected {FORMAT_VERSION}")
+    return manifest
+
+
+def load_model(
+    folder: str | Path,
+    device: torch.device | str = "cpu",
+    decision: DecisionSettings | None = None,
+) -> LoadedModel:
+    """Rebuild a predictor from a model folder alone. ``decision`` overrides the saved rule."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFolderError(f"model folder {folder} does not exist")
+    manifest = _read_manifest(folder)
+    try:
+        settings = Settings.load(folder / SETTINGS_FILE)
+    except SettingsError as error:
+        raise ModelFolderError(str(error)) from error
+    if decision is not None:
+        settings = replace(settings, decision=decision)
+
+    reference = load_scored_classes()
+    codes = tuple(str(code) for code in manifest["classes"])
+    if codes != reference.codes:
+        raise ModelFolderError(
+            f"{folder / MODEL_FILE}: its {len(codes)} classes differ from weights.csv's "
+            f"{len(reference.codes)}"
+        )
+    stats = AgeStatistics(**manifest["age_statistics"])
+    networks = []
+    for name in manifest["weights"]:
+        path = folder / name
+        network = build_network(settings.network)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            network.load_state_dict(state)
+        except FileNotFoundError as error:
+            raise ModelFolderError(f"{path} is missing") from error
+        except (
+            RuntimeError,
+            OSError,
+            EOFError,
+            KeyError,
+            ValueError,
+            pickle.UnpicklingError,
+        ) as error:
+            raise ModelFolderError(
+                f"{path} is corrupt or does not fit the settings: {error}"
+            ) from error
+        networks.append(network.to(device))
+    predictor = Predictor(
+        networks,
+        reference,
+        settings.signal,
+        settings.decision,
+        stats,
+        ensemble=EnsembleRule(manifest["ensemble"]),
+        device=device,
+    )
+    return LoadedModel(folder, settings, reference, predictor, manifest)
+
+
+def describe(loaded: LoadedModel) -> str:
+    """One line for logs: architecture, members, decision rule."""
+    members = len(loaded.predictor.networks)
+    rule = loaded.settings.decision.rule.value
+    mean_score = np.mean(loaded.manifest.get("validation_challenge_metric") or [np.nan])
+    return (
+        f"{loaded.settings.architecture} model from {loaded.folder} ({members} network(s), "
+        f"{rule} decision, validation challenge metric {mean_score:.3f})"
+    )

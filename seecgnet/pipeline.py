@@ -1,0 +1,208 @@
+"""The two jobs of a challenge entry, on folders: train a model folder, and predict a folder of records.
+
+``train_model.py``, ``driver.py`` and ``team_code.py`` are thin wrappers around these functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from seecgnet.classes import ScoredClasses, load_scored_classes
+from seecgnet.dataset import RecordStore, load_store
+from seecgnet.decision import DecisionRule
+from seecgnet.folds import iterative_stratification
+from seecgnet.model_folder import LoadedModel, ModelSummary, describe, load_model, save_model
+from seecgnet.outputs import write_output
+from seecgnet.prediction import EnsembleRule
+from seecgnet.records import RecordError, find_records, read_record
+from seecgnet.settings import Settings
+from seecgnet.signals import AgeStatistics
+from seecgnet.thresholds import tune_class_thresholds
+from seecgnet.training import TrainedModel, train_model
+
+log = logging.getLogger(__name__)
+
+
+class NothingToTrainError(ValueError):
+    """The data folder holds no readable record."""
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    model_dir: Path
+    n_records: int
+    n_skipped: int
+    best_epochs: tuple[int, ...]
+    validation_challenge_metrics: tuple[float, ...]
+    seconds: float
+
+
+def train_folder(
+    data_dir: str | Path,
+    model_dir: str | Path,
+    settings: Settings,
+    folds: int = 1,
+    ensemble: EnsembleRule = EnsembleRule.MEAN,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainingReport:
+    """Train on every readable record of ``data_dir`` and write the model folder ``model_dir``.
+
+    With ``folds`` > 1 the records are split into that many stratified folds and one network is
+    trained per fold on the others, choosing its best epoch on its own fold; the model folder then
+    holds all of them and predicts with their ``ensemble`` combination. With the per_class decision
+    rule the thresholds are tuned on the validation records' probabilities and saved in the settings.
+    """
+    started = time.perf_counter()
+    model_dir = Path(model_dir)
+    classes = load_scored_classes()
+    store, failures = load_store(
+        data_dir, classes, settings.signal, workers=max(1, settings.training.workers)
+    )
+    if failures:
+        log.warning(
+            "%d of %d records could not be read and were skipped",
+            len(failures),
+            len(failures) + len(store),
+        )
+    if len(store) == 0:
+        raise NothingToTrainError(f"{data_dir}: no readable record to train on")
+    log.info("training on %d records from %s", len(store), data_dir)
+
+    if folds > 1:
+        fold_of = iterative_stratification(store.labels, folds, settings.training.seed)
+        plans = [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(folds)]
+    else:
+        plans = [(np.arange(len(store)), None)]
+    age_stats = AgeStatistics.from_ages(store.ages)
+    checkpoint_root = model_dir.with_name(f".{model_dir.name}.checkpoint")
+    members = []
+    for k, (train_indices, validation_indices) in enumerate(plans):
+        if folds > 1:
+            log.info("fold %d/%d: training on %d records", k + 1, folds, len(train_indices))
+        members.append(
+            train_model(
+                store,
+                classes,
+                settings,
+                train_indices=train_indices,
+                validation_indices=validation_indices,
+                checkpoint_dir=checkpoint_root / f"member_{k + 1}",
+                resume=resume,
+                progress=progress,
+                age_stats=age_stats,
+            )
+        )
+
+    if not all(m.is_main for m in members):  # a helper process of a distributed run
+        return TrainingReport(
+            model_dir, len(store), len(failures), (), (), time.perf_counter() - started
+        )
+    if settings.decision.rule is DecisionRule.PER_CLASS:
+        settings = _with_tuned_thresholds(settings, store, members, classes)
+    best_scores = tuple(
+        next(e.validation_challenge_metric for e in m.history if e.epoch == m.best_epoch)
+        for m in members
+    )
+    save_model(
+        model_dir,
+        settings,
+        classes,
+        age_stats,
+        [m.network.state_dict() for m in members],
+        ModelSummary(len(store), tuple(m.best_epoch for m in members), best_scores),
+        ensemble=ensemble,
+    )
+    shutil.rmtree(checkpoint_root, ignore_errors=True)  # the model folder now holds the result
+    return TrainingReport(
+        model_dir,
+        len(store),
+        len(failures),
+        tuple(m.best_epoch for m in members),
+        best_scores,
+        time.perf_counter() - started,
+    )
+
+
+def _with_tuned_thresholds(
+    settings: Settings, store: RecordStore, members: list[TrainedModel], classes: ScoredClasses
+) -> Settings:
+    """Settings whose per-class thresholds are tuned on the members' validation probabilities."""
+    indices = np.concatenate([m.validation_indices for m in members])
+    if len(indices) == 0:
+        raise ValueError("the per_class rule needs validation records to tune its thresholds")
+    probabilities = np.concatenate([m.validation_probabilities for m in members])
+    thresholds = tune_class_thresholds(store.labels[indices], probabilities, classes)
+    log.info("per-class thresholds tuned on %d validation records", len(indices))
+    decision = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
+    return dataclasses.replace(settings, decision=decision)
+
+
+@dataclass
+class DriverSummary:
+    """What a prediction run did: every input record gets an output file, read or not."""
+
+    n_records: int = 0
+    n_failed: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def predict_folder(
+    model_dir: str | Path,
+    input_dir: str | Path,
+    output_dir: str | Path,
+    device: str = "cpu",
+    progress: bool = True,
+) -> DriverSummary:
+    """Write one challenge CSV per record of ``input_dir`` into ``output_dir``; see predict_records."""
+    started = time.perf_counter()
+    loaded = load_model(model_dir, device=device)
+    log.info("loaded %s", describe(loaded))
+    # headers without a .mat too: each gets an (all-negative) output and its reason in the log
+    headers = find_records(input_dir, require_signal=False)
+    summary = predict_records(loaded, headers, output_dir, progress=progress)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def predict_records(
+    loaded: LoadedModel,
+    headers: Sequence[Path],
+    output_dir: str | Path,
+    progress: bool = True,
+) -> DriverSummary:
+    """Write one challenge CSV per header into ``output_dir``.
+
+    A record that cannot be read gets an all-negative output (all labels 0, all probabilities 0, as
+    the challenge scores a missing answer) and one log line naming the file and the reason.
+    """
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    codes = loaded.classes.codes
+    summary = DriverSummary()
+    for header in tqdm(headers, desc="records", disable=not progress):
+        name = header.stem
+        try:
+            prediction = loaded.predictor.predict_record(read_record(header))
+            labels, probabilities = prediction.labels, prediction.probabilities
+        except (RecordError, ValueError, OSError) as error:
+            log.error("%s: %s; writing an all-negative output", header, error)
+            summary.n_failed += 1
+            summary.failures.append((name, str(error)))
+            labels = np.zeros(len(codes), dtype=bool)
+            probabilities = np.zeros(len(codes), dtype=np.float32)
+        write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
+        summary.n_records += 1
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,178 @@
+"""End to end: train a tiny network on synthetic records, run the driver, score with the scorer."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from seecgnet.model_folder import ModelFolderError, load_model
+from seecgnet.network import NetworkSettings
+from seecgnet.outputs import load_outputs
+from seecgnet.pipeline import NothingToTrainError, predict_folder, train_folder
+from seecgnet.scoring import evaluate_12ECG_score
+from seecgnet.settings import Settings, TrainSettings
+from seecgnet.synthetic import write_synthetic_dataset
+from team_code import load_12ECG_model, run_12ECG_classifier, train_12ECG_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = Settings(
+    network=NetworkSettings.small(),
+    training=TrainSettings(epochs=2, batch_size=4, learning_rate=1e-2),
+)
+
+
+@pytest.fixture(scope="module")
+def synthetic_data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    write_synthetic_dataset(folder, 16, seed=1)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_model(synthetic_data, tmp_path_factory) -> Path:
+    model = tmp_path_factory.mktemp("models") / "model"
+    train_folder(synthetic_data, model, TINY, progress=False)
+    return model
+
+
+def test_training_writes_a_model_folder_that_rebuilds_from_itself(tiny_model):
+    assert sorted(p.name for p in tiny_model.iterdir()) == [
+        "model.json",
+        "settings.json",
+        "weights.pt",
+    ]
+    assert Settings.load(tiny_model / "settings.json") == TINY
+    manifest = json.loads((tiny_model / "model.json").read_text())
+    assert len(manifest["classes"]) == 24
+    assert manifest["n_training_records"] == 16
+    loaded = load_model(tiny_model)
+    assert loaded.settings == TINY
+    assert len(loaded.predictor.networks) == 1
+    # no checkpoint or staging folder is left beside the model
+    assert sorted(p.name for p in tiny_model.parent.iterdir()) == ["model"]
+
+
+def test_driver_writes_one_scorable_output_per_record(tiny_model, synthetic_data, tmp_path):
+    summary = predict_folder(tiny_model, synthetic_data, tmp_path / "out", progress=False)
+    assert summary.n_records == 16 and summary.n_failed == 0
+    outputs = sorted(p.stem for p in (tmp_path / "out").iterdir())
+    assert outputs == sorted(p.stem for p in synthetic_data.glob("*.hea"))
+    first = (tmp_path / "out" / f"{outputs[0]}.csv").read_text().splitlines()
+    assert first[0] == f"#{outputs[0]}"
+    assert len(first[1].split(",")) == len(first[2].split(",")) == len(first[3].split(",")) == 24
+    result = evaluate_12ECG_score(str(synthetic_data), str(tmp_path / "out"))
+    challenge = result[-1]
+    assert -1.0 <= challenge <= 1.0
+
+
+def test_predictions_repeat_for_the_same_input(tiny_model, synthetic_data, tmp_path):
+    predict_folder(tiny_model, synthetic_data, tmp_path / "a", progress=False)
+    predict_folder(tiny_model, synthetic_data, tmp_path / "b", progress=False)
+    for path in (tmp_path / "a").iterdir():
+        assert path.read_text() == (tmp_path / "b" / path.name).read_text()
+
+
+def test_team_code_matches_the_driver_for_a_record(tiny_model, synthetic_data, tmp_path):
+    header = sorted(synthetic_data.glob("*.hea"))[0]
+    data = scipy.io.loadmat(header.with_suffix(".mat"))["val"]
+    lines = header.read_text().splitlines(keepends=True)
+    model = load_12ECG_model(str(tiny_model))
+    labels, scores, classes = run_12ECG_classifier(data, lines, model)
+    assert len(classes) == 24 and labels.dtype.kind == "i"
+    predict_folder(tiny_model, synthetic_data, tmp_path / "out", progress=False)
+    written = load_outputs([tmp_path / "out" / f"{header.stem}.csv"], model.classes)
+    np.testing.assert_allclose(written.scalar[0], scores, rtol=1e-6)
+    assert np.array_equal(written.binary[0], labels.astype(bool))
+    # the per-sample rule: every label is within a fifth of the top probability
+    assert np.array_equal(labels.astype(bool), scores >= scores.max() / 5)
+
+
+def test_team_code_trains_with_the_challenge_signature(synthetic_data, tmp_path):
+    train_12ECG_classifier(str(synthetic_data), str(tmp_path / "model"), settings=TINY)
+    assert (tmp_path / "model" / "weights.pt").exists()
+
+
+def test_training_a_folder_without_records_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NothingToTrainError, match="no readable record"):
+        train_folder(tmp_path / "empty", tmp_path / "model", TINY, progress=False)
+
+
+@pytest.mark.parametrize("missing", ["model.json", "settings.json", "weights.pt"])
+def test_a_model_folder_missing_a_file_names_it(tiny_model, tmp_path, missing):
+    broken = tmp_path / "model"
+    broken.mkdir()
+    for path in tiny_model.iterdir():
+        if path.name != missing:
+            (broken / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(ModelFolderError, match=missing.replace(".", r"\.")):
+        load_model(broken)
+
+
+@pytest.mark.parametrize("corrupt", ["model.json", "settings.json", "weights.pt"])
+def test_a_model_folder_with_a_corrupt_file_names_it(tiny_model, tmp_path, corrupt):
+    broken = tmp_path / "model"
+    broken.mkdir()
+    for path in tiny_model.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    (broken / corrupt).write_bytes(b"\x00garbage")
+    with pytest.raises(ModelFolderError, match=corrupt.replace(".", r"\.")):
+        load_model(broken)
+
+
+def test_weights_that_do_not_fit_the_settings_are_reported(tiny_model, tmp_path):
+    broken = tmp_path / "model"
+    broken.mkdir()
+    for path in tiny_model.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    wider = dataclasses.replace(TINY, network=NetworkSettings.small(fc_hidden_units=32))
+    wider.save(broken / "settings.json")
+    with pytest.raises(ModelFolderError, match="does not fit the settings"):
+        load_model(broken)
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_scripts_explain_themselves():
+    for script in ("train_model.py", "driver.py"):
+        result = _run(script, "--help")
+        assert result.returncode == 0
+        assert "usage" in result.stdout.lower()
+
+
+def test_train_and_drive_from_the_command_line(synthetic_data, tmp_path):
+    settings = tmp_path / "tiny.json"
+    TINY.save(settings)
+    trained = _run(
+        "train_model.py",
+        str(synthetic_data),
+        str(tmp_path / "model"),
+        "--settings",
+        str(settings),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--quiet",
+    )
+    assert trained.returncode == 0, trained.stderr
+    driven = _run("driver.py", str(tmp_path / "model"), str(synthetic_data), str(tmp_path / "out"))
+    assert driven.returncode == 0, driven.stderr
+    assert len(list((tmp_path / "out").glob("*.csv"))) == 16
+    assert "16 records: 16 read, 0 failed" in driven.stderr
+
+
+def test_driver_with_a_missing_model_folder_says_so_without_a_traceback(tmp_path):
+    result = _run("driver.py", str(tmp_path / "nowhere"), str(tmp_path), str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr

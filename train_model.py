@@ -1,0 +1,88 @@
+"""Train SE-ECGNet on a folder of challenge records: python train_model.py DATA MODEL.
+
+For several processes (GPUs, or CPU processes with gloo):
+torchrun --nproc_per_node N train_model.py DATA MODEL
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from seecgnet.cli import add_training_options, settings_from_args, setup_logging
+from seecgnet.distributed import leave_process_group
+from seecgnet.pipeline import NothingToTrainError, train_folder
+from seecgnet.prediction import EnsembleRule
+from seecgnet.records import RecordError
+from seecgnet.settings import SettingsError
+
+log = logging.getLogger("train_model")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Train SE-ECGNet on a folder of WFDB records (NAME.hea + NAME.mat) and write "
+        "a model folder that driver.py runs.",
+    )
+    parser.add_argument("data", help="folder of training records")
+    parser.add_argument("model", help="model folder to write (replaced atomically when done)")
+    add_training_options(parser)
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=1,
+        help="train one network per stratified fold and save them all as an ensemble "
+        "(default: %(default)s, a single network)",
+    )
+    parser.add_argument(
+        "--ensemble",
+        choices=["mean", "union"],
+        default="mean",
+        help="how an ensemble combines its networks' probabilities (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue a killed run from its last checkpoint"
+    )
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        settings = settings_from_args(args)
+        report = train_folder(
+            args.data,
+            args.model,
+            settings,
+            folds=args.folds,
+            ensemble=EnsembleRule(args.ensemble),
+            resume=args.resume,
+            progress=not args.quiet,
+        )
+    except (
+        NothingToTrainError,
+        RecordError,
+        SettingsError,
+        FileNotFoundError,
+        NotADirectoryError,
+        PermissionError,
+    ) as error:
+        print(f"train_model.py: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        leave_process_group()
+    if not report.best_epochs:  # a helper process of a distributed run: rank 0 reports
+        return 0
+    log.info(
+        "wrote %s: %d records (%d skipped), best epoch(s) %s, "
+        "validation challenge metric(s) %s, %.0f s",
+        report.model_dir,
+        report.n_records,
+        report.n_skipped,
+        ", ".join(map(str, report.best_epochs)),
+        ", ".join(f"{v:.3f}" for v in report.validation_challenge_metrics),
+        report.seconds,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
