@@ -1,0 +1,95 @@
+"""Cross-validation on a handful of synthetic records with a tiny network."""
+
+import csv
+import logging
+
+import numpy as np
+import pytest
+
+from seecgnet.crossval import CrossValError, main
+from seecgnet.network import NetworkSettings
+from seecgnet.settings import Settings, TrainSettings
+from seecgnet.synthetic import write_synthetic_dataset
+
+TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cv")
+    write_synthetic_dataset(root / "data", 15, seed=3)
+    TINY.save(root / "tiny.json")
+    args = [str(root / "data"), str(root / "work"), "--folds", "3", "--quiet"]
+    args += ["--settings", str(root / "tiny.json"), "--epochs", "1", "--batch-size", "4"]
+    assert main([*args, "--baseline", "--members", "2"]) == 0
+    return root, args
+
+
+def test_every_record_is_predicted_in_exactly_one_validation_fold(finished_run):
+    root, _ = finished_run
+    work = root / "work"
+    records = sorted(p.stem for p in (root / "data").glob("*.hea"))
+    for method_root in (work, work / "baseline"):
+        predicted = sorted(
+            p.stem for k in (1, 2, 3) for p in (method_root / f"fold_{k}" / "outputs").iterdir()
+        )
+        assert predicted == records
+    with (work / "folds.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["record"] for r in rows) == records
+    for k in (1, 2, 3):
+        in_fold = sorted(r["record"] for r in rows if r["fold"] == str(k))
+        assert in_fold == sorted(p.stem for p in (work / f"fold_{k}" / "outputs").iterdir())
+
+
+def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run):
+    root, _ = finished_run
+    work = root / "work"
+    table = (work / "results.md").read_text()
+    for text in (
+        "SE-ECGNet",
+        "plain 1-D ResNet",
+        "per-sample max/5",
+        "fixed 0.5",
+        "per-class",
+        "pooled",
+        "union of two",
+    ):
+        assert text in table
+    with (work / "results.csv").open() as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    pooled = [row for row in rows if row[:2] == ["SE-ECGNet", "pooled"]]
+    assert len(pooled) == 1 and -1.0 <= float(pooled[0][-1]) <= 1.0
+    assert (work / "crossval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a fold's member models are real model folders with tuned thresholds beside them
+    inner = np.load(work / "fold_1" / "member_2" / "inner_validation.npz")
+    assert inner["thresholds"].shape == (24,)
+
+
+def test_running_again_skips_complete_folds_and_keeps_their_outputs(finished_run, caplog):
+    root, args = finished_run
+    output = root / "work" / "fold_2" / "outputs"
+    before = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+    with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
+        assert main([*args, "--baseline", "--members", "2"]) == 0
+    assert sum("skipping" in r.message for r in caplog.records) == 6
+    assert {p.name: p.stat().st_mtime_ns for p in output.iterdir()} == before
+
+
+def test_an_incomplete_fold_is_redone(finished_run, caplog):
+    root, args = finished_run
+    (root / "work" / "fold_3" / "done.json").unlink()
+    with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
+        assert main([*args, "--baseline", "--members", "2"]) == 0
+    skipped = [r.message for r in caplog.records if "skipping" in r.message]
+    assert len(skipped) == 5 and not any("work/fold_3 " in m for m in skipped)
+    assert (root / "work" / "fold_3" / "done.json").exists()
+
+
+def test_a_work_folder_of_another_data_set_is_refused(finished_run, tmp_path, capsys):
+    _, args = finished_run
+    write_synthetic_dataset(tmp_path / "other", 6, seed=9)
+    other = [str(tmp_path / "other"), *args[1:]]
+    assert main(other) == 2
+    assert "folds.csv lists other records" in capsys.readouterr().err
+    assert issubclass(CrossValError, ValueError)
