@@ -12,7 +12,7 @@ import sys
 
 from seecgnet.cli import setup_logging
 from seecgnet.model_folder import ModelFolderError
-from seecgnet.pipeline import predict_folder
+from seecgnet.pipeline import NoRecordsError, predict_folder
 from seecgnet.records import RecordError
 from seecgnet.training import resolve_device
 
@@ -46,13 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             device=str(resolve_device(args.device)),
             progress=not args.quiet,
         )
-    except (
-        ModelFolderError,
-        RecordError,
-        FileNotFoundError,
-        NotADirectoryError,
-        PermissionError,
-    ) as error:
+    except (ModelFolderError, RecordError, NoRecordsError, OSError) as error:
+        # OSError: an output folder that cannot be made or written, a model folder we cannot read
         print(f"driver.py: error: {error}", file=sys.stderr)
         return 2
     log.info(

@@ -36,6 +36,10 @@ class NothingToTrainError(ValueError):
     """The data folder holds no readable record."""
 
 
+class NoRecordsError(ValueError):
+    """The input folder holds no record header at all."""
+
+
 @dataclass(frozen=True)
 class TrainingReport:
     model_dir: Path
@@ -170,6 +174,8 @@ def predict_folder(
     log.info("loaded %s", describe(loaded))
     # headers without a .mat too: each gets an (all-negative) output and its reason in the log
     headers = find_records(input_dir, require_signal=False)
+    if not headers:
+        raise NoRecordsError(f"no records (NAME.hea) in {input_dir}")
     summary = predict_records(loaded, headers, output_dir, progress=progress)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -196,7 +202,9 @@ def predict_records(
         try:
             prediction = loaded.predictor.predict_record(read_record(header))
             labels, probabilities = prediction.labels, prediction.probabilities
-        except (RecordError, ValueError, OSError) as error:
+        # RuntimeError: what torch raises for an input it cannot take; one record must not end
+        # the run for the thousands after it
+        except (RecordError, ValueError, OSError, RuntimeError) as error:
             log.error("%s: %s; writing an all-negative output", header, error)
             summary.n_failed += 1
             summary.failures.append((name, str(error)))

@@ -1,0 +1,20 @@
+# SE-ECGNet as a PhysioNet/CinC Challenge 2020 entry, on an NVIDIA GPU.
+# The base image is pinned by tag: PyTorch 2.5.1 with CUDA 12.4 and cuDNN 9 (runtime only).
+FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+
+# The challenge's template works in /physionet.
+WORKDIR /physionet
+
+# Dependencies first, so that a change to the code does not reinstall them. The base image's torch
+# satisfies requirements.txt, so pip adds only the rest.
+COPY requirements.txt /physionet/requirements.txt
+RUN python -m pip install --no-cache-dir -r requirements.txt
+
+# Then the code, the weights table and the trained model (see .dockerignore for what stays out).
+COPY . /physionet
+
+# Nothing is downloaded at run time; the entry points are the challenge's own:
+#   python train_model.py DATA MODEL
+#   python driver.py MODEL INPUT OUTPUT
+#   python evaluate_12ECG_score.py LABELS OUTPUTS scores.csv class_scores.csv
+CMD ["python", "driver.py", "--help"]

@@ -1,0 +1,125 @@
+"""Bad inputs and killed runs: the driver answers every record, training resumes, nothing is lost."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seecgnet.model_folder import ModelFolderError, load_model
+from seecgnet.network import NetworkSettings
+from seecgnet.outputs import load_outputs
+from seecgnet.pipeline import NoRecordsError, predict_folder, train_folder
+from seecgnet.settings import Settings, TrainSettings
+from seecgnet.synthetic import write_synthetic_dataset
+from tests.corpus import CORPUS, Unreadable, write_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("robust")
+    write_synthetic_dataset(root / "data", 8, seed=7)
+    train_folder(root / "data", root / "model", TINY, progress=False)
+    return root / "model"
+
+
+def _driver(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "driver.py"), *args, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_driver_answers_every_record_of_the_bad_corpus(tiny_model, tmp_path, caplog):
+    corpus = write_corpus(tmp_path / "corpus")
+    headers = sorted(corpus.glob("*.hea"))
+    summary = predict_folder(tiny_model, corpus, tmp_path / "out", progress=False)
+    unreadable = {e.stem for e in CORPUS if isinstance(e.outcome, Unreadable)}
+    assert summary.n_records == len(headers)
+    assert sorted(name for name, _ in summary.failures) == sorted(unreadable)
+    written = sorted(p.stem for p in (tmp_path / "out").glob("*.csv"))
+    assert written == sorted(h.stem for h in headers)
+    # an unreadable record's answer is all negative, which the scorer reads as such
+    classes = load_model(tiny_model).classes
+    failed = load_outputs(
+        [tmp_path / "out" / f"{name}.csv" for name in sorted(unreadable)], classes
+    )
+    assert not failed.binary.any() and not failed.scalar.any()
+    # one log line per failed record, naming its file
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    for name in unreadable:
+        assert sum(f"{name}.hea" in message for message in errors) == 1
+
+
+def test_the_driver_exits_zero_after_failed_records_unless_strict(tiny_model, tmp_path):
+    corpus = tmp_path / "some"
+    write_synthetic_dataset(corpus, 2, seed=8)
+    (corpus / "SYN00002.mat").write_bytes(b"not a matrix")
+    relaxed = _driver(str(tiny_model), str(corpus), str(tmp_path / "a"))
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert "2 records: 1 read, 1 failed" in relaxed.stderr
+    assert "SYN00002" in relaxed.stderr
+    strict = _driver(str(tiny_model), str(corpus), str(tmp_path / "b"), "--strict")
+    assert strict.returncode == 1
+    assert len(list((tmp_path / "b").glob("*.csv"))) == 2
+
+
+def test_an_output_folder_that_cannot_be_made_is_an_error_without_a_traceback(tiny_model, tmp_path):
+    write_synthetic_dataset(tmp_path / "in", 1, seed=9)
+    (tmp_path / "blocker").write_text("a file where the output folder's parent should be")
+    result = _driver(str(tiny_model), str(tmp_path / "in"), str(tmp_path / "blocker" / "out"))
+    assert result.returncode == 2
+    assert "driver.py: error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_empty_input_folder_is_a_clear_error(tiny_model, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoRecordsError, match="no records"):
+        predict_folder(tiny_model, tmp_path / "empty", tmp_path / "out", progress=False)
+    result = _driver(str(tiny_model), str(tmp_path / "empty"), str(tmp_path / "out"))
+    assert result.returncode == 2 and "no records" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_training_leaves_no_model_and_resumes_to_the_end(tmp_path):
+    write_synthetic_dataset(tmp_path / "data", 12, seed=10)
+    settings = tmp_path / "tiny.json"
+    TINY.save(settings)
+    model = tmp_path / "model"
+    command = [sys.executable, str(ROOT / "train_model.py"), str(tmp_path / "data"), str(model)]
+    command += ["--settings", str(settings), "--epochs", "60", "--batch-size", "4", "--quiet"]
+    checkpoint = tmp_path / ".model.checkpoint" / "member_1" / "checkpoint.pt"
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    time.sleep(1.0)  # a few more epochs
+    assert process.poll() is None, "training ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    # nothing that loads as a model is left behind
+    with pytest.raises(ModelFolderError):
+        load_model(model)
+
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = [line for line in resumed.stderr.splitlines() if "resuming from" in line]
+    assert len(after) == 1
+    epochs_done = int(after[0].rsplit("after epoch", 1)[1])
+    assert 1 <= epochs_done < 60
+    assert f"epoch {epochs_done + 1}/60" in resumed.stderr
+    assert "epoch 1/60" not in resumed.stderr
+    loaded = load_model(model)
+    assert len(loaded.predictor.networks) == 1
+    assert not checkpoint.parent.exists()  # the finished model replaces the checkpoints
+    assert np.isfinite(loaded.manifest["validation_challenge_metric"]).all()
