@@ -16,6 +16,7 @@ from seecgnet.pipeline import NothingToTrainError, train_folder
 from seecgnet.prediction import EnsembleRule
 from seecgnet.records import RecordError
 from seecgnet.settings import SettingsError
+from seecgnet.training import CheckpointError
 
 log = logging.getLogger("train_model")
 
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (
         NothingToTrainError,
+        CheckpointError,
         RecordError,
         SettingsError,
         FileNotFoundError,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import pickle
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -174,7 +175,7 @@ def train_model(
     state = _TrainingState(best_state=copy.deepcopy(network.state_dict()))
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
     if resume and checkpoint is not None and checkpoint.exists():
-        state = _load_checkpoint(checkpoint, network, optimiser, scheduler, device)
+        state = _load_checkpoint(checkpoint, settings, network, optimiser, scheduler, device)
         log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
 
     predictor = Predictor(
@@ -233,7 +234,7 @@ def train_model(
             state.best_probabilities = probabilities
         state.epochs_done = epoch
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, state, network, optimiser, scheduler)
+            _save_checkpoint(checkpoint, settings, state, network, optimiser, scheduler)
         barrier(group)
 
     network.load_state_dict(state.best_state)
@@ -267,6 +268,7 @@ class _TrainingState:
 
 def _save_checkpoint(
     path: Path,
+    settings: Settings,
     state: _TrainingState,
     network: nn.Module,
     optimiser: torch.optim.Optimizer,
@@ -287,20 +289,34 @@ def _save_checkpoint(
             "best_probabilities": state.best_probabilities,
             "history": [vars(entry) for entry in state.history],
             "torch_rng": torch.get_rng_state(),
+            "settings": settings.to_json(),
         },
         partial,
     )
     partial.replace(path)
 
 
+class CheckpointError(ValueError):
+    """A checkpoint cannot be resumed: unreadable, or made with other settings."""
+
+
 def _load_checkpoint(
     path: Path,
+    settings: Settings,
     network: nn.Module,
     optimiser: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     device: torch.device,
 ) -> _TrainingState:
-    saved = torch.load(path, map_location=device, weights_only=False)
+    try:
+        # our own file, written by _save_checkpoint: it holds numpy arrays and plain Python values
+        saved = torch.load(path, map_location=device, weights_only=False)
+    except (OSError, EOFError, RuntimeError, pickle.UnpicklingError) as error:
+        raise CheckpointError(f"cannot resume from {path}: {error}") from error
+    if saved.get("settings") != settings.to_json():
+        raise CheckpointError(
+            f"{path} was made with other settings; resume with the same options, or delete it"
+        )
     network.load_state_dict(saved["network"])
     optimiser.load_state_dict(saved["optimiser"])
     scheduler.load_state_dict(saved["scheduler"])

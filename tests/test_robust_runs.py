@@ -1,5 +1,6 @@
 """Bad inputs and killed runs: the driver answers every record, training resumes, nothing is lost."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -10,12 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seecgnet.classes import load_scored_classes
+from seecgnet.dataset import load_store
 from seecgnet.model_folder import ModelFolderError, load_model
 from seecgnet.network import NetworkSettings
 from seecgnet.outputs import load_outputs
 from seecgnet.pipeline import NoRecordsError, predict_folder, train_folder
 from seecgnet.settings import Settings, TrainSettings
 from seecgnet.synthetic import write_synthetic_dataset
+from seecgnet.training import CheckpointError, train_model
 from tests.corpus import CORPUS, Unreadable, write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,3 +127,20 @@ def test_a_killed_training_leaves_no_model_and_resumes_to_the_end(tmp_path):
     assert len(loaded.predictor.networks) == 1
     assert not checkpoint.parent.exists()  # the finished model replaces the checkpoints
     assert np.isfinite(loaded.manifest["validation_challenge_metric"]).all()
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    write_synthetic_dataset(tmp_path / "data", 6, seed=11)
+    classes = load_scored_classes()
+    store, _ = load_store(tmp_path / "data", classes, TINY.signal)
+    train_model(store, classes, TINY, checkpoint_dir=tmp_path / "ckpt", progress=False)
+    longer = dataclasses.replace(TINY, training=dataclasses.replace(TINY.training, epochs=2))
+    with pytest.raises(CheckpointError, match="other settings"):
+        train_model(
+            store, classes, longer, checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False
+        )
+    (tmp_path / "ckpt" / "checkpoint.pt").write_bytes(b"torn")
+    with pytest.raises(CheckpointError, match="cannot resume"):
+        train_model(
+            store, classes, TINY, checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False
+        )
