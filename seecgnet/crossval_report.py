@@ -9,20 +9,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from seecgnet.metrics import Scores
+from seecgnet.metrics import SUMMARY_NAMES
 
 if TYPE_CHECKING:  # the cross-validation module imports this one to report
     from seecgnet.crossval import MethodResult
 
-COLUMNS = (
-    "AUROC",
-    "AUPRC",
-    "Accuracy",
-    "F-measure",
-    "Fbeta-measure",
-    "Gbeta-measure",
-    "Challenge metric",
-)
+
 RULE_NAMES = {
     "per_sample": "per-sample max/5 (paper)",
     "fixed": "fixed 0.5",
@@ -30,34 +22,22 @@ RULE_NAMES = {
 }
 
 
-def _values(scores: Scores) -> list[float]:
-    return [
-        scores.auroc,
-        scores.auprc,
-        scores.accuracy,
-        scores.f_measure,
-        scores.f_beta_measure,
-        scores.g_beta_measure,
-        scores.challenge_metric,
-    ]
-
-
 def score_rows(result: MethodResult) -> list[tuple[str, list[float]]]:
     """(label, values) rows: each fold, mean, sd (sample, ddof=1) and pooled."""
-    per_fold = np.array([_values(s) for s in result.fold_scores])
+    per_fold = np.array([s.summary() for s in result.fold_scores])
     rows = [(f"fold {k + 1}", list(v)) for k, v in enumerate(per_fold)]
     rows.append(("mean", list(per_fold.mean(axis=0))))
     rows.append(
         ("sd", list(per_fold.std(axis=0, ddof=1) if len(per_fold) > 1 else per_fold[0] * 0))
     )
-    rows.append(("pooled", _values(result.pooled_scores)))
+    rows.append(("pooled", list(result.pooled_scores.summary())))
     return rows
 
 
 def write_csv(results: Sequence[MethodResult], path: Path) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["method", "rows", *COLUMNS])
+        writer.writerow(["method", "rows", *SUMMARY_NAMES])
         for result in results:
             for label, values in score_rows(result):
                 writer.writerow([result.method, label, *(f"{v:.4f}" for v in values)])
@@ -86,8 +66,8 @@ def markdown(results: Sequence[MethodResult]) -> str:
         lines += [
             f"**{result.method}**",
             "",
-            "| | " + " | ".join(COLUMNS) + " |",
-            "|---" * (len(COLUMNS) + 1) + "|",
+            "| | " + " | ".join(SUMMARY_NAMES) + " |",
+            "|---" * (len(SUMMARY_NAMES) + 1) + "|",
         ]
         for label, values in score_rows(result):
             lines.append(f"| {label} | " + " | ".join(f"{v:.3f}" for v in values) + " |")

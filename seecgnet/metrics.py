@@ -26,6 +26,17 @@ from seecgnet.classes import ScoredClasses
 BETA = 2
 
 
+SUMMARY_NAMES = (
+    "AUROC",
+    "AUPRC",
+    "Accuracy",
+    "F-measure",
+    "Fbeta-measure",
+    "Gbeta-measure",
+    "Challenge metric",
+)
+
+
 @dataclass(frozen=True, eq=False)
 class Scores:
     """All the challenge's scores of one set of outputs, fields in the official scorer's order."""
@@ -41,6 +52,18 @@ class Scores:
     f_beta_measure: float
     g_beta_measure: float
     challenge_metric: float
+
+    def summary(self) -> tuple[float, ...]:
+        """The seven headline scores, in the order of the official ``scores.csv`` (SUMMARY_NAMES)."""
+        return (
+            self.auroc,
+            self.auprc,
+            self.accuracy,
+            self.f_measure,
+            self.f_beta_measure,
+            self.g_beta_measure,
+            self.challenge_metric,
+        )
 
     def as_official_tuple(self) -> tuple:
         """The 11 values in the order the official ``evaluate_12ECG_score`` returns them."""

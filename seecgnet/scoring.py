@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.metrics import Scores, compute_scores
+from seecgnet.metrics import SUMMARY_NAMES, Scores, compute_scores
 from seecgnet.outputs import load_outputs, read_file_bytes
 
 logger = logging.getLogger(__name__)
 
-SCORES_HEADER = "AUROC,AUPRC,Accuracy,F-measure,Fbeta-measure,Gbeta-measure,Challenge metric"
+SCORES_HEADER = ",".join(SUMMARY_NAMES)
 
 
 class ChallengeFilesError(FileNotFoundError):
@@ -163,16 +163,7 @@ def evaluate_12ECG_score(
 
 def format_scores(scores: Scores) -> str:
     """The official ``scores.csv`` text: a header line and one line of values (no final newline)."""
-    values = (
-        scores.auroc,
-        scores.auprc,
-        scores.accuracy,
-        scores.f_measure,
-        scores.f_beta_measure,
-        scores.g_beta_measure,
-        scores.challenge_metric,
-    )
-    return SCORES_HEADER + "\n" + _join_values(values)
+    return SCORES_HEADER + "\n" + _join_values(scores.summary())
 
 
 def format_class_scores(scores: Scores) -> str:
