@@ -3,8 +3,9 @@
 The ``.mat`` holds one int16 matrix ``val`` (leads × samples) in digital units; the header gives,
 per lead, the gain (digital units per mV) and the baseline, so the signal in mV is
 ``(val - baseline) / gain``. The header's comment lines ``#Age:``, ``#Sex:`` and ``#Dx:`` (SNOMED CT
-codes) carry the demographics and the labels. :mod:`seecgnet.headers` parses the header and lists
-what each header quirk gets; this module reads the files and the signal.
+codes) carry the demographics and the labels. :mod:`seecgnet.headers` reads the header (with wfdb,
+or its own parser where wfdb refuses or misreads it) and lists what each header quirk gets; this
+module reads the files and the signal.
 
 Sampling rates of 257, 500 and 1000 Hz and records from 6 s to 30 min long occur in the 2020 data;
 nothing here assumes a rate or a length. What each fault of the files gets:
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seecgnet.headers import Header, RecordError, Sex, parse_header
+from seecgnet.headers import Header, RecordError, Sex, parse_header, read_header
 
 __all__ = [
     "STANDARD_LEADS",
@@ -118,7 +119,7 @@ def read_record(path: str | os.PathLike[str]) -> Record:
         raise RecordError(f"{str(path)!r}: not the path of a record")
     header_path = base.with_name(base.name + ".hea")
     mat_path = base.with_name(base.name + ".mat")
-    header = parse_header(_read_header_lines(header_path), str(header_path), record_name=base.name)
+    header = read_header(header_path, _read_header_lines(header_path), record_name=base.name)
     if header.name != base.name:
         logger.warning(
             "%s names its record %r; the file's name %r is used",
@@ -136,6 +137,9 @@ def record_from_challenge(data: np.ndarray, header_data: list[str]) -> Record:
     type: the driver passes float64) and ``header_data`` the header file's lines (with or without
     newlines). Raises RecordError for a header or matrix that does not make a record.
     """
+    # Our parser, not wfdb: wfdb 4.x reads headers from files only (rdheader), and the functions it
+    # parses the lines with (wfdb.io._header._parse_record_line, _parse_signal_lines) are private.
+    # Where read_record keeps wfdb's reading of a header, it is this parser's (seecgnet.headers).
     header = parse_header(header_data, "header handed by the challenge driver")
     return _build_record(
         header, data, f"record {header.name} from the challenge driver", header.name
