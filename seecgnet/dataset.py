@@ -23,8 +23,9 @@ from seecgnet.signals import (
     AgeStatistics,
     SignalSettings,
     add_noise,
+    cut_window,
     demographic_features,
-    random_window,
+    random_window_start,
     resample,
 )
 
@@ -66,9 +67,15 @@ class RecordStore(Protocol):
     ages: np.ndarray  # (records,) years, NaN where unknown
     sexes: Sequence[Sex]
 
+    lengths: np.ndarray  # (records,) samples at the working rate
+
     def __len__(self) -> int: ...
 
     def signal(self, index: int) -> np.ndarray: ...
+
+    def window(self, index: int, start: int, length: int) -> np.ndarray:
+        """Samples start..start+length of a record, (12, length), zeros outside the record."""
+        ...
 
 
 @dataclass
@@ -80,6 +87,7 @@ class InMemoryStore:
     labels: np.ndarray = field(init=False)
     ages: np.ndarray = field(init=False)
     sexes: list[Sex] = field(init=False)
+    lengths: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.names = [r.name for r in self.records]
@@ -91,12 +99,16 @@ class InMemoryStore:
         )
         self.ages = np.array([r.age for r in self.records], dtype=np.float64)
         self.sexes = [r.sex for r in self.records]
+        self.lengths = np.array([r.signal.shape[1] for r in self.records], dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.records)
 
     def signal(self, index: int) -> np.ndarray:
         return self.records[index].signal
+
+    def window(self, index: int, start: int, length: int) -> np.ndarray:
+        return cut_window(self.records[index].signal, start, length)
 
     def subset(self, indices: Sequence[int]) -> InMemoryStore:
         return InMemoryStore([self.records[i] for i in indices])
@@ -183,9 +195,10 @@ class TrainingWindows(Dataset):
     def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         index = self.indices[item]
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        window = add_noise(
-            random_window(self.store.signal(index), self.settings, rng), self.settings, rng
-        )
+        # only the window is read: a 30-minute record costs no more than a 10-second one
+        start = random_window_start(int(self.store.lengths[index]), self.settings, rng)
+        window = self.store.window(index, start, self.settings.window_samples)
+        window = add_noise(window, self.settings, rng)
         demographics = demographic_features(
             float(self.store.ages[index]), self.store.sexes[index], self.age_stats
         )

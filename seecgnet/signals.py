@@ -85,21 +85,26 @@ def sliding_windows(signal: np.ndarray, window: int, stride: int) -> np.ndarray:
     return np.ascontiguousarray(view[:, starts, :].transpose(1, 0, 2), dtype=np.float32)
 
 
-def random_window(
-    signal: np.ndarray, settings: SignalSettings, rng: np.random.Generator
-) -> np.ndarray:
-    """One training window (leads, window) drawn at a random position, with the random shift."""
-    leads, n = signal.shape
-    window = settings.window_samples
-    low, high = 0, max(0, n - window)
+def random_window_start(n_samples: int, settings: SignalSettings, rng: np.random.Generator) -> int:
+    """Where a training window starts in a record of ``n_samples``: at random, with the shift.
+
+    Without the shift the window lies inside the record (or starts at 0 when the record is shorter);
+    with it the window may start up to max_shift_s before the record or end that far after it.
+    """
+    low, high = 0, max(0, n_samples - settings.window_samples)
     if rng.random() < settings.shift_probability:
         max_shift = round(settings.max_shift_s * settings.fs_hz)
         low, high = -max_shift, high + max_shift
-    start = int(rng.integers(low, high + 1))
-    out = np.zeros((leads, window), dtype=np.float32)
-    source_start, source_stop = max(0, start), min(n, start + window)
-    if source_stop > source_start:
-        out[:, source_start - start : source_stop - start] = signal[:, source_start:source_stop]
+    return int(rng.integers(low, high + 1))
+
+
+def cut_window(signal: np.ndarray, start: int, length: int) -> np.ndarray:
+    """Samples ``start`` to ``start + length`` of a (leads, samples) signal, zeros outside it."""
+    leads, n = signal.shape
+    out = np.zeros((leads, length), dtype=np.float32)
+    first, stop = max(0, start), min(n, start + length)
+    if stop > first:
+        out[:, first - start : stop - start] = signal[:, first:stop]
     return out
 
 

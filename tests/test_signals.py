@@ -9,11 +9,18 @@ from seecgnet.signals import (
     AgeStatistics,
     SignalSettings,
     add_noise,
+    cut_window,
     demographic_features,
-    random_window,
+    random_window_start,
     resample,
     sliding_windows,
 )
+
+
+def random_window(signal, settings, rng):
+    return cut_window(
+        signal, random_window_start(signal.shape[1], settings, rng), settings.window_samples
+    )
 
 
 @pytest.mark.parametrize("fs_hz", [257, 500, 1000])
@@ -107,3 +114,9 @@ def test_age_statistics_ignore_unknown_ages():
     stats = AgeStatistics.from_ages(np.array([40.0, np.nan, 60.0]))
     assert stats.mean_years == 50.0
     assert stats.std_years == 10.0
+
+
+def test_cut_window_fills_zeros_before_and_after_the_record():
+    signal = np.arange(1, 11, dtype=np.float32)[None, :].repeat(12, axis=0)
+    assert cut_window(signal, -3, 6)[0].tolist() == [0, 0, 0, 1, 2, 3]
+    assert cut_window(signal, 8, 4)[0].tolist() == [9, 10, 0, 0]
