@@ -10,7 +10,12 @@ import argparse
 import logging
 import sys
 
-from seecgnet.cli import add_training_options, settings_from_args, setup_logging
+from seecgnet.cli import (
+    add_training_options,
+    cache_dir_from_args,
+    settings_from_args,
+    setup_logging,
+)
 from seecgnet.distributed import leave_process_group
 from seecgnet.pipeline import NothingToTrainError, train_folder
 from seecgnet.prediction import EnsembleRule
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             ensemble=EnsembleRule(args.ensemble),
             resume=args.resume,
             progress=not args.quiet,
+            cache_dir=cache_dir_from_args(args),
         )
     except (
         NothingToTrainError,

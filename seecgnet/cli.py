@@ -5,10 +5,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
+from pathlib import Path
 
 from seecgnet.baseline import BaselineSettings
 from seecgnet.decision import DecisionSettings
 from seecgnet.settings import Settings, TrainSettings
+
+
+def default_cache_dir() -> Path:
+    """The user's cache folder (XDG_CACHE_HOME, else ~/.cache), never the data folder."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "seecgnet"
+
+
+def cache_dir_from_args(args: argparse.Namespace) -> Path | None:
+    return None if args.no_cache else Path(args.cache_dir)
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -80,6 +92,15 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         "--settings",
         metavar="JSON",
         help="start from a settings.json (e.g. one saved in a model folder); the options above override it",
+    )
+    group.add_argument(
+        "--cache-dir",
+        default=str(default_cache_dir()),
+        help="where the prepared records are cached for later epochs, folds and runs "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--no-cache", action="store_true", help="hold the prepared records in memory instead"
     )
     group.add_argument("--quiet", action="store_true", help="no progress bars")
 

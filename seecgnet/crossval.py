@@ -29,15 +29,20 @@ from pathlib import Path
 import numpy as np
 
 from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.cli import add_training_options, settings_from_args, setup_logging
+from seecgnet.cli import (
+    add_training_options,
+    cache_dir_from_args,
+    settings_from_args,
+    setup_logging,
+)
 from seecgnet.crossval_report import draw, markdown, write_csv
-from seecgnet.dataset import InMemoryStore, load_store
+from seecgnet.dataset import RecordStore
 from seecgnet.decision import decide, per_sample_threshold
 from seecgnet.folds import iterative_stratification
 from seecgnet.metrics import Scores, challenge_metric, compute_scores
 from seecgnet.model_folder import ModelSummary, load_model, save_model
 from seecgnet.outputs import load_outputs
-from seecgnet.pipeline import predict_records
+from seecgnet.pipeline import open_records, predict_records
 from seecgnet.records import RecordError, find_records
 from seecgnet.scoring import load_labels
 from seecgnet.settings import Settings
@@ -56,7 +61,7 @@ class CrossValError(ValueError):
     """The work folder does not fit the data (another data set's folds, say)."""
 
 
-def assign_folds(store: InMemoryStore, n_folds: int, seed: int, workdir: Path) -> np.ndarray:
+def assign_folds(store: RecordStore, n_folds: int, seed: int, workdir: Path) -> np.ndarray:
     """The fold of each record: read from WORKDIR/folds.csv when it exists, else made and saved."""
     path = workdir / FOLDS_FILE
     if path.exists():
@@ -85,7 +90,7 @@ def member_dir(fold_dir: Path, member: int) -> Path:
 
 
 def run_fold(
-    store: InMemoryStore,
+    store: RecordStore,
     headers: dict[str, Path],
     classes: ScoredClasses,
     settings: Settings,
@@ -234,7 +239,7 @@ def score_method(
 
 def run_method(
     method: str,
-    store: InMemoryStore,
+    store: RecordStore,
     headers: dict[str, Path],
     classes: ScoredClasses,
     settings: Settings,
@@ -285,7 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         classes = load_scored_classes()
-        store, failures = load_store(args.data, classes, settings.signal, workers=2)
+        store, failures = open_records(
+            args.data,
+            classes,
+            settings.signal,
+            cache_dir=cache_dir_from_args(args),
+            workers=max(1, settings.training.workers),
+            progress=not args.quiet,
+        )
         headers = {path.stem: path for path in find_records(args.data)}
         folds = assign_folds(store, args.folds, settings.training.seed, workdir)
         methods = [("SE-ECGNet", settings, workdir)]

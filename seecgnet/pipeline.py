@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from seecgnet.cache import open_cache
 from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.dataset import RecordStore, load_store
+from seecgnet.dataset import ReadFailure, RecordStore, load_store
 from seecgnet.decision import DecisionRule
 from seecgnet.folds import iterative_stratification
 from seecgnet.model_folder import LoadedModel, ModelSummary, describe, load_model, save_model
@@ -25,7 +26,7 @@ from seecgnet.outputs import write_output
 from seecgnet.prediction import EnsembleRule
 from seecgnet.records import RecordError, find_records, read_record
 from seecgnet.settings import Settings
-from seecgnet.signals import AgeStatistics
+from seecgnet.signals import AgeStatistics, SignalSettings
 from seecgnet.thresholds import tune_class_thresholds
 from seecgnet.training import TrainedModel, train_model
 
@@ -38,6 +39,20 @@ class NothingToTrainError(ValueError):
 
 class NoRecordsError(ValueError):
     """The input folder holds no record header at all."""
+
+
+def open_records(
+    data_dir: str | Path,
+    classes: ScoredClasses,
+    settings: SignalSettings,
+    cache_dir: str | Path | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> tuple[RecordStore, list[ReadFailure]]:
+    """The readable records of a folder: through the on-disk cache, or in memory without one."""
+    if cache_dir is None:
+        return load_store(data_dir, classes, settings, workers=workers)
+    return open_cache(data_dir, cache_dir, classes, settings, workers=workers, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,7 @@ def train_folder(
     ensemble: EnsembleRule = EnsembleRule.MEAN,
     resume: bool = False,
     progress: bool = True,
+    cache_dir: str | Path | None = None,
 ) -> TrainingReport:
     """Train on every readable record of ``data_dir`` and write the model folder ``model_dir``.
 
@@ -65,12 +81,18 @@ def train_folder(
     trained per fold on the others, choosing its best epoch on its own fold; the model folder then
     holds all of them and predicts with their ``ensemble`` combination. With the per_class decision
     rule the thresholds are tuned on the validation records' probabilities and saved in the settings.
+    With ``cache_dir`` the prepared records go through the on-disk cache there (see cache.py).
     """
     started = time.perf_counter()
     model_dir = Path(model_dir)
     classes = load_scored_classes()
-    store, failures = load_store(
-        data_dir, classes, settings.signal, workers=max(1, settings.training.workers)
+    store, failures = open_records(
+        data_dir,
+        classes,
+        settings.signal,
+        cache_dir=cache_dir,
+        workers=max(1, settings.training.workers),
+        progress=progress,
     )
     if failures:
         log.warning(

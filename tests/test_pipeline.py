@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +177,14 @@ def test_driver_with_a_missing_model_folder_says_so_without_a_traceback(tmp_path
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_training_through_the_cache_builds_it_once_and_reuses_it(synthetic_data, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="seecgnet.cache"):
+        train_folder(synthetic_data, tmp_path / "a", TINY, progress=False, cache_dir=tmp_path / "c")
+        train_folder(synthetic_data, tmp_path / "b", TINY, progress=False, cache_dir=tmp_path / "c")
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("building the record cache" in m for m in messages) == 1
+    assert len(list((tmp_path / "c").iterdir())) == 1
+    # the cache changes how records are stored, not what the model learns from them
+    assert load_model(tmp_path / "b").settings == TINY
