@@ -25,7 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic_dataset import write_mixed_dataset
-from seecgnet.cache import CachedStore, cache_folder, open_cache
+from seecgnet.cache import cache_folder, open_cache
+from seecgnet.cached_store import CachedStore
 from seecgnet.classes import load_scored_classes
 from seecgnet.dataset import TrainingWindows, prepare_signal
 from seecgnet.records import read_record

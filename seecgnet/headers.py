@@ -5,27 +5,13 @@ A header is a *record line* ``NAME LEADS FS SAMPLES [date time]``, one *lead lin
 of which ``#Age:``, ``#Sex:`` and ``#Dx:`` (comma-separated SNOMED CT codes) carry the demographics
 and the labels. Fields follow PhysioNet's WFDB header format, ``header(5)``.
 
-:func:`read_header` reads a header file with ``wfdb.rdheader`` (wfdb 4.x) and converts its fields
-to a :class:`Header`; the comments are always parsed here, as wfdb keeps them as plain text. Where
-wfdb refuses a header, or gives a field otherwise than the line writes it, the header goes to
-:func:`parse_header`, our own parser, in which every way a header can be wrong ends in a RecordError
-naming the header and the field. The two agree on every header wfdb's reading is kept for (tested on
-the shared records and on generated headers). What wfdb does with the challenge's headers:
-
-- The file-name quirk, ``E00018.mat 12 500 ...`` (50 of the 295 shared records): wfdb's record-name
-  pattern allows no dot, and rdheader raises HeaderSyntaxError. Our parser drops the ``.mat``.
-- Dates written ``15-May-2020 11:39:16`` (every shared record): wfdb silently reads the day as a
-  time of 15 s and skips the rest. Date and time are not used, so there is nothing to correct; a date
-  wfdb's strptime refuses (``31/02/2020``) only sends the header to our parser, which ignores it.
-- wfdb decodes a header as ASCII and drops other bytes silently (``Ä0001`` reads ``0001``, and a
-  stray byte 0xFF in ``#Age: 6?0`` would read 60): record and lead lines holding other text go to
-  our parser, and comments are parsed from the file's UTF-8 text.
-- wfdb's line patterns read a prefix of a line and fill what they miss with defaults, silently
-  (``NAME 12 fast 5000`` is 12 leads at 250 Hz without a length, ``16 zero 0 0 0 I`` a lead named
-  ``zero 0 0 0 I``, ``1000mV`` a gain of 1000 per mV), and do not compare the number of leads with
-  the lead lines: a field is taken from wfdb only where the whole field of the line says the same.
-- Gain 0 or absent: wfdb assumes 200 without a word; the conversion adds this module's warning.
-  Units: wfdb keeps their case, and ``mv`` is mV here either way.
+:func:`parse_header` is our own parser of a header's lines: every way a header can be wrong ends in
+a RecordError naming the header and the field. Header files are read with wfdb first
+(:mod:`seecgnet.wfdb_headers`, which lists the quirks that send a header to this parser). So that
+wfdb's reading of a header is this parser's, that module checks and completes it with the pieces of
+this one made public for it: the field patterns ``INTEGER`` and ``STORAGE_FORMAT``,
+:func:`split_first_field`, :func:`parse_gain`, :func:`warn_uncalibrated`, :func:`quoted` and
+:func:`header_with_comments`, which parses the comment lines.
 
 What each quirk or fault of a header gets:
 
@@ -59,9 +45,6 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-import wfdb
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +55,9 @@ MAX_PLAUSIBLE_AGE_YEARS = 120.0
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # At most 18 digits: beyond that a count is nonsense, and Python refuses to parse huge digit strings.
-_INTEGER = re.compile(r"[-+]?\d{1,18}", re.ASCII)
+INTEGER = re.compile(r"[-+]?\d{1,18}", re.ASCII)
 _SAMPLING_RATE = re.compile(rf"(?P<fs>{_NUMBER})(?:/{_NUMBER}(?:\({_NUMBER}\))?)?", re.ASCII)
-_FORMAT = re.compile(r"\d+(?:x(?P<per_frame>\d+))?(?::\d+)?(?:\+\d+)?", re.ASCII)
+STORAGE_FORMAT = re.compile(r"\d+(?:x(?P<per_frame>\d+))?(?::\d+)?(?:\+\d+)?", re.ASCII)
 _GAIN = re.compile(
     rf"(?P<gain>{_NUMBER})?(?:\((?P<baseline>[-+]?\d{{1,18}})\))?(?:/(?P<units>\S+))?", re.ASCII
 )
@@ -82,12 +65,6 @@ _SNOMED_CODE = re.compile(r"\d+", re.ASCII)
 _UNKNOWN_WORDS = frozenset({"", "nan", "unknown"})
 _QUOTED_LINE_CHARS = 80
 _LEAD_INTEGER_FIELDS = ("ADC resolution", "ADC zero", "first value", "checksum", "block size")
-# What wfdb.rdheader (4.x) raises on a header it cannot read, found by reading it and by fuzzing it.
-# ValueError: its HeaderSyntaxError where a line does not match its pattern (the file-name quirk),
-# or int(), float() or strptime() refusing a field (a gain "1e", a time 99:99:99, a date 31/02/2020,
-# an integer of over 4300 digits); IndexError: no record line; OverflowError: a sampling rate beyond
-# float's range; OSError: the file gone or unreadable since it was first read.
-_WFDB_REFUSALS = (ValueError, IndexError, OverflowError, OSError)
 
 
 class RecordError(ValueError):
@@ -160,7 +137,7 @@ def parse_header(lines: Sequence[str], source: str, record_name: str | None = No
         _parse_lead_line(line, number, where, record_name)
         for number, line in enumerate(lead_lines, start=1)
     ]
-    return _with_comments(
+    return header_with_comments(
         name,
         fs_hz,
         n_samples,
@@ -170,136 +147,14 @@ def parse_header(lines: Sequence[str], source: str, record_name: str | None = No
     )
 
 
-def read_header(header_path: Path, lines: Sequence[str], record_name: str) -> Header:
-    """Read the header file ``NAME.hea`` whose lines are ``lines``: with wfdb where wfdb reads it
-    right (:func:`header_from_wfdb`), with :func:`parse_header` otherwise.
-
-    ``lines`` are the file's lines decoded as UTF-8 (undecodable bytes as U+FFFD) and
-    ``record_name`` the name of the file without extension. Raises RecordError as parse_header does.
-    """
-    header = header_from_wfdb(header_path, lines, record_name)
-    if header is None:
-        header = parse_header(lines, str(header_path), record_name)
-    return header
-
-
-def header_from_wfdb(header_path: Path, lines: Sequence[str], record_name: str) -> Header | None:
-    """The header file as ``wfdb.rdheader`` reads it, in this module's conventions; None where
-    wfdb refuses it or misreads it, with the reason logged at DEBUG level.
-
-    ``lines`` and ``record_name`` are as for :func:`read_header`: the comments are parsed from the
-    lines, and each field taken from wfdb is checked against them, so that a header returned here
-    is the one :func:`parse_header` reads from the same lines, warnings included.
-    """
-    where = str(header_path)
-    stripped = [line.strip() for line in lines]
-    spec_lines = [line for line in stripped if line and not line.startswith("#")]
-    if not spec_lines or not all(line.isascii() for line in spec_lines):
-        # rdheader decodes the file as ASCII and drops any other byte without a word.
-        return _not_from_wfdb(where, "no record line, or non-ASCII text in a record or lead line")
-    try:
-        # Local files only: without pn_dir, rdheader never reaches the network.
-        record = wfdb.rdheader(str(header_path.with_suffix("")))
-    except _WFDB_REFUSALS as error:
-        # For real headers, the file-name quirk: "E00018.mat 12 500 ..." (50 of the shared records)
-        # raises HeaderSyntaxError, as wfdb's record-name pattern [-\w]+ allows no dot.
-        return _not_from_wfdb(where, f"wfdb.rdheader raised {type(error).__name__}: {error}")
-    try:
-        _check_wfdb_record_line(record, spec_lines, record_name)
-        uncalibrated = [
-            _check_wfdb_lead_line(record, index, line, record_name)
-            for index, line in enumerate(spec_lines[1:])
-        ]
-    except _WfdbMisreadError as misreading:
-        return _not_from_wfdb(where, str(misreading))
-    for lead_name, no_gain in zip(record.sig_name, uncalibrated, strict=True):
-        if no_gain:  # wfdb's gain of 200 is right; the warning is what it leaves out
-            _warn_uncalibrated(where, lead_name)
-    return _with_comments(
-        record.record_name,
-        float(record.fs),
-        record.sig_len,
-        list(zip(record.sig_name, record.adc_gain, record.baseline, strict=True)),
-        stripped,
-        where,
-    )
-
-
-class _WfdbMisreadError(Exception):
-    """wfdb read a header line otherwise than it is written; the message says where."""
-
-
-def _not_from_wfdb(where: str, reason: str) -> None:
-    logger.debug("%s: read by our own parser, not wfdb: %s", where, reason)
-
-
-def _check_wfdb_record_line(
-    record: wfdb.Record | wfdb.MultiRecord, spec_lines: list[str], record_name: str
-) -> None:
-    """Raise _WfdbMisreadError unless wfdb read the record line's name, number of leads, sampling
-    rate and number of samples as they are written, and the values pass parse_header's checks."""
-    line = spec_lines[0]
-    if not isinstance(record, wfdb.Record):  # a multi-segment record, which parse_header refuses
-        raise _WfdbMisreadError(f"record line {_quote(line)}: a multi-segment record")
-    # rdheader matches a prefix of the line and fills what it misses with defaults: "NAME 12 fast"
-    # reads as 250 Hz, "NAME 12 500 5000abc" as 5000 samples, "rec 1 1 500" (file "rec 1.hea") as
-    # record "rec". So each field must be written exactly as wfdb's value prints; one written
-    # otherwise ("0500", "500/1000") goes to parse_header, which reads it the same or names it.
-    first, rest = _split_first_field(line, _known_names(record_name))
-    written = [first, *rest.split(maxsplit=3)[:3]]  # what follows the samples is ignored
-    read = [record.record_name, str(record.n_sig), str(record.fs)]
-    if record.sig_len is not None:
-        read.append(str(record.sig_len))
-    if written != read:
-        raise _WfdbMisreadError(f"record line {_quote(line)} read by wfdb as {read}")
-    if not (
-        1 <= record.n_sig == len(spec_lines) - 1  # wfdb does not compare the two
-        and record.fs > 0
-        and (record.sig_len is None or (_INTEGER.fullmatch(written[3]) and record.sig_len > 0))
-    ):
-        raise _WfdbMisreadError(f"record line {_quote(line)}: values parse_header refuses")
-
-
-def _check_wfdb_lead_line(record: wfdb.Record, index: int, line: str, record_name: str) -> bool:
-    """Raise _WfdbMisreadError unless wfdb read lead line ``index`` (from 0) as it is written and its
-    values pass parse_header's checks; return whether the lead is uncalibrated (gain 0 or none)."""
-    _, rest = _split_first_field(line, _known_names(record_name))
-    fields = rest.split(maxsplit=7)
-    # The last group of wfdb's lead-line pattern, the lead's name, takes the rest of the line, so
-    # a field wfdb cannot read ends up in the name ("16 zero 0 0 0 I" is lead "zero 0 0 0 I") and
-    # a field left out leaves the rest shifted. A name that equals the eighth field on shows that
-    # wfdb read each field before it whole; those fields must then be in parse_header's forms.
-    misread = _WfdbMisreadError(f"lead line {index + 1} {_quote(line)}")
-    if len(fields) != 8 or fields[7] != record.sig_name[index]:
-        raise misread
-    storage = _FORMAT.fullmatch(fields[0])  # wfdb also takes "16x", as one sample per frame
-    if storage is None or storage["per_frame"] not in (None, "1"):
-        raise misread
-    if not all(_INTEGER.fullmatch(text) for text in fields[2:7]):  # wfdb's are of any length
-        raise misread
-    try:
-        # wfdb also takes "1000(12/mV", "1000mV" and "(5)/mV"
-        gain, baseline, units = _parse_gain(fields[1], "")
-    except RecordError as error:
-        raise misread from error
-    if (
-        (gain or UNCALIBRATED_GAIN_PER_MV) != record.adc_gain[index]
-        or (int(fields[3]) if baseline is None else baseline) != record.baseline[index]
-        or (units or "mV") != record.units[index]
-        or record.units[index].lower() != "mv"
-    ):
-        raise misread
-    return gain is None
-
-
 def _parse_record_line(
     line: str, source: str, record_name: str | None
 ) -> tuple[str, int, float, int | None]:
     """(record name, number of leads, sampling rate in Hz, number of samples or None)."""
-    first, rest = _split_first_field(line, _known_names(record_name))
+    first, rest = split_first_field(line, record_name)
     fields = rest.split()
     name = first.removesuffix(".mat")
-    label = f"{source}: record line {_quote(line)}"
+    label = f"{source}: record line {quoted(line)}"
     if "/" in name:
         raise RecordError(f"{label} describes a multi-segment record; challenge records have one")
     if not fields:
@@ -322,13 +177,13 @@ def _parse_record_line(
 
 
 def _parse_lead_line(line: str, number: int, where: str, record_name: str | None) -> _Lead:
-    _, rest = _split_first_field(line, _known_names(record_name))
+    _, rest = split_first_field(line, record_name)
     # format, gain, five integers, then the lead's name (which may hold spaces)
     fields = rest.split(maxsplit=7)
-    label = f"{where}: lead line {number} {_quote(line)}"
+    label = f"{where}: lead line {number} {quoted(line)}"
     if not fields:
         raise RecordError(f"{label} gives no storage format")
-    storage = _FORMAT.fullmatch(fields[0])
+    storage = STORAGE_FORMAT.fullmatch(fields[0])
     if storage is None:
         raise RecordError(
             f"{label}: storage format {fields[0]!r} is not FORMAT[xN][:SKEW][+OFFSET]"
@@ -342,18 +197,18 @@ def _parse_lead_line(line: str, number: int, where: str, record_name: str | None
     lead_name = fields[7] if len(fields) > 7 else ""
     if not lead_name:
         raise RecordError(f"{label} names no lead")
-    gain, baseline, units = _parse_gain(fields[1] if len(fields) > 1 else "", label)
+    gain, baseline, units = parse_gain(fields[1] if len(fields) > 1 else "", label)
     if units is not None and units.lower() != "mv":
         raise RecordError(f"{where}: lead {lead_name} is in {units!r}; only mV is supported")
     if gain is None:
-        _warn_uncalibrated(where, lead_name)
+        warn_uncalibrated(where, lead_name)
         gain = UNCALIBRATED_GAIN_PER_MV
     if baseline is None:
         baseline = integers[1] if len(integers) > 1 else 0  # header(5): the ADC zero
     return _Lead(lead_name, gain, baseline)
 
 
-def _parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | None]:
+def parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | None]:
     """(gain, or None when 0 or absent; baseline or None; units or None) of GAIN(BASELINE)/UNITS."""
     if not text:
         return None, None, None
@@ -367,7 +222,8 @@ def _parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | 
     return (gain if gain != 0 else None), baseline, match["units"]
 
 
-def _warn_uncalibrated(where: str, lead_name: str) -> None:
+def warn_uncalibrated(where: str, lead_name: str) -> None:
+    """Warn that lead ``lead_name`` of the header ``where`` has no gain, so WFDB's default is used."""
     logger.warning(
         "%s: lead %s has no gain (uncalibrated); assuming WFDB's %g digital units per mV",
         where,
@@ -376,7 +232,7 @@ def _warn_uncalibrated(where: str, lead_name: str) -> None:
     )
 
 
-def _with_comments(
+def header_with_comments(
     name: str,
     fs_hz: float,
     n_samples: int | None,
@@ -455,13 +311,12 @@ def _parse_dx(text: str | None, where: str) -> tuple[str, ...]:
     return codes
 
 
-def _known_names(record_name: str | None) -> tuple[str, ...]:
-    """The first fields that a record or lead line of the record ``record_name`` keeps whole."""
-    return (f"{record_name}.mat", record_name) if record_name else ()
+def split_first_field(line: str, record_name: str | None) -> tuple[str, str]:
+    """(first field, rest of the line) of a record or lead line of the record ``record_name``.
 
-
-def _split_first_field(line: str, known: Iterable[str]) -> tuple[str, str]:
-    """(first field, rest of the line); a line that begins with a known name keeps that name whole."""
+    A line that begins with the record's name, or with ``NAME.mat``, keeps that name whole.
+    """
+    known = (f"{record_name}.mat", record_name) if record_name else ()
     for name in known:
         rest = line[len(name) :]
         if line.startswith(name) and (not rest or rest[0].isspace()):
@@ -471,12 +326,12 @@ def _split_first_field(line: str, known: Iterable[str]) -> tuple[str, str]:
 
 
 def _integer(text: str, what: str, label: str) -> int:
-    if _INTEGER.fullmatch(text) is None:
-        raise RecordError(f"{label}: {what} {_quote(text)} is not an integer")
+    if INTEGER.fullmatch(text) is None:
+        raise RecordError(f"{label}: {what} {quoted(text)} is not an integer")
     return int(text)
 
 
-def _quote(text: str) -> str:
+def quoted(text: str) -> str:
     """``text`` quoted for a message, cut short when long."""
     if len(text) > _QUOTED_LINE_CHARS:
         return repr(text[:_QUOTED_LINE_CHARS] + "...")

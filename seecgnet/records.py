@@ -3,9 +3,9 @@
 The ``.mat`` holds one int16 matrix ``val`` (leads × samples) in digital units; the header gives,
 per lead, the gain (digital units per mV) and the baseline, so the signal in mV is
 ``(val - baseline) / gain``. The header's comment lines ``#Age:``, ``#Sex:`` and ``#Dx:`` (SNOMED CT
-codes) carry the demographics and the labels. :mod:`seecgnet.headers` reads the header (with wfdb,
-or its own parser where wfdb refuses or misreads it) and lists what each header quirk gets; this
-module reads the files and the signal.
+codes) carry the demographics and the labels. :mod:`seecgnet.wfdb_headers` reads the header with
+wfdb, handing it to our own parser (:mod:`seecgnet.headers`, which lists what each header quirk gets)
+where wfdb refuses or misreads it; this module reads the files and the signal.
 
 Sampling rates of 257, 500 and 1000 Hz and records from 6 s to 30 min long occur in the 2020 data;
 nothing here assumes a rate or a length. What each fault of the files gets:
@@ -42,7 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seecgnet.headers import Header, RecordError, Sex, parse_header, read_header
+from seecgnet.headers import Header, RecordError, Sex, parse_header
+from seecgnet.wfdb_headers import read_header
 
 __all__ = [
     "STANDARD_LEADS",
@@ -139,7 +140,8 @@ def record_from_challenge(data: np.ndarray, header_data: list[str]) -> Record:
     """
     # Our parser, not wfdb: wfdb 4.x reads headers from files only (rdheader), and the functions it
     # parses the lines with (wfdb.io._header._parse_record_line, _parse_signal_lines) are private.
-    # Where read_record keeps wfdb's reading of a header, it is this parser's (seecgnet.headers).
+    # Where read_record keeps wfdb's reading of a header, it equals this parser's
+    # (seecgnet.wfdb_headers checks every field it keeps against the line).
     header = parse_header(header_data, "header handed by the challenge driver")
     return _build_record(
         header, data, f"record {header.name} from the challenge driver", header.name

@@ -13,10 +13,10 @@ import pytest
 
 from seecgnet.classes import load_scored_classes
 from seecgnet.dataset import load_store, prepare_signal
-from seecgnet.headers import header_from_wfdb
 from seecgnet.records import RecordError, find_records, read_record
 from seecgnet.signals import SignalSettings
 from seecgnet.synthetic import write_synthetic_record
+from seecgnet.wfdb_headers import header_from_wfdb
 from tests.corpus import (
     CORPUS,
     INFINITE_SAMPLES,

@@ -13,15 +13,9 @@ import torch
 from torch.utils.data import DataLoader
 
 import seecgnet.cache
-from seecgnet.cache import (
-    COMPLETE_FILE,
-    INDEX_FILE,
-    SIGNALS_FILE,
-    CachedStore,
-    CacheError,
-    cache_folder,
-    open_cache,
-)
+from seecgnet.cache import cache_folder, open_cache
+from seecgnet.cache_index import COMPLETE_FILE, INDEX_FILE, SIGNALS_FILE
+from seecgnet.cached_store import CachedStore, CacheError
 from seecgnet.classes import load_scored_classes
 from seecgnet.dataset import ReadFailure, TrainingWindows, load_store, prepare_signal
 from seecgnet.network import NetworkSettings

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seecgnet.headers import Header, RecordError, Sex, header_from_wfdb, parse_header
+from seecgnet.headers import Header, RecordError, Sex, parse_header
 from seecgnet.records import STANDARD_LEADS, record_from_challenge
+from seecgnet.wfdb_headers import header_from_wfdb
 
 # Sex as written in a header, and as it must read.
 SEXES = {

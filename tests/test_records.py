@@ -17,7 +17,7 @@ import wfdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seecgnet.headers import header_from_wfdb, parse_header
+from seecgnet.headers import parse_header
 from seecgnet.records import (
     STANDARD_LEADS,
     Record,
@@ -29,6 +29,7 @@ from seecgnet.records import (
     to_standard_leads,
 )
 from seecgnet.synthetic import write_synthetic_record
+from seecgnet.wfdb_headers import header_from_wfdb
 from tests.test_header_properties import assert_same_header
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cinc2020"
