@@ -213,6 +213,9 @@ def train_model(
             barrier(group)
             continue
         if len(val_indices):
+            # eval mode: batch norm's running statistics and no dropout, exactly as the driver
+            # runs; in train mode a record's few windows would be normalised by themselves
+            network.eval()
             probabilities = predictor.store_probabilities(store, val_indices)
             outputs = decide(probabilities, settings.decision)
             score = challenge_metric(store.labels[val_indices], outputs, classes)

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import scipy.io
 
+from seecgnet.classes import load_scored_classes
+from seecgnet.dataset import load_store
 from seecgnet.model_folder import ModelFolderError, load_model
 from seecgnet.network import NetworkSettings
 from seecgnet.outputs import load_outputs
@@ -18,6 +20,7 @@ from seecgnet.pipeline import NothingToTrainError, predict_folder, train_folder
 from seecgnet.scoring import evaluate_12ECG_score
 from seecgnet.settings import Settings, TrainSettings
 from seecgnet.synthetic import write_synthetic_dataset
+from seecgnet.training import train_model
 from team_code import load_12ECG_model, run_12ECG_classifier, train_12ECG_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,3 +191,14 @@ def test_training_through_the_cache_builds_it_once_and_reuses_it(synthetic_data,
     assert len(list((tmp_path / "c").iterdir())) == 1
     # the cache changes how records are stored, not what the model learns from them
     assert load_model(tmp_path / "b").settings == TINY
+
+
+def test_validation_scores_the_network_exactly_as_the_driver_will_run_it(synthetic_data):
+    classes = load_scored_classes()
+    store, _ = load_store(synthetic_data, classes, TINY.signal)
+    settings = dataclasses.replace(TINY, training=dataclasses.replace(TINY.training, epochs=3))
+    trained = train_model(store, classes, settings, progress=False)
+    assert len(trained.validation_indices) > 0
+    # the best epoch's validation probabilities come from the eval-mode network that is saved
+    again = trained.predictor().store_probabilities(store, trained.validation_indices)
+    np.testing.assert_allclose(trained.validation_probabilities, again, rtol=1e-5, atol=1e-6)
