@@ -1,0 +1,83 @@
+"""The committed model in model/: it loads, predicts the same answer twice, and scores as recorded.
+
+The expected labels and scores below were recorded from model/ when it was trained (see
+model/README.md), by running this repository's driver and scorer on six shared records, one from
+each source database. The model saw these records in training, so the figures check stability,
+not quality. Retraining model/ means recording them again.
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seecgnet.model_folder import load_model
+from seecgnet.network import count_parameters
+from seecgnet.pipeline import predict_records
+from seecgnet.records import read_record
+from seecgnet.scoring import evaluate_12ECG_score
+from seecgnet.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "model"
+SHARED = ROOT.parent / "shared" / "data" / "cinc2020"
+
+EXPECTED_LABELS = {
+    "A0001": ["713427006"],
+    "E00002": ["713427006", "426783006"],
+    "HR00003": ["426177001", "426783006"],
+    "JS00001": ["164889003", "713427006", "284470004", "426783006"],
+    "Q0001": ["164889003", "284470004", "426783006", "427084000"],
+    "S0001": [
+        "270492004", "164889003", "164890007", "713427006", "39732003", "251146004", "284470004",
+        "164917005", "427393009", "426177001", "426783006", "427084000", "164934002", "59931005",
+    ],
+}  # fmt: skip
+EXPECTED_AUROC = 0.8107142857142858
+EXPECTED_F_MEASURE = 0.25595238095238093
+EXPECTED_CHALLENGE_METRIC = 0.4331319170588982
+
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason="the shared challenge records are absent"
+)
+
+
+def test_the_committed_model_is_the_default_single_network():
+    loaded = load_model(MODEL)
+    assert loaded.settings == Settings()
+    assert len(loaded.predictor.networks) == 1
+    assert count_parameters(loaded.predictor.networks[0]) == 731_020
+    assert loaded.manifest["n_training_records"] == 295
+    assert sum(p.stat().st_size for p in MODEL.iterdir()) < 50 * 2**20
+
+
+@needs_shared
+def test_the_committed_model_gives_the_same_answer_twice():
+    loaded = load_model(MODEL)
+    for name in EXPECTED_LABELS:
+        record = read_record(SHARED / f"{name}.hea")
+        first = loaded.predictor.predict_record(record)
+        second = loaded.predictor.predict_record(record)
+        np.testing.assert_array_equal(first.probabilities, second.probabilities)
+        np.testing.assert_array_equal(first.labels, second.labels)
+
+
+@needs_shared
+def test_the_committed_model_labels_and_scores_shared_records_as_recorded(tmp_path):
+    loaded = load_model(MODEL)
+    headers = [SHARED / f"{name}.hea" for name in EXPECTED_LABELS]
+    predict_records(loaded, headers, tmp_path / "out", progress=False)
+    (tmp_path / "labels").mkdir()
+    for header in headers:
+        shutil.copy(header, tmp_path / "labels")
+    for name, codes in EXPECTED_LABELS.items():
+        lines = (tmp_path / "out" / f"{name}.csv").read_text().splitlines()
+        predicted = [
+            c for c, v in zip(lines[1].split(","), lines[2].split(","), strict=True) if v == "1"
+        ]
+        assert predicted == codes, name
+    scores = evaluate_12ECG_score(str(tmp_path / "labels"), str(tmp_path / "out"))
+    assert scores[1] == pytest.approx(EXPECTED_AUROC, abs=1e-6)
+    assert scores[6] == pytest.approx(EXPECTED_F_MEASURE, abs=1e-9)
+    assert scores[-1] == pytest.approx(EXPECTED_CHALLENGE_METRIC, abs=1e-9)
