@@ -30,7 +30,7 @@ from seecgnet.cached_store import CachedStore
 from seecgnet.classes import load_scored_classes
 from seecgnet.dataset import TrainingWindows, prepare_signal
 from seecgnet.records import read_record
-from seecgnet.signals import AgeStatistics, SignalSettings
+from seecgnet.signals import AgeStatistics, SignalSettings, cut_window
 
 
 class FileStore:
@@ -40,6 +40,7 @@ class FileStore:
         self.headers = [data_dir / f"{name}.hea" for name in cached.names]
         self.names, self.labels = cached.names, cached.labels
         self.ages, self.sexes = cached.ages, cached.sexes
+        self.lengths = cached.lengths
         self.settings = settings
 
     def __len__(self) -> int:
@@ -47,6 +48,9 @@ class FileStore:
 
     def signal(self, index: int) -> np.ndarray:
         return prepare_signal(read_record(self.headers[index]), self.settings)
+
+    def window(self, index: int, start: int, length: int) -> np.ndarray:
+        return cut_window(self.signal(index), start, length)
 
 
 def rate(read: Callable[[int], object], items: np.ndarray) -> float:
