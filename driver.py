@@ -12,7 +12,7 @@ import sys
 
 from seecgnet.cli import setup_logging
 from seecgnet.model_folder import ModelFolderError
-from seecgnet.pipeline import NoRecordsError, predict_folder
+from seecgnet.pipeline import NoRecordsError, PredictionError, predict_folder
 from seecgnet.records import RecordError
 from seecgnet.training import resolve_device
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             device=str(resolve_device(args.device)),
             progress=not args.quiet,
         )
-    except (ModelFolderError, RecordError, NoRecordsError, OSError) as error:
+    except (ModelFolderError, RecordError, NoRecordsError, PredictionError, OSError) as error:
         # OSError: an output folder that cannot be made or written, a model folder we cannot read
         print(f"driver.py: error: {error}", file=sys.stderr)
         return 2

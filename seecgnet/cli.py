@@ -10,6 +10,7 @@ from pathlib import Path
 
 from seecgnet.baseline import BaselineSettings
 from seecgnet.decision import DecisionSettings
+from seecgnet.network import NetworkSettings
 from seecgnet.settings import Settings, TrainSettings
 
 
@@ -32,55 +33,37 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def add_training_options(parser: argparse.ArgumentParser) -> None:
-    """The options of train_model.py, shared with cross-validation."""
+    """The options of train_model.py, shared with cross-validation.
+
+    Options left out keep the value of --settings FILE, or the default when no file is given.
+    """
     defaults = TrainSettings()
     group = parser.add_argument_group("training")
-    group.add_argument(
-        "--epochs",
-        type=int,
-        default=defaults.epochs,
-        help="passes over the data (default: %(default)s)",
-    )
-    group.add_argument(
-        "--batch-size",
-        type=int,
-        default=defaults.batch_size,
-        help="windows per step (default: %(default)s)",
-    )
-    group.add_argument(
-        "--learning-rate",
-        type=float,
-        default=defaults.learning_rate,
-        help="peak rate of the one-cycle schedule (default: %(default)s)",
-    )
-    group.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help="seed for splits, windows and weights (default: %(default)s)",
-    )
-    group.add_argument(
-        "--device",
-        default=defaults.device,
-        help="'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'... (default: %(default)s)",
-    )
-    group.add_argument(
-        "--workers",
-        type=int,
-        default=defaults.workers,
-        help="data loader worker processes (default: %(default)s)",
-    )
-    group.add_argument(
-        "--validation-fraction",
-        type=float,
-        default=defaults.validation_fraction,
-        help="training records held out to pick the best epoch (default: %(default)s)",
-    )
+    for flag, kind, default, text in (
+        ("--epochs", int, defaults.epochs, "passes over the data"),
+        ("--batch-size", int, defaults.batch_size, "windows per step"),
+        ("--learning-rate", float, defaults.learning_rate, "peak rate of the one-cycle schedule"),
+        ("--seed", int, defaults.seed, "seed for splits, windows and weights"),
+        (
+            "--device",
+            str,
+            defaults.device,
+            "'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'...",
+        ),
+        ("--workers", int, defaults.workers, "data loader worker processes"),
+        (
+            "--validation-fraction",
+            float,
+            defaults.validation_fraction,
+            "training records held out to pick the best epoch",
+        ),
+    ):
+        group.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default})")
     group.add_argument(
         "--architecture",
         choices=["seecgnet", "baseline"],
-        default="seecgnet",
-        help="SE-ECGNet, or the plain 1-D ResNet baseline (default: %(default)s)",
+        default=None,
+        help="SE-ECGNet, or the plain 1-D ResNet baseline (default: seecgnet)",
     )
     group.add_argument(
         "--decision",
@@ -91,7 +74,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--settings",
         metavar="JSON",
-        help="start from a settings.json (e.g. one saved in a model folder); the options above override it",
+        help="start from a settings.json (e.g. one saved in a model folder); the options given "
+        "on the command line override it",
     )
     group.add_argument(
         "--cache-dir",
@@ -105,23 +89,27 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+TRAINING_OPTIONS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "device",
+    "workers",
+    "validation_fraction",
+)
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The resolved settings: a settings file if given, then the command-line options."""
+    """The resolved settings: a settings file if given, then the options given on the command line."""
     base = Settings.load(args.settings) if args.settings else Settings()
-    if args.architecture != base.architecture:
-        network = BaselineSettings() if args.architecture == "baseline" else Settings().network
+    if args.architecture is not None and args.architecture != base.architecture:
+        network = BaselineSettings() if args.architecture == "baseline" else NetworkSettings()
         base = dataclasses.replace(base, architecture=args.architecture, network=network)
-    training = dataclasses.replace(
-        base.training,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        device=args.device,
-        workers=args.workers,
-        validation_fraction=args.validation_fraction,
-    )
-    base = dataclasses.replace(base, training=training)
+    given = {
+        name: getattr(args, name) for name in TRAINING_OPTIONS if getattr(args, name) is not None
+    }
+    base = dataclasses.replace(base, training=dataclasses.replace(base.training, **given))
     if args.decision:
         base = dataclasses.replace(base, decision=DecisionSettings(rule=args.decision))
     return base

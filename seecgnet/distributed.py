@@ -8,11 +8,14 @@ logs and writes checkpoints and the model.
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+VALIDATION_TIMEOUT_HOURS = 4
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,12 @@ def join_process_group(device: torch.device) -> ProcessGroup:
     if not launched_by_torchrun():
         return ProcessGroup()
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        # Rank 0 validates alone while the others wait at a barrier: on a large validation set
+        # that can take far longer than the default 10-minute collective timeout.
+        dist.init_process_group(
+            backend="nccl" if device.type == "cuda" else "gloo",
+            timeout=datetime.timedelta(hours=VALIDATION_TIMEOUT_HOURS),
+        )
     return ProcessGroup(
         rank=dist.get_rank(),
         world_size=dist.get_world_size(),

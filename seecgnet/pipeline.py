@@ -41,6 +41,15 @@ class NoRecordsError(ValueError):
     """The input folder holds no record header at all."""
 
 
+class PredictionError(RuntimeError):
+    """Records keep failing in the network: the model or the machine is at fault, not the data."""
+
+
+# Unreadable files are the records' fault and never stop a run; this many failures in a row after
+# reading (in resampling or in the network) point at the model or the machine instead.
+MAX_MODEL_FAILURES_IN_A_ROW = 5
+
+
 def open_records(
     data_dir: str | Path,
     classes: ScoredClasses,
@@ -219,11 +228,13 @@ def predict_records(
     output_dir.mkdir(parents=True, exist_ok=True)
     codes = loaded.classes.codes
     summary = DriverSummary()
+    failing_in_a_row = 0
     for header in tqdm(headers, desc="records", disable=not progress):
         name = header.stem
         try:
             prediction = loaded.predictor.predict_record(read_record(header))
             labels, probabilities = prediction.labels, prediction.probabilities
+            failing_in_a_row = 0
         # RuntimeError: what torch raises for an input it cannot take; one record must not end
         # the run for the thousands after it
         except (RecordError, ValueError, OSError, RuntimeError) as error:
@@ -232,6 +243,14 @@ def predict_records(
             summary.failures.append((name, str(error)))
             labels = np.zeros(len(codes), dtype=bool)
             probabilities = np.zeros(len(codes), dtype=np.float32)
+            if not isinstance(error, RecordError):
+                failing_in_a_row += 1
+                if failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
+                    raise PredictionError(
+                        f"{failing_in_a_row} records in a row failed in preparation or in the "
+                        f"network, the last ({header}) with: {error}; stopping, since the model "
+                        "or the machine rather than the records is likely at fault"
+                    ) from error
         write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
         summary.n_records += 1
     summary.seconds = time.perf_counter() - started

@@ -20,7 +20,7 @@ from seecgnet.baseline import BaselineSettings
 from seecgnet.decision import DecisionSettings
 from seecgnet.loss import LossSettings
 from seecgnet.network import NetworkSettings
-from seecgnet.signals import SignalSettings
+from seecgnet.signals import N_DEMOGRAPHICS, SignalSettings
 
 ARCHITECTURES: dict[str, type] = {"seecgnet": NetworkSettings, "baseline": BaselineSettings}
 
@@ -35,8 +35,8 @@ class TrainSettings:
 
     epochs: int = 30
     batch_size: int = 32
-    # AdamW with a one-cycle schedule: a short warm-up then cosine decay, which trains a small
-    # network reliably in few epochs without tuning a step schedule per data set.
+    # AdamW with a one-cycle schedule (a warm-up over the first 30 % of steps, then cosine decay),
+    # which trains a small network reliably in few epochs without a step schedule per data set.
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     # Part of the training records held out to keep the best epoch by the challenge metric.
@@ -77,6 +77,16 @@ class Settings:
             raise SettingsError(
                 f"architecture {self.architecture!r} needs {expected.__name__}, "
                 f"got {type(self.network).__name__}"
+            )
+        if self.network.window_samples != self.signal.window_samples:
+            raise SettingsError(
+                f"the network takes windows of {self.network.window_samples} samples but the "
+                f"signal settings cut {self.signal.window_samples}"
+            )
+        if self.network.n_demographics != N_DEMOGRAPHICS:
+            raise SettingsError(
+                f"the network takes {self.network.n_demographics} age and sex features; "
+                f"there are {N_DEMOGRAPHICS}"
             )
 
     def to_json(self) -> str:

@@ -65,7 +65,11 @@ class TrainedModel:
     # False in the helper processes of a distributed run: only rank 0 keeps the best epoch.
     is_main: bool = True
 
-    def predictor(self, device: torch.device | str = "cpu") -> Predictor:
+    def predictor(self, device: torch.device | str | None = None) -> Predictor:
+        """A predictor on ``device`` (by default where the network is)."""
+        if device is None:
+            device = next(self.network.parameters()).device
+        self.network.to(device)
         return Predictor(
             [self.network],
             self.classes,
@@ -86,13 +90,40 @@ def resolve_device(name: str) -> torch.device:
 def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
     if device.type != "cuda" or not enabled:
         return contextlib.nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = (
+        torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+    )
     return torch.autocast(device_type="cuda", dtype=dtype)
 
 
 def _batches(loader: DataLoader, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
     for batch in loader:
         yield tuple(t.to(device, non_blocking=True) for t in batch)
+
+
+def window_loader(
+    windows: TrainingWindows,
+    batch_size: int,
+    sampler: DistributedSampler | None,
+    workers: int,
+    drop_last: bool,
+    pin_memory: bool,
+    seed: int,
+) -> DataLoader:
+    """The training batches: shuffled (or shared out by the distributed sampler), in workers."""
+    return DataLoader(
+        windows,
+        batch_size=batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        drop_last=drop_last,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        # Not persistent: each epoch's workers get a fresh copy of the dataset, whose epoch number
+        # decides the random windows; persistent workers would keep the first epoch's.
+        persistent_workers=False,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def train_model(
@@ -149,16 +180,14 @@ def train_model(
         trained_network = DistributedDataParallel(
             network, device_ids=[device.index] if device.type == "cuda" else None
         )
-    loader = DataLoader(
+    loader = window_loader(
         windows,
-        batch_size=batch_size,
-        shuffle=sampler is None,
-        sampler=sampler,
+        batch_size,
+        sampler,
+        config.workers,
         drop_last=len(fit_indices) > config.batch_size,
-        num_workers=config.workers,
         pin_memory=device.type == "cuda",
-        persistent_workers=config.workers > 0,
-        generator=torch.Generator().manual_seed(config.seed),
+        seed=config.seed,
     )
     optimiser = torch.optim.AdamW(
         network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -169,13 +198,18 @@ def train_model(
     fp16_scaler = torch.amp.GradScaler(
         enabled=device.type == "cuda"
         and config.mixed_precision
-        and not torch.cuda.is_bf16_supported()
+        and not torch.cuda.is_bf16_supported(including_emulation=False)
     )
 
+    # what the checkpoint must match on resume, besides the settings
+    split = {
+        "fit": [store.names[i] for i in fit_indices],
+        "validation": [store.names[i] for i in val_indices],
+    }
     state = _TrainingState(best_state=copy.deepcopy(network.state_dict()))
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
     if resume and checkpoint is not None and checkpoint.exists():
-        state = _load_checkpoint(checkpoint, settings, network, optimiser, scheduler, device)
+        state = _load_checkpoint(checkpoint, settings, split, network, optimiser, scheduler, device)
         log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
 
     predictor = Predictor(
@@ -229,15 +263,18 @@ def train_model(
             score,
             entry.seconds,
         )
-        # Without validation records the last epoch is kept.
-        if not len(val_indices) or score > state.best_score:
-            state.best_score = score if len(val_indices) else float("-inf")
+        # Without validation records, or while the metric is undefined (NaN: validation records
+        # that are all sinus rhythm or all unscored), the latest epoch is kept; a defined score
+        # replaces it only by being higher.
+        ranked = score if np.isfinite(score) else float("-inf")
+        if not len(val_indices) or ranked >= state.best_score:
+            state.best_score = ranked
             state.best_epoch = epoch
             state.best_state = copy.deepcopy(network.state_dict())
             state.best_probabilities = probabilities
         state.epochs_done = epoch
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, settings, state, network, optimiser, scheduler)
+            _save_checkpoint(checkpoint, settings, split, state, network, optimiser, scheduler)
         barrier(group)
 
     network.load_state_dict(state.best_state)
@@ -272,6 +309,7 @@ class _TrainingState:
 def _save_checkpoint(
     path: Path,
     settings: Settings,
+    split: dict[str, list],
     state: _TrainingState,
     network: nn.Module,
     optimiser: torch.optim.Optimizer,
@@ -293,6 +331,7 @@ def _save_checkpoint(
             "history": [vars(entry) for entry in state.history],
             "torch_rng": torch.get_rng_state(),
             "settings": settings.to_json(),
+            "split": split,
         },
         partial,
     )
@@ -306,6 +345,7 @@ class CheckpointError(ValueError):
 def _load_checkpoint(
     path: Path,
     settings: Settings,
+    split: dict[str, list],
     network: nn.Module,
     optimiser: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
@@ -319,6 +359,11 @@ def _load_checkpoint(
     if saved.get("settings") != settings.to_json():
         raise CheckpointError(
             f"{path} was made with other settings; resume with the same options, or delete it"
+        )
+    if saved.get("split") != split:
+        raise CheckpointError(
+            f"{path} was made on other records or another split; resume on the same data, or "
+            "delete it"
         )
     network.load_state_dict(saved["network"])
     optimiser.load_state_dict(saved["optimiser"])

@@ -16,7 +16,13 @@ from seecgnet.dataset import load_store
 from seecgnet.model_folder import ModelFolderError, load_model
 from seecgnet.network import NetworkSettings
 from seecgnet.outputs import load_outputs
-from seecgnet.pipeline import NoRecordsError, predict_folder, train_folder
+from seecgnet.pipeline import (
+    NoRecordsError,
+    PredictionError,
+    predict_folder,
+    predict_records,
+    train_folder,
+)
 from seecgnet.settings import Settings, TrainSettings
 from seecgnet.synthetic import write_synthetic_dataset
 from seecgnet.training import CheckpointError, train_model
@@ -144,3 +150,21 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
         train_model(
             store, classes, TINY, checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False
         )
+
+
+def test_a_network_that_keeps_failing_stops_the_run_instead_of_answering_all_negative(
+    tiny_model, tmp_path, monkeypatch
+):
+    write_synthetic_dataset(tmp_path / "in", 8, seed=14)
+    loaded = load_model(tiny_model)
+
+    def broken(record):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(loaded.predictor, "predict_record", broken)
+    with pytest.raises(PredictionError, match="5 records in a row"):
+        predict_records(
+            loaded, sorted((tmp_path / "in").glob("*.hea")), tmp_path / "out", progress=False
+        )
+    # the records answered before it stopped keep their (all-negative) outputs
+    assert len(list((tmp_path / "out").glob("*.csv"))) == 4
