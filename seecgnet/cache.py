@@ -2,7 +2,7 @@
 
 :func:`open_cache` keeps one cache folder per data folder and working rate under ``cache_dir``:
 
-- ``signals.f16``: every record's prepared signal (:func:`seecgnet.dataset.prepare_signal`), one
+- ``signals.f16``: every record's prepared signal (:func:`seecgnet.dataset.prepare_record`), one
   after another, each stored time-major as (samples, 12) float16, so that any stretch of a record is
   one contiguous read;
 - ``index.json``: per record its name, offset and length (in samples at the working rate), ``#Dx``
@@ -61,8 +61,8 @@ from seecgnet.cache_index import (
 )
 from seecgnet.cached_store import SAMPLE_BYTES, SAMPLE_DTYPE, CachedStore
 from seecgnet.classes import ScoredClasses
-from seecgnet.dataset import ReadFailure, prepare_signal
-from seecgnet.records import RecordError, Sex, find_records, read_record
+from seecgnet.dataset import ReadFailure, prepare_record
+from seecgnet.records import Sex, find_records
 from seecgnet.signals import SignalSettings
 
 __all__ = ["cache_folder", "open_cache"]
@@ -192,19 +192,17 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _decode_record(header: Path, settings: SignalSettings) -> _Decoded | ReadFailure:
-    """Read and prepare one record (in a worker process); a failure says why."""
-    try:
-        record = read_record(header)
-        signal = prepare_signal(record, settings)
-    except (RecordError, ValueError, OSError) as error:
-        return ReadFailure(header, str(error))
-    if not record.dx_codes:  # load_store's rule: no diagnosis is not "no disease"
-        return ReadFailure(header, "no diagnosis code (#Dx) to learn from")
+    """Prepare one record as load_store does, laid out as stored (in a worker process, so that
+    float16 travels back); a failure says why."""
+    prepared = prepare_record(header, settings)
+    if isinstance(prepared, ReadFailure):
+        return prepared
+    signal = prepared.signal
     clipped = int(np.count_nonzero(np.abs(signal) > _FLOAT16_MAX))
     if clipped:
         signal = np.clip(signal, -_FLOAT16_MAX, _FLOAT16_MAX)
     stored = np.ascontiguousarray(signal.T, dtype=SAMPLE_DTYPE)  # (samples, 12)
-    return _Decoded(stored, record.dx_codes, record.age, record.sex, clipped)
+    return _Decoded(stored, prepared.dx_codes, prepared.age, prepared.sex, clipped)
 
 
 def _decode_group(headers: list[Path], settings: SignalSettings) -> list[_Decoded | ReadFailure]:

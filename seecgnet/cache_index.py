@@ -45,7 +45,8 @@ __all__ = [
 log = logging.getLogger("seecgnet.cache.index")
 
 # Bump when what is stored changes: the layout, or how prepare_signal makes a signal.
-FORMAT_VERSION = 1
+# 2: non-finite samples are zeroed before resampling, not after.
+FORMAT_VERSION = 2
 # The SignalSettings fields that prepare_signal reads; the others act when windows are drawn, so one
 # cache serves every value of them. A field that prepare_signal comes to read must be added here.
 _PREPARATION_FIELDS = ("fs_hz",)

@@ -186,7 +186,7 @@ def decide_by_rule(outcome: FoldOutcome, rule: str, settings: Settings) -> np.nd
     if rule == "per_sample":
         return per_sample_threshold(probabilities, settings.decision.divisor)
     if rule == "fixed":
-        return probabilities >= 0.5
+        return probabilities >= settings.decision.fixed_threshold
     if rule == "per_class":
         return probabilities >= outcome.thresholds
     raise ValueError(f"unknown rule {rule!r}")

@@ -35,26 +35,29 @@ log = logging.getLogger(__name__)
 def prepare_signal(record: Record, settings: SignalSettings) -> np.ndarray:
     """A record's signal in the standard lead order at settings.fs_hz, (12, samples) float32 mV.
 
-    Non-finite samples (NaN, infinity) become 0 mV, with a warning naming the record.
+    Non-finite samples (NaN, infinity) of the twelve leads become 0 mV, with a warning naming the
+    record. They are zeroed at the record's own rate: resampling would first spread each one over
+    the filter's span, dozens of samples.
     """
-    signal = resample(to_standard_leads(record).signal, record.fs_hz, settings.fs_hz)
+    signal = to_standard_leads(record).signal
     bad = ~np.isfinite(signal)
     if bad.any():
         log.warning("%s: %d non-finite samples set to 0 mV", record.name, int(bad.sum()))
         signal = np.where(bad, np.float32(0.0), signal)
-    return signal
+    return resample(signal, record.fs_hz, settings.fs_hz)
 
 
 @dataclass(frozen=True)
 class PreparedRecord:
-    """A record ready for the network: signal (12, samples) at the working rate, labels (classes,).
+    """A record ready for the network: signal (12, samples) at the working rate, in mV.
 
-    ``name`` is the header's file name without ``.hea``.
+    ``name`` is the header's file name without ``.hea``; ``dx_codes`` are the codes of its ``#Dx``
+    line, never empty. A store encodes them into labels for its class list.
     """
 
     name: str
     signal: np.ndarray
-    labels: np.ndarray
+    dx_codes: tuple[str, ...]
     age: float
     sex: Sex
 
@@ -80,9 +83,10 @@ class RecordStore(Protocol):
 
 @dataclass
 class InMemoryStore:
-    """Prepared records held in memory."""
+    """Prepared records held in memory, labelled for ``classes``."""
 
     records: list[PreparedRecord]
+    classes: ScoredClasses
     names: list[str] = field(init=False)
     labels: np.ndarray = field(init=False)
     ages: np.ndarray = field(init=False)
@@ -91,12 +95,7 @@ class InMemoryStore:
 
     def __post_init__(self) -> None:
         self.names = [r.name for r in self.records]
-        n_classes = self.records[0].labels.shape[0] if self.records else 0
-        self.labels = (
-            np.stack([r.labels for r in self.records])
-            if self.records
-            else np.zeros((0, n_classes), dtype=bool)
-        )
+        self.labels = self.classes.encode_many(r.dx_codes for r in self.records)
         self.ages = np.array([r.age for r in self.records], dtype=np.float64)
         self.sexes = [r.sex for r in self.records]
         self.lengths = np.array([r.signal.shape[1] for r in self.records], dtype=np.int64)
@@ -110,9 +109,6 @@ class InMemoryStore:
     def window(self, index: int, start: int, length: int) -> np.ndarray:
         return cut_window(self.records[index].signal, start, length)
 
-    def subset(self, indices: Sequence[int]) -> InMemoryStore:
-        return InMemoryStore([self.records[i] for i in indices])
-
 
 @dataclass(frozen=True)
 class ReadFailure:
@@ -122,21 +118,23 @@ class ReadFailure:
     reason: str
 
 
-def _prepare_one(
-    header: Path, classes: ScoredClasses, settings: SignalSettings
-) -> PreparedRecord | ReadFailure:
+def prepare_record(header: Path, settings: SignalSettings) -> PreparedRecord | ReadFailure:
+    """Read and prepare the record whose header is ``header``; a failure says why.
+
+    A record without a ``#Dx`` code is a failure too: no diagnosis is not "no disease", and
+    training on it would invent all-negative labels. Every record store gets its records here.
+    """
     try:
         record = read_record(header)
         signal = prepare_signal(record, settings)
     except (RecordError, ValueError, OSError) as error:
         return ReadFailure(header, str(error))
     if not record.dx_codes:
-        # no diagnosis is not "no disease": training on it would invent all-negative labels
         return ReadFailure(header, "no diagnosis code (#Dx) to learn from")
     return PreparedRecord(
         name=header.stem,  # the file name pairs a recording with its output, as the scorer does
         signal=signal,
-        labels=classes.encode(record.dx_codes),
+        dx_codes=record.dx_codes,
         age=record.age,
         sex=record.sex,
     )
@@ -155,13 +153,13 @@ def load_store(
     """
     headers = find_records(data_dir, require_signal=False)  # a missing .mat counts as a failure
     results = Parallel(n_jobs=workers)(
-        delayed(_prepare_one)(header, classes, settings) for header in headers
+        delayed(prepare_record)(header, settings) for header in headers
     )
     prepared = [r for r in results if isinstance(r, PreparedRecord)]
     failures = [r for r in results if isinstance(r, ReadFailure)]
     for failure in failures:
         log.warning("skipping %s: %s", failure.path, failure.reason)
-    return InMemoryStore(prepared), failures
+    return InMemoryStore(prepared, classes), failures
 
 
 class TrainingWindows(Dataset):

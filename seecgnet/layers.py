@@ -26,9 +26,10 @@ def time_conv(
     """A bias-free convolution along time: ``Conv1d`` on (B, C, T), or ``Conv2d`` with a (1, k)
     kernel on (B, C, leads, T).
 
-    The padding of (k - 1) // 2 samples keeps T unchanged for odd k and stride 1; with stride s the
-    output has ceil(T / s) samples. The bias is left out because batch norm always follows or
-    precedes it and has its own shift.
+    The padding of (k - 1) // 2 samples on each side gives ceil(T / s) output samples for odd k
+    (T at stride 1), but ceil((T - 1) / s) for even k such as the stem's 50: one sample short at
+    stride 1, and one short of ceil(T / s) whenever T is one more than a multiple of s. The bias is
+    left out because batch norm always follows or precedes it and has its own shift.
     """
     padding = (kernel_samples - 1) // 2
     if dims == 1:

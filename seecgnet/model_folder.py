@@ -9,6 +9,7 @@ A model folder holds:
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import shutil
@@ -83,7 +84,11 @@ def save_model(
             "ensemble": EnsembleRule(ensemble).value,
             "n_training_records": summary.n_training_records,
             "best_epochs": list(summary.best_epochs),
-            "validation_challenge_metric": list(summary.validation_challenge_metric),
+            # JSON has no NaN (a model trained without validation records has no score): null
+            "validation_challenge_metric": [
+                score if math.isfinite(score) else None
+                for score in summary.validation_challenge_metric
+            ],
         }
         (staging / MODEL_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
         _swap_into_place(staging, folder)
@@ -100,7 +105,11 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
         return
     retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
     folder.rename(retired)
-    staging.rename(folder)
+    try:
+        staging.rename(folder)
+    except BaseException:
+        retired.rename(folder)
+        raise
     shutil.rmtree(retired, ignore_errors=True)
 
 
@@ -130,6 +139,10 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         raise ModelFolderError(f"{path} lacks {sorted(required - set(manifest or {}))}")
     if manifest["format"] != FORMAT_VERSION:
         raise ModelFolderError(f"{path}: format {manifest['format']}, expected {FORMAT_VERSION}")
+    if isinstance(manifest.get("validation_challenge_metric"), list):
+        manifest["validation_challenge_metric"] = [
+            np.nan if score is None else score for score in manifest["validation_challenge_metric"]
+        ]
     return manifest
 
 

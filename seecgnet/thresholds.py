@@ -16,6 +16,17 @@ from seecgnet.metrics import ChallengeMetric
 DEFAULT_CANDIDATES = np.round(np.arange(0.02, 0.99, 0.02), 2)
 
 
+def best_shared_threshold(
+    metric: ChallengeMetric, probabilities: np.ndarray, candidates: np.ndarray = DEFAULT_CANDIDATES
+) -> float:
+    """The candidate that scores best as the threshold of every class: where tuning starts.
+
+    ``probabilities`` is (records, classes), scored by ``metric``; the first of equals wins.
+    """
+    scores = [metric(probabilities >= t) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
 def tune_class_thresholds(
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -39,10 +50,9 @@ def tune_class_thresholds(
     def score(thresholds: np.ndarray) -> float:
         return metric(probabilities >= thresholds)
 
-    shared_scores = [score(np.full(labels.shape[1], t)) for t in candidates]
-    start = float(candidates[int(np.argmax(shared_scores))])
+    start = best_shared_threshold(metric, probabilities, candidates)
     thresholds = np.full(labels.shape[1], start)
-    best = max(shared_scores)
+    best = score(thresholds)
     order = np.argsort(np.abs(candidates - start), kind="stable")  # nearest to the start first
     for _ in range(passes):
         improved = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -12,8 +13,8 @@ import numpy as np
 import pytest
 
 from seecgnet.classes import load_scored_classes
-from seecgnet.dataset import load_store, prepare_signal
-from seecgnet.records import RecordError, find_records, read_record
+from seecgnet.dataset import PreparedRecord, ReadFailure, load_store, prepare_record, prepare_signal
+from seecgnet.records import STANDARD_LEADS, Record, RecordError, Sex, find_records, read_record
 from seecgnet.signals import SignalSettings
 from seecgnet.synthetic import write_synthetic_record
 from seecgnet.wfdb_headers import header_from_wfdb
@@ -149,6 +150,37 @@ def test_prepare_signal_sets_non_finite_samples_to_zero_with_a_warning(
     finite = np.isfinite(record.signal)
     np.testing.assert_array_equal(signal[finite], record.signal[finite])
     assert any("samples_nan_inf" in m and "12 non-finite" in m for m in warnings_of(caplog))
+
+
+def test_a_non_finite_sample_is_zeroed_before_resampling_and_counted_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0.0, 0.5, (12, 2570)).astype(np.float32)  # 10 s at 257 Hz
+    signal[3, 1000] = np.nan
+    record = Record("REC257", signal, STANDARD_LEADS, 257.0, 50.0, Sex.FEMALE, ("426783006",))
+    with caplog.at_level(logging.WARNING, logger="seecgnet.dataset"):
+        prepared = prepare_signal(record, SignalSettings())
+    assert prepared.shape == (12, 5000) and np.isfinite(prepared).all()
+    assert warnings_of(caplog) == ["REC257: 1 non-finite samples set to 0 mV"]
+    # the same as resampling the record with that sample at 0 mV
+    zeroed = dataclasses.replace(record, signal=np.nan_to_num(signal, nan=0.0))
+    np.testing.assert_array_equal(prepared, prepare_signal(zeroed, SignalSettings()))
+
+
+def test_prepare_record_keeps_the_dx_codes_and_fails_a_record_without_any(
+    tmp_path: Path,
+) -> None:
+    codes = ("164889003", "426783006")
+    header = write_synthetic_record(tmp_path, "WITH_DX", fs_hz=1000, duration_s=4.0, dx_codes=codes)
+    prepared = prepare_record(header, SignalSettings())
+    assert isinstance(prepared, PreparedRecord)
+    assert prepared.name == "WITH_DX" and prepared.dx_codes == codes
+    assert prepared.signal.shape == (12, 2000)
+
+    header = write_synthetic_record(tmp_path, "NO_DX", dx_codes=())
+    failure = prepare_record(header, SignalSettings())
+    assert failure == ReadFailure(header, "no diagnosis code (#Dx) to learn from")
 
 
 def test_flat_lead_is_kept_as_zeros(corpus_dir: Path) -> None:

@@ -17,7 +17,13 @@ from seecgnet.cache import cache_folder, open_cache
 from seecgnet.cache_index import COMPLETE_FILE, INDEX_FILE, SIGNALS_FILE
 from seecgnet.cached_store import CachedStore, CacheError
 from seecgnet.classes import load_scored_classes
-from seecgnet.dataset import ReadFailure, TrainingWindows, load_store, prepare_signal
+from seecgnet.dataset import (
+    ReadFailure,
+    TrainingWindows,
+    load_store,
+    prepare_record,
+    prepare_signal,
+)
 from seecgnet.network import NetworkSettings
 from seecgnet.records import read_record
 from seecgnet.settings import Settings, TrainSettings
@@ -243,6 +249,25 @@ def test_the_messy_corpus_gives_what_load_store_gives(tmp_path: Path) -> None:
     # names with spaces and non-ASCII letters survive the index
     again, _ = open_quietly(corpus, tmp_path / "cache")
     assert again.names == store.names
+
+
+def test_the_cache_prepares_each_record_with_load_stores_prepare_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    write_records(data, 3)
+    write_synthetic_record(data, "NO_DX", dx_codes=(), seed=3)
+    prepared: list[str] = []
+
+    def prepare_and_count(header: Path, settings: SignalSettings) -> object:
+        prepared.append(header.stem)
+        return prepare_record(header, settings)
+
+    monkeypatch.setattr(seecgnet.cache, "prepare_record", prepare_and_count)
+    store, failures = open_quietly(data, tmp_path / "cache")
+    assert prepared == ["NO_DX", "REC00", "REC01", "REC02"]
+    assert store.names == ["REC00", "REC01", "REC02"]
+    assert failures == [ReadFailure(data / "NO_DX.hea", "no diagnosis code (#Dx) to learn from")]
 
 
 def test_another_working_rate_gets_its_own_cache(

@@ -6,7 +6,8 @@ import logging
 import numpy as np
 import pytest
 
-from seecgnet.crossval import CrossValError, main
+from seecgnet.crossval import CrossValError, FoldOutcome, decide_by_rule, main
+from seecgnet.decision import DecisionSettings
 from seecgnet.network import NetworkSettings
 from seecgnet.settings import Settings, TrainSettings
 from seecgnet.synthetic import write_synthetic_dataset
@@ -93,3 +94,13 @@ def test_a_work_folder_of_another_data_set_is_refused(finished_run, tmp_path, ca
     assert main(other) == 2
     assert "folds.csv lists other records" in capsys.readouterr().err
     assert issubclass(CrossValError, ValueError)
+
+
+def test_the_fixed_rule_uses_the_settings_threshold():
+    probabilities = np.array([[[0.1, 0.3, 0.45, 0.6]]])  # (members, records, classes)
+    outcome = FoldOutcome(
+        1, ("A",), np.zeros((1, 4), bool), probabilities, np.zeros((1, 4), bool), np.full(4, 0.5)
+    )
+    settings = Settings(decision=DecisionSettings(fixed_threshold=0.3))
+    labels = decide_by_rule(outcome, "fixed", settings)
+    np.testing.assert_array_equal(labels, [[False, True, True, True]])

@@ -102,3 +102,20 @@ def test_2d_time_conv_has_a_one_lead_kernel_and_strides_along_time_only():
     assert conv.kernel_size == (1, 50)
     assert conv.stride == (1, 5)
     assert conv(torch.randn(1, 1, 12, 5000)).shape == (1, 8, 12, 1000)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "samples", "expected"),
+    [
+        (15, 1, 5000, 5000),  # odd k: ceil(T / s)
+        (15, 2, 5001, 2501),
+        (50, 1, 5000, 4999),  # even k: ceil((T - 1) / s)
+        (50, 5, 5000, 1000),
+        (50, 5, 5001, 1000),  # one short of ceil(5001 / 5)
+    ],
+)
+def test_time_conv_output_length_is_ceil_t_over_s_for_odd_kernels_and_one_less_for_even(
+    kernel, stride, samples, expected
+):
+    conv = time_conv(1, 1, 1, kernel_samples=kernel, stride_samples=stride)
+    assert conv(torch.zeros(1, 1, samples)).shape[-1] == expected

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from seecgnet.classes import load_scored_classes
-from seecgnet.metrics import challenge_metric
-from seecgnet.thresholds import tune_class_thresholds
+from seecgnet.metrics import ChallengeMetric, challenge_metric
+from seecgnet.thresholds import DEFAULT_CANDIDATES, best_shared_threshold, tune_class_thresholds
 
 CLASSES = load_scored_classes()
 
@@ -47,9 +47,18 @@ def test_a_class_the_data_says_nothing_about_keeps_the_shared_start():
     probabilities[:, 5] = 0.0  # class 5 never fires at any candidate and is never labelled
     labels[:, 5] = False
     thresholds = tune_class_thresholds(labels, probabilities, CLASSES)
-    others = np.delete(thresholds, 5)
-    assert thresholds[5] in np.round(np.arange(0.02, 0.99, 0.02), 2)
-    assert np.isfinite(others).all()
+    start = best_shared_threshold(ChallengeMetric(labels, CLASSES), probabilities)
+    assert thresholds[5] == start
+    # the search did move the others: class 5 stays put because no candidate scores better
+    assert np.any(np.delete(thresholds, 5) != start)
+
+
+def test_the_shared_start_is_the_candidate_scoring_best_for_every_class_at_once():
+    labels, probabilities, _ = _separable_case(seed=3)
+    metric = ChallengeMetric(labels, CLASSES)
+    start = best_shared_threshold(metric, probabilities)
+    best = max(metric(probabilities >= t) for t in DEFAULT_CANDIDATES)
+    assert start in DEFAULT_CANDIDATES and metric(probabilities >= start) == best
 
 
 def test_tuning_refuses_mismatched_or_empty_input():

@@ -1,0 +1,80 @@
+"""The model folder on disk: replaced atomically, and model.json is strict JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from seecgnet.classes import load_scored_classes
+from seecgnet.model_folder import MODEL_FILE, ModelSummary, load_model, save_model
+from seecgnet.network import NetworkSettings, build_network
+from seecgnet.settings import Settings
+from seecgnet.signals import AgeStatistics
+
+CLASSES = load_scored_classes()
+TINY = Settings(network=NetworkSettings.small())
+
+
+def save_tiny(folder: Path, seed: int, validation_score: float = 0.25) -> Path:
+    """A model folder of one small untrained network whose weights depend on ``seed``."""
+    torch.manual_seed(seed)
+    state = build_network(TINY.network).state_dict()
+    summary = ModelSummary(
+        n_training_records=10, best_epochs=(3,), validation_challenge_metric=(validation_score,)
+    )
+    return save_model(folder, TINY, CLASSES, AgeStatistics(), [state], summary)
+
+
+def first_weight(folder: Path) -> torch.Tensor:
+    network = load_model(folder).predictor.networks[0]
+    return next(iter(network.state_dict().values())).clone()
+
+
+def reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_a_failed_swap_puts_the_old_model_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_tiny(tmp_path / "model", seed=0)
+    old_weight = first_weight(folder)
+    rename = Path.rename
+    calls = 0
+
+    def second_rename_fails(self: Path, target: str | Path) -> Path:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the staging folder into place, after the old one was moved aside
+            raise OSError("disk gone")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", second_rename_fails)
+    with pytest.raises(OSError, match="disk gone"):
+        save_tiny(folder, seed=1)
+    monkeypatch.undo()
+    torch.testing.assert_close(first_weight(folder), old_weight)
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging or retired folder left
+
+
+def test_a_replaced_model_is_the_new_one_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    folder = save_tiny(tmp_path / "model", seed=0)
+    old_weight = first_weight(folder)
+    save_tiny(folder, seed=1)
+    assert not torch.equal(first_weight(folder), old_weight)
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_nan_validation_score_is_written_as_null_and_read_back_as_nan(tmp_path: Path) -> None:
+    # validation_fraction=0 leaves no validation records, so the best epoch's score is NaN
+    folder = save_tiny(tmp_path / "model", seed=0, validation_score=float("nan"))
+    text = (folder / MODEL_FILE).read_text()
+    manifest = json.loads(text, parse_constant=reject_constant)
+    assert manifest["validation_challenge_metric"] == [None]
+    loaded = load_model(folder)
+    (score,) = loaded.manifest["validation_challenge_metric"]
+    assert math.isnan(score)
