@@ -54,6 +54,8 @@ class NetworkSettings:
     block2d_stride_samples: tuple[int, ...] = (2, 2)
     block1d_channels: tuple[int, ...] = (128, 128)
     block1d_stride_samples: tuple[int, ...] = (2, 2)
+    # The papers' r = 16. At the 16-channel 2-D blocks that leaves a single hidden unit, so there the
+    # gate is one learned direction of the channel means; the 128-channel 1-D blocks get 8.
     se_reduction: int = 16
     fc_hidden_units: int = 64
     dropout: float = 0.3
