@@ -177,6 +177,10 @@ def train_model(
         else None
     )
     if group.is_distributed:
+        if device.type == "cuda":
+            # each GPU sees batch_size / world windows: batch norm pools its statistics across
+            # GPUs (same parameter names, so the saved state_dict loads into a plain network)
+            network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
         trained_network = DistributedDataParallel(
             network, device_ids=[device.index] if device.type == "cuda" else None
         )
