@@ -6,23 +6,26 @@ probabilities). A record that cannot be read still gets an output, all negative,
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
-from seecgnet.cli import setup_logging
-from seecgnet.model_folder import ModelFolderError
-from seecgnet.pipeline import NoRecordsError, PredictionError, predict_folder
-from seecgnet.records import RecordError
-from seecgnet.training import resolve_device
+from seecgnet.cli import EXIT_OK, EXIT_RECORDS_FAILED, EXIT_USAGE, script_parser, setup_logging
 
 log = logging.getLogger("driver")
 
+EXIT_CODES = {
+    EXIT_OK: "every record got its output file",
+    EXIT_RECORDS_FAILED: "with --strict: some record could not be read (it got an all-negative output)",
+    EXIT_USAGE: "wrong arguments, an unusable model, input or output folder, a device this "
+    "machine lacks, or a run stopped after repeated failures in the network",
+}
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Classify every record (NAME.hea + NAME.mat) of INPUT with the model folder "
-        "MODEL and write one challenge-format NAME.csv per record into OUTPUT.",
+    parser = script_parser(
+        "Classify every record (NAME.hea + NAME.mat) of INPUT with the model folder MODEL and "
+        "write one challenge-format NAME.csv per record into OUTPUT.",
+        EXIT_CODES,
     )
     parser.add_argument("model", help="model folder written by train_model.py")
     parser.add_argument("input", help="folder of records to classify")
@@ -38,18 +41,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     setup_logging()
+    # imported once the arguments are known good: torch takes seconds to load
+    from seecgnet.model_folder import ModelFolderError
+    from seecgnet.pipeline import NoRecordsError, PredictionError, predict_folder
+    from seecgnet.records import RecordError
+    from seecgnet.training import DeviceError, resolve_device
+
     try:
+        device = resolve_device(args.device)
         summary = predict_folder(
-            args.model,
-            args.input,
-            args.output,
-            device=str(resolve_device(args.device)),
-            progress=not args.quiet,
+            args.model, args.input, args.output, device=str(device), progress=not args.quiet
         )
-    except (ModelFolderError, RecordError, NoRecordsError, PredictionError, OSError) as error:
+    except (
+        DeviceError,
+        ModelFolderError,
+        RecordError,
+        NoRecordsError,
+        PredictionError,
+        OSError,
+    ) as error:
         # OSError: an output folder that cannot be made or written, a model folder we cannot read
         print(f"driver.py: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     log.info(
         "%d records: %d read, %d failed (all-negative outputs), %.1f s",
         summary.n_records,
@@ -58,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         summary.seconds,
     )
     if args.strict and summary.n_failed:
-        return 1
-    return 0
+        return EXIT_RECORDS_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

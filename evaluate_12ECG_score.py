@@ -12,12 +12,12 @@ official script.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 from seecgnet.classes import WeightsFileError, load_scored_classes
+from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser
 from seecgnet.outputs import OutputFileError
 from seecgnet.scoring import (
     ChallengeFilesError,
@@ -32,9 +32,15 @@ __all__ = ["evaluate_12ECG_score", "main"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights.csv"
 
+EXIT_CODES = {
+    EXIT_OK: "the scores were printed or written",
+    EXIT_USAGE: "wrong arguments, a missing or malformed label, output or weights file, or a "
+    "scores file that cannot be written",
+}
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = script_parser(__doc__.split("\n\n")[0], EXIT_CODES)
     parser.add_argument("labels", type=Path, help="folder of label headers (NAME.hea)")
     parser.add_argument("outputs", type=Path, help="folder of output files (NAME.csv)")
     parser.add_argument("scores_csv", type=Path, nargs="?", help="write the scores here")
@@ -54,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         scores = score_directories(args.labels, args.outputs, load_scored_classes(args.weights))
     except (ChallengeFilesError, LabelFileError, OutputFileError, WeightsFileError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     if args.scores_csv is None:
         print(format_scores(scores))
-        return 0
+        return EXIT_OK
     written = [(args.scores_csv, format_scores(scores))]
     if args.class_scores_csv is not None:
         written.append((args.class_scores_csv, format_class_scores(scores)))
@@ -66,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text, encoding="utf-8", newline="")
         except OSError as error:
             print(f"{parser.prog}: error: cannot write {path}: {error.strerror}", file=sys.stderr)
-            return 1
-    return 0
+            return EXIT_USAGE
+    return EXIT_OK
 
 
 if __name__ == "__main__":

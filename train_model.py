@@ -6,30 +6,33 @@ torchrun --nproc_per_node N train_model.py DATA MODEL
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
 from seecgnet.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
     add_training_options,
     cache_dir_from_args,
+    script_parser,
     settings_from_args,
     setup_logging,
 )
-from seecgnet.distributed import leave_process_group
-from seecgnet.pipeline import NothingToTrainError, train_folder
-from seecgnet.prediction import EnsembleRule
-from seecgnet.records import RecordError
-from seecgnet.settings import SettingsError
-from seecgnet.training import CheckpointError
 
 log = logging.getLogger("train_model")
 
+EXIT_CODES = {
+    EXIT_OK: "the model folder was written",
+    EXIT_USAGE: "wrong arguments, no readable record in DATA, bad settings, a device this "
+    "machine lacks, or a checkpoint that does not fit the run",
+}
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Train SE-ECGNet on a folder of WFDB records (NAME.hea + NAME.mat) and write "
-        "a model folder that driver.py runs.",
+    parser = script_parser(
+        "Train SE-ECGNet on a folder of WFDB records (NAME.hea + NAME.mat) and write a model "
+        "folder that driver.py runs.",
+        EXIT_CODES,
     )
     parser.add_argument("data", help="folder of training records")
     parser.add_argument("model", help="model folder to write (replaced atomically when done)")
@@ -52,8 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     setup_logging()
+    # imported once the arguments are known good: torch takes seconds to load
+    from seecgnet.distributed import leave_process_group
+    from seecgnet.pipeline import NothingToTrainError, train_folder
+    from seecgnet.prediction import EnsembleRule
+    from seecgnet.records import RecordError
+    from seecgnet.settings import SettingsError
+    from seecgnet.training import CheckpointError, DeviceError, resolve_device
+
     try:
         settings = settings_from_args(args)
+        resolve_device(settings.training.device)  # before any record is read
         report = train_folder(
             args.data,
             args.model,
@@ -67,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         NothingToTrainError,
         CheckpointError,
+        DeviceError,
         RecordError,
         SettingsError,
         FileNotFoundError,
@@ -74,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         PermissionError,
     ) as error:
         print(f"train_model.py: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     finally:
         leave_process_group()
     if not report.best_epochs:  # a helper process of a distributed run: rank 0 reports
-        return 0
+        return EXIT_OK
     log.info(
         "wrote %s: %d records (%d skipped), best epoch(s) %s, "
         "validation challenge metric(s) %s, %.0f s",
@@ -89,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         ", ".join(f"{v:.3f}" for v in report.validation_challenge_metrics),
         report.seconds,
     )
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Command-line pieces shared by the entry scripts: logging set-up and the training options."""
+"""Command-line pieces shared by the entry scripts: parsers, logging set-up, the training options.
+
+This module imports nothing heavy (no torch), so that ``--help`` and usage errors answer at once;
+the scripts import the package's working modules only after their arguments are parsed.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,40 @@ import argparse
 import dataclasses
 import logging
 import os
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from seecgnet.baseline import BaselineSettings
-from seecgnet.decision import DecisionSettings
-from seecgnet.network import NetworkSettings
-from seecgnet.settings import Settings, TrainSettings
+from seecgnet.train_settings import TrainSettings
+
+if TYPE_CHECKING:
+    from seecgnet.settings import Settings
+
+# The meaning of an exit status is the same in every script; each lists the ones it uses.
+EXIT_OK = 0
+EXIT_RECORDS_FAILED = 1
+EXIT_USAGE = 2
+
+
+def script_parser(
+    description: str, exit_codes: Mapping[int, str], prog: str | None = None
+) -> argparse.ArgumentParser:
+    """An argument parser whose --help ends with the script's exit codes.
+
+    argparse itself exits with 2 on a usage error; the scripts use 2 for every other input they
+    cannot use as well (a missing folder, an unknown device), so that 2 always means "fix the call".
+    """
+    table = "\n".join(
+        textwrap.fill(meaning, width=90, initial_indent=f"  {code}  ", subsequent_indent="     ")
+        for code, meaning in sorted(exit_codes.items())
+    )
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=textwrap.fill(description, width=90),
+        epilog=f"exit codes:\n{table}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def default_cache_dir() -> Path:
@@ -102,6 +134,12 @@ TRAINING_OPTIONS = (
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The resolved settings: a settings file if given, then the options given on the command line."""
+    # imported here, not at the top: they load torch, which --help and usage errors never need
+    from seecgnet.baseline import BaselineSettings
+    from seecgnet.decision import DecisionSettings
+    from seecgnet.network import NetworkSettings
+    from seecgnet.settings import Settings
+
     base = Settings.load(args.settings) if args.settings else Settings()
     if args.architecture is not None and args.architecture != base.architecture:
         network = BaselineSettings() if args.architecture == "baseline" else NetworkSettings()

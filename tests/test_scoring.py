@@ -234,7 +234,7 @@ def test_four_arguments_write_both_files_without_a_final_newline(
         ("bad_weights", "weights"),
     ],
 )
-def test_user_mistakes_give_one_line_on_stderr_and_a_failing_exit(
+def test_user_mistakes_give_one_line_on_stderr_and_the_usage_exit_code(
     tiny_case: tuple[Path, Path], tmp_path: Path, mistake: str, message: str
 ) -> None:
     labels, outputs = tiny_case
@@ -246,7 +246,7 @@ def test_user_mistakes_give_one_line_on_stderr_and_a_failing_exit(
     else:
         args += ["--weights", tmp_path / "no-weights.csv"]
     run = run_script(*args)
-    assert run.returncode == 1
+    assert run.returncode == 2  # as in the other scripts: 2 says "fix the call or its inputs"
     assert run.stdout == ""
     assert len(run.stderr.strip().splitlines()) == 1
     assert message in run.stderr

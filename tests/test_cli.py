@@ -1,0 +1,84 @@
+"""The scripts as a new user meets them: --help, usage errors, exit codes, a device that is absent."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from seecgnet.training import DeviceError, resolve_device
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ("driver.py", "train_model.py", "evaluate_12ECG_score.py")
+no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+
+
+def _run(*args: str, python_options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *python_options, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+
+
+def _imported_modules(stderr: str) -> set[str]:
+    """The top-level modules named by ``python -X importtime`` (lines "import time: a | b | name")."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("arguments", [("--help",), (), ("a", "b", "c", "d", "e", "--no-such")])
+def test_help_and_usage_errors_answer_without_importing_torch(script, arguments):
+    run = _run(script, *arguments, python_options=("-X", "importtime"))
+    modules = _imported_modules(run.stderr)
+    assert "argparse" in modules  # the import log was read
+    assert "torch" not in modules
+    assert run.returncode == (0 if arguments == ("--help",) else 2)
+
+
+@pytest.mark.parametrize("script", [*SCRIPTS, "-m seecgnet.crossval"])
+def test_every_script_lists_its_exit_codes_in_its_help(script):
+    run = _run(*script.split(), "--help")
+    assert run.returncode == 0
+    codes = run.stdout.split("exit codes:", 1)[1]
+    assert "  0  " in codes and "  2  " in codes
+    assert ("  1  " in codes) == (script == "driver.py")  # only the driver's --strict uses 1
+
+
+@no_cuda
+@pytest.mark.parametrize("name", ["cuda", "cuda:0"])
+def test_asking_for_cuda_without_it_is_a_device_error(name):
+    with pytest.raises(DeviceError, match="no usable CUDA device"):
+        resolve_device(name)
+
+
+def test_a_device_name_torch_does_not_know_is_a_device_error():
+    with pytest.raises(DeviceError, match="not a device name"):
+        resolve_device("gpu")
+
+
+@no_cuda
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("driver.py", "model", "examples", "OUT"),
+        ("train_model.py", "examples", "OUT"),
+        ("-m", "seecgnet.crossval", "examples", "OUT"),
+    ],
+)
+def test_cuda_on_a_machine_without_it_is_one_line_and_exit_2(command, tmp_path):
+    out = str(tmp_path / "out")
+    run = _run(*(out if part == "OUT" else part for part in command), "--device", "cuda")
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "no usable CUDA device" in errors[0]
+    assert not (tmp_path / "out").exists()  # nothing was started
