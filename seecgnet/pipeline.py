@@ -58,7 +58,13 @@ def open_records(
     workers: int = 1,
     progress: bool = True,
 ) -> tuple[RecordStore, list[ReadFailure]]:
-    """The readable records of a folder: through the on-disk cache, or in memory without one."""
+    """The readable records of a folder: through the on-disk cache, or in memory without one.
+
+    A missing folder (RecordError) or one without any header (NothingToTrainError) is refused
+    before the cache is touched, so that a wrong path leaves no cache folder behind.
+    """
+    if not find_records(data_dir, require_signal=False):
+        raise NothingToTrainError(f"{data_dir}: no readable record to train on (no NAME.hea)")
     if cache_dir is None:
         return load_store(data_dir, classes, settings, workers=workers)
     return open_cache(data_dir, cache_dir, classes, settings, workers=workers, progress=progress)
@@ -199,14 +205,19 @@ def predict_folder(
     device: str = "cpu",
     progress: bool = True,
 ) -> DriverSummary:
-    """Write one challenge CSV per record of ``input_dir`` into ``output_dir``; see predict_records."""
+    """Write one challenge CSV per record of ``input_dir`` into ``output_dir``; see predict_records.
+
+    The input folder (missing, or without records) and the output folder (cannot be made) are
+    checked before the model is loaded, so that a wrong path is reported at once.
+    """
     started = time.perf_counter()
-    loaded = load_model(model_dir, device=device)
-    log.info("loaded %s", describe(loaded))
     # headers without a .mat too: each gets an (all-negative) output and its reason in the log
     headers = find_records(input_dir, require_signal=False)
     if not headers:
         raise NoRecordsError(f"no records (NAME.hea) in {input_dir}")
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    loaded = load_model(model_dir, device=device)
+    log.info("loaded %s", describe(loaded))
     summary = predict_records(loaded, headers, output_dir, progress=progress)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -107,6 +107,19 @@ def test_training_a_folder_without_records_is_a_clear_error(tmp_path):
         train_folder(tmp_path / "empty", tmp_path / "model", TINY, progress=False)
 
 
+@pytest.mark.parametrize("data", ["missing", "empty"])
+def test_a_failed_training_leaves_no_cache_or_model_folder_behind(tmp_path, data):
+    if data == "empty":
+        (tmp_path / data).mkdir()
+    cache = tmp_path / "cache"
+    result = _run(
+        "train_model.py", str(tmp_path / data), str(tmp_path / "model"), "--cache-dir", str(cache)
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "train_model.py: error:" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([data] if data == "empty" else [])
+
+
 @pytest.mark.parametrize("missing", ["model.json", "settings.json", "weights.pt"])
 def test_a_model_folder_missing_a_file_names_it(tiny_model, tmp_path, missing):
     broken = tmp_path / "model"
@@ -175,8 +188,10 @@ def test_train_and_drive_from_the_command_line(synthetic_data, tmp_path):
     assert "16 records: 16 read, 0 failed" in driven.stderr
 
 
-def test_driver_with_a_missing_model_folder_says_so_without_a_traceback(tmp_path):
-    result = _run("driver.py", str(tmp_path / "nowhere"), str(tmp_path), str(tmp_path / "out"))
+def test_driver_with_a_missing_model_folder_says_so_without_a_traceback(synthetic_data, tmp_path):
+    result = _run(
+        "driver.py", str(tmp_path / "nowhere"), str(synthetic_data), str(tmp_path / "out")
+    )
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr

@@ -23,6 +23,7 @@ from seecgnet.pipeline import (
     predict_records,
     train_folder,
 )
+from seecgnet.records import RecordError
 from seecgnet.settings import Settings, TrainSettings
 from seecgnet.synthetic import write_synthetic_dataset
 from seecgnet.training import CheckpointError, train_model
@@ -96,6 +97,21 @@ def test_an_empty_input_folder_is_a_clear_error(tiny_model, tmp_path):
     with pytest.raises(NoRecordsError, match="no records"):
         predict_folder(tiny_model, tmp_path / "empty", tmp_path / "out", progress=False)
     result = _driver(str(tiny_model), str(tmp_path / "empty"), str(tmp_path / "out"))
+    assert result.returncode == 2 and "no records" in result.stderr
+
+
+def test_the_input_and_output_folders_are_checked_before_the_model_is_loaded(tmp_path):
+    no_model = tmp_path / "no-model"  # loading it would fail with ModelFolderError
+    with pytest.raises(RecordError, match="no such folder"):
+        predict_folder(no_model, tmp_path / "no-input", tmp_path / "out", progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoRecordsError, match="no records"):
+        predict_folder(no_model, tmp_path / "empty", tmp_path / "out", progress=False)
+    write_synthetic_dataset(tmp_path / "in", 1, seed=9)
+    (tmp_path / "blocker").write_text("a file where the output folder's parent should be")
+    with pytest.raises(OSError):  # not ModelFolderError, a ValueError
+        predict_folder(no_model, tmp_path / "in", tmp_path / "blocker" / "out", progress=False)
+    result = _driver(str(no_model), str(tmp_path / "empty"), str(tmp_path / "out"))
     assert result.returncode == 2 and "no records" in result.stderr
 
 
