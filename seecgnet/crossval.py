@@ -30,15 +30,18 @@ import numpy as np
 
 from seecgnet.classes import ScoredClasses, load_scored_classes
 from seecgnet.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
     add_training_options,
     cache_dir_from_args,
+    script_parser,
     settings_from_args,
     setup_logging,
 )
 from seecgnet.crossval_report import draw, markdown, write_csv
 from seecgnet.dataset import RecordStore
 from seecgnet.decision import decide, per_sample_threshold
-from seecgnet.folds import iterative_stratification
+from seecgnet.folds import MIN_RECORDS_TO_SPLIT, iterative_stratification
 from seecgnet.metrics import Scores, challenge_metric, compute_scores
 from seecgnet.model_folder import ModelSummary, load_model, save_model
 from seecgnet.outputs import load_outputs
@@ -47,7 +50,7 @@ from seecgnet.records import RecordError, find_records
 from seecgnet.scoring import load_labels
 from seecgnet.settings import Settings
 from seecgnet.thresholds import tune_class_thresholds
-from seecgnet.training import train_model
+from seecgnet.training import resolve_device, train_model
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +58,47 @@ FOLDS_FILE = "folds.csv"
 DONE_FILE = "done.json"
 INNER_FILE = "inner_validation.npz"
 RULES = ("per_sample", "fixed", "per_class")
+EXIT_CODES = {
+    EXIT_OK: "every fold is complete and the results are written",
+    EXIT_USAGE: "wrong arguments, data too few for the folds, a work folder of other data, "
+    "or a device this machine lacks",
+}
 
 
 class CrossValError(ValueError):
     """The work folder does not fit the data (another data set's folds, say)."""
 
 
-def assign_folds(store: RecordStore, n_folds: int, seed: int, workdir: Path) -> np.ndarray:
-    """The fold of each record: read from WORKDIR/folds.csv when it exists, else made and saved."""
+def check_fold_sizes(folds: np.ndarray, validation_fraction: float) -> None:
+    """Refuse folds whose training parts are too small to hold inner validation records out.
+
+    Each fold chooses its best epoch and tunes its per-class thresholds on validation records
+    held out of its training part; without them the fold cannot be finished, so this is checked
+    before anything is written.
+    """
+    if validation_fraction <= 0:
+        raise CrossValError(
+            "cross-validation tunes each fold's thresholds on inner validation records: "
+            f"the validation fraction must be above 0, not {validation_fraction}"
+        )
+    n_folds = int(folds.max()) + 1
+    smallest = len(folds) - int(np.bincount(folds).max())
+    if smallest < MIN_RECORDS_TO_SPLIT:
+        raise CrossValError(
+            f"{len(folds)} readable records in {n_folds} folds leave {smallest} record(s) to "
+            f"train the largest fold's network on; every fold needs at least "
+            f"{MIN_RECORDS_TO_SPLIT} training records so that some are held out to choose its "
+            "epoch and tune its thresholds: use fewer folds or more records"
+        )
+
+
+def assign_folds(
+    store: RecordStore, n_folds: int, seed: int, workdir: Path, validation_fraction: float
+) -> np.ndarray:
+    """The fold of each record: read from WORKDIR/folds.csv when it exists, else made and saved.
+
+    Folds too small to finish (see :func:`check_fold_sizes`) are refused before anything is saved.
+    """
     path = workdir / FOLDS_FILE
     if path.exists():
         with path.open(newline="") as handle:
@@ -74,8 +110,10 @@ def assign_folds(store: RecordStore, n_folds: int, seed: int, workdir: Path) -> 
         folds = np.array([saved[name] for name in store.names])
         if folds.max() + 1 != n_folds:
             raise CrossValError(f"{path} holds {folds.max() + 1} folds, not {n_folds}")
+        check_fold_sizes(folds, validation_fraction)
         return folds
     folds = iterative_stratification(store.labels, n_folds, seed)
+    check_fold_sizes(folds, validation_fraction)
     workdir.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -260,11 +298,13 @@ def run_method(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = script_parser(
+        "K-fold cross-validation of SE-ECGNet scored with the challenge metric. Writes folds.csv, "
+        "fold_K/ (model, outputs), results.csv, results.md and crossval.png into WORKDIR; run it "
+        "again to resume. Every fold's training part needs at least "
+        f"{MIN_RECORDS_TO_SPLIT} records (some are held out to choose its epoch).",
+        EXIT_CODES,
         prog="python -m seecgnet.crossval",
-        description="K-fold cross-validation of SE-ECGNet scored with the challenge metric. "
-        "Writes folds.csv, fold_K/ (model, outputs), results.csv, results.md and crossval.png "
-        "into WORKDIR; run it again to resume.",
     )
     parser.add_argument("data", help="folder of labelled records (NAME.hea + NAME.mat)")
     parser.add_argument("workdir", help="work folder for folds, models, outputs and results")
@@ -289,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir)
     try:
         settings = settings_from_args(args)
+        resolve_device(settings.training.device)  # before any record is read
         classes = load_scored_classes()
         store, failures = open_records(
             args.data,
@@ -299,7 +340,13 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
         )
         headers = {path.stem: path for path in find_records(args.data)}
-        folds = assign_folds(store, args.folds, settings.training.seed, workdir)
+        folds = assign_folds(
+            store,
+            args.folds,
+            settings.training.seed,
+            workdir,
+            settings.training.validation_fraction,
+        )
         methods = [("SE-ECGNet", settings, workdir)]
         if args.baseline:
             baseline_args = argparse.Namespace(**{**vars(args), "architecture": "baseline"})
@@ -322,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     except (CrossValError, RecordError, ValueError, OSError) as error:
         print(f"crossval: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     write_csv(results, workdir / "results.csv")
     table = markdown(results)
     (workdir / "results.md").write_text(table)
@@ -336,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         time.perf_counter() - started,
         workdir,
     )
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

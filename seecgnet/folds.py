@@ -57,12 +57,16 @@ def _pick(primary: np.ndarray, secondary: np.ndarray, rng: np.random.Generator) 
     return int(rng.choice(best))
 
 
+# Fewer records than this are not split: all of them train, and none is held out for validation.
+MIN_RECORDS_TO_SPLIT = 4
+
+
 def validation_split(
     labels: np.ndarray, fraction: float, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stratified (train indices, validation indices) with about ``fraction`` held out."""
     n_records = len(labels)
-    if fraction <= 0 or n_records < 4:
+    if fraction <= 0 or n_records < MIN_RECORDS_TO_SPLIT:
         return np.arange(n_records), np.zeros(0, dtype=np.int64)
     n_folds = min(n_records, max(2, round(1.0 / fraction)))
     folds = iterative_stratification(labels, n_folds, seed)

@@ -1,7 +1,16 @@
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _private_cache_folder(tmp_path_factory, monkeypatch):
-    """Scripts run by the tests cache prepared records in a temporary folder, not the user's."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _private_home(tmp_path_factory):
+    """Nothing the tests run may write into the user's home or cache folder.
+
+    HOME and XDG_CACHE_HOME point into the session's temporary folder. A session-scoped autouse
+    fixture is set up before every module- and function-scoped one, so even a module's fixture that
+    trains or cross-validates caches its records here; the scripts run as subprocesses inherit it.
+    """
+    base = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(base / "home"))
+        patch.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
+        yield

@@ -2,10 +2,12 @@
 
 import csv
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from seecgnet.cli import default_cache_dir
 from seecgnet.crossval import CrossValError, FoldOutcome, decide_by_rule, main
 from seecgnet.decision import DecisionSettings
 from seecgnet.network import NetworkSettings
@@ -23,11 +25,20 @@ def finished_run(tmp_path_factory):
     args = [str(root / "data"), str(root / "work"), "--folds", "3", "--quiet"]
     args += ["--settings", str(root / "tiny.json"), "--epochs", "1", "--batch-size", "4"]
     assert main([*args, "--baseline", "--members", "2"]) == 0
-    return root, args
+    return root, args, default_cache_dir()
+
+
+def test_a_module_fixture_caches_records_in_the_tests_folder_not_the_users_home(
+    finished_run, tmp_path_factory
+):
+    _, _, cache = finished_run  # where the fixture's run put its record cache
+    assert cache.is_relative_to(tmp_path_factory.getbasetemp())
+    assert any(cache.iterdir())
+    assert Path.home().is_relative_to(tmp_path_factory.getbasetemp())
 
 
 def test_every_record_is_predicted_in_exactly_one_validation_fold(finished_run):
-    root, _ = finished_run
+    root, _, _ = finished_run
     work = root / "work"
     records = sorted(p.stem for p in (root / "data").glob("*.hea"))
     for method_root in (work, work / "baseline"):
@@ -44,7 +55,7 @@ def test_every_record_is_predicted_in_exactly_one_validation_fold(finished_run):
 
 
 def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run):
-    root, _ = finished_run
+    root, _, _ = finished_run
     work = root / "work"
     table = (work / "results.md").read_text()
     for text in (
@@ -68,7 +79,7 @@ def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run)
 
 
 def test_running_again_skips_complete_folds_and_keeps_their_outputs(finished_run, caplog):
-    root, args = finished_run
+    root, args, _ = finished_run
     output = root / "work" / "fold_2" / "outputs"
     before = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
     with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
@@ -78,7 +89,7 @@ def test_running_again_skips_complete_folds_and_keeps_their_outputs(finished_run
 
 
 def test_an_incomplete_fold_is_redone(finished_run, caplog):
-    root, args = finished_run
+    root, args, _ = finished_run
     (root / "work" / "fold_3" / "done.json").unlink()
     with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
         assert main([*args, "--baseline", "--members", "2"]) == 0
@@ -88,7 +99,7 @@ def test_an_incomplete_fold_is_redone(finished_run, caplog):
 
 
 def test_a_work_folder_of_another_data_set_is_refused(finished_run, tmp_path, capsys):
-    _, args = finished_run
+    _, args, _ = finished_run
     write_synthetic_dataset(tmp_path / "other", 6, seed=9)
     other = [str(tmp_path / "other"), *args[1:]]
     assert main(other) == 2
@@ -104,3 +115,21 @@ def test_the_fixed_rule_uses_the_settings_threshold():
     settings = Settings(decision=DecisionSettings(fixed_threshold=0.3))
     labels = decide_by_rule(outcome, "fixed", settings)
     np.testing.assert_array_equal(labels, [[False, True, True, True]])
+
+
+@pytest.mark.parametrize(
+    ("records", "options", "message"),
+    [
+        (5, ["--folds", "2"], "5 readable records in 2 folds leave 2 record(s)"),
+        (15, ["--folds", "3", "--validation-fraction", "0"], "validation fraction must be above 0"),
+    ],
+)
+def test_data_too_few_for_the_folds_is_refused_before_anything_is_written(
+    tmp_path, capsys, records, options, message
+):
+    write_synthetic_dataset(tmp_path / "data", records, seed=5)
+    work = tmp_path / "work"
+    assert main([str(tmp_path / "data"), str(work), *options, "--no-cache", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert not work.exists()
