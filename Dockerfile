@@ -1,6 +1,9 @@
 # SE-ECGNet as a PhysioNet/CinC Challenge 2020 entry, on an NVIDIA GPU.
-# The base image is pinned by tag: PyTorch 2.5.1 with CUDA 12.4 and cuDNN 9 (runtime only).
-FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+# The base image is pinned by tag: PyTorch 2.5.1 with CUDA 12.4 and cuDNN 9 (runtime only). It is a
+# build argument so that CI can build this same file on a CPU stand-in with Python and torch at the
+# same place (.ci/docker-smoke); a plain build uses the pinned image.
+ARG BASE_IMAGE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+FROM ${BASE_IMAGE}
 
 # The challenge's template works in /physionet.
 WORKDIR /physionet

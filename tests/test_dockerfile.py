@@ -12,10 +12,13 @@ def _instructions() -> list[tuple[str, str]]:
     return [(step.split(None, 1)[0].upper(), step.split(None, 1)[1]) for step in steps]
 
 
-def test_the_base_image_is_a_pytorch_cuda_runtime_pinned_by_tag():
+def test_the_base_image_is_a_build_argument_defaulting_to_a_pytorch_cuda_runtime_pinned_by_tag():
     steps = _instructions()
-    assert steps[0][0] == "FROM"
-    image = steps[0][1]
+    assert steps[0][0] == "ARG"
+    argument, _, image = steps[0][1].partition("=")
+    assert argument == "BASE_IMAGE"
+    assert steps[1] == ("FROM", "${BASE_IMAGE}")
+    assert [op for op, _ in steps].count("FROM") == 1
     name, _, tag = image.partition(":")
     assert name == "pytorch/pytorch"
     assert re.fullmatch(r"\d+\.\d+\.\d+-cuda\d+\.\d+-cudnn\d+-runtime", tag), tag
@@ -44,6 +47,6 @@ def test_the_image_downloads_nothing_at_run_time():
 
 def test_dockerignore_keeps_history_caches_and_outputs_out():
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
-    assert {".git", "**/__pycache__", ".pytest_cache", "out", "cache"} <= ignored
+    assert {".git", "tests", "**/__pycache__", ".pytest_cache", "out", "cache"} <= ignored
     # the model and the weights table must go into the image
     assert not ignored & {"model", "weights.csv", "model/"}
