@@ -62,7 +62,10 @@ def save_model(
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    # a mount point (a container's volume, say) cannot be renamed: stage inside it instead
+    in_place = os.path.ismount(folder)
+    staging_parent = folder if in_place else folder.parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=staging_parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
     try:
         names = (
@@ -91,7 +94,10 @@ def save_model(
             ],
         }
         (staging / MODEL_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-        _swap_into_place(staging, folder)
+        if in_place:
+            _replace_contents(staging, folder)
+        else:
+            _swap_into_place(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -111,6 +117,20 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
         retired.rename(folder)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _replace_contents(staging: Path, folder: Path) -> None:
+    """Move the staged files into ``folder`` one by one, for a folder that cannot be renamed.
+
+    The old manifest goes first and the new one comes last, so that at every moment the folder
+    either loads as the old model, or as the new one, or not at all (no model.json).
+    """
+    (folder / MODEL_FILE).unlink(missing_ok=True)
+    for stale in folder.glob("weights*.pt"):
+        stale.unlink()
+    for path in sorted(staging.iterdir(), key=lambda p: p.name == MODEL_FILE):
+        os.replace(path, folder / path.name)
+    staging.rmdir()
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,25 @@ def test_a_replaced_model_is_the_new_one_and_leaves_nothing_beside_it(tmp_path: 
     old_weight = first_weight(folder)
     save_tiny(folder, seed=1)
     assert not torch.equal(first_weight(folder), old_weight)
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_mount_point_model_folder_is_replaced_in_place_keeping_other_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `docker run -v HOST:/model ... train_model.py DATA /model`: /model cannot be renamed
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("the user's own file")
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == folder or real_ismount(path))
+    monkeypatch.setattr(Path, "rename", lambda self, target: pytest.fail("renamed a mount point"))
+    save_tiny(folder, seed=0)
+    old_weight = first_weight(folder)
+    save_tiny(folder, seed=1)
+    assert not torch.equal(first_weight(folder), old_weight)
+    names = ["model.json", "notes.txt", "settings.json", "weights.pt"]
+    assert sorted(p.name for p in folder.iterdir()) == names  # no staging folder left
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
