@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,18 +40,17 @@ from seecgnet.cli import (
     setup_logging,
 )
 from seecgnet.crossval_report import draw, markdown, write_csv
-from seecgnet.dataset import RecordStore
 from seecgnet.decision import decide, per_sample_threshold
 from seecgnet.folds import MIN_RECORDS_TO_SPLIT, iterative_stratification
 from seecgnet.metrics import Scores, challenge_metric, compute_scores
-from seecgnet.model_folder import ModelSummary, load_model, save_model
 from seecgnet.outputs import load_outputs
-from seecgnet.pipeline import open_records, predict_records
 from seecgnet.records import RecordError, find_records
 from seecgnet.scoring import load_labels
-from seecgnet.settings import Settings
 from seecgnet.thresholds import tune_class_thresholds
-from seecgnet.training import resolve_device, train_model
+
+if TYPE_CHECKING:  # the modules that load torch are imported where they are used: --help is quick
+    from seecgnet.dataset import RecordStore
+    from seecgnet.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,10 @@ def run_fold(
     progress: bool = True,
 ) -> None:
     """Train, save, tune and predict one fold, unless its done-file says that it is complete."""
+    from seecgnet.model_folder import ModelSummary, load_model, save_model
+    from seecgnet.pipeline import predict_records
+    from seecgnet.training import train_model
+
     if (fold_dir / DONE_FILE).exists():
         log.info("%s is complete; skipping it", fold_dir)
         return
@@ -325,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     add_training_options(parser)
     args = parser.parse_args(argv)
     setup_logging()
+    from seecgnet.pipeline import open_records
+    from seecgnet.training import resolve_device
+
     started = time.perf_counter()
     workdir = Path(args.workdir)
     try:

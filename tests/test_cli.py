@@ -34,10 +34,10 @@ def _imported_modules(stderr: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("script", [*SCRIPTS, "-m seecgnet.crossval"])
 @pytest.mark.parametrize("arguments", [("--help",), (), ("a", "b", "c", "d", "e", "--no-such")])
 def test_help_and_usage_errors_answer_without_importing_torch(script, arguments):
-    run = _run(script, *arguments, python_options=("-X", "importtime"))
+    run = _run(*script.split(), *arguments, python_options=("-X", "importtime"))
     modules = _imported_modules(run.stderr)
     assert "argparse" in modules  # the import log was read
     assert "torch" not in modules
