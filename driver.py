@@ -14,6 +14,7 @@ from seecgnet.cli import setup_logging
 from seecgnet.model_folder import ModelFolderError
 from seecgnet.pipeline import NoRecordsError, PredictionError, predict_folder
 from seecgnet.records import RecordError
+from seecgnet.report.diagnoses import folder_summary
 from seecgnet.training import resolve_device
 
 log = logging.getLogger("driver")
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         "--strict", action="store_true", help="exit non-zero if any record could not be read"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="also print one line per record: its positive diagnoses by abbreviation",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     try:
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         summary.n_failed,
         summary.seconds,
     )
+    if args.summary:
+        print("\n".join(folder_summary(args.input, args.output)))
     if args.strict and summary.n_failed:
         return 1
     return 0
