@@ -179,7 +179,7 @@ def _shade(
         x0, x1 = (start - view_start_s) * x_per_s, (end - view_start_s) * x_per_s
         # at least 0.8 % of the width, so that 10 s of a 30-minute record can be seen
         x1 = max(x1, x0 + 0.008 * (view_end_s - view_start_s) * x_per_s)
-        axis.fill_between([x0, x1], bottom, top, color=span.colour, alpha=0.10, linewidth=0)
+        axis.fill_between([x0, x1], bottom, top, color=span.colour, alpha=0.07, linewidth=0)
         lane_top = (
             bottom + (k % 3 + 1) * lane_height if lanes_at_bottom else top - (k % 3) * lane_height
         )
