@@ -92,9 +92,12 @@ def draw_curves(
             best = [e for e in history if e.epoch == best_epochs[k]]
             if best:
                 metric_axis.plot(
-                    best[0].epoch, best[0].validation_challenge_metric, "*", color=colour,
+                    best[0].epoch,
+                    best[0].validation_challenge_metric,
+                    "*",
+                    color=colour,
                     markersize=10,
-                )  # fmt: skip
+                )
     loss_axis.set_title("training loss (hard-mined weighted BCE)", fontsize=9)
     metric_axis.set_title("validation challenge metric (★ kept epoch)", fontsize=9)
     for axis in (loss_axis, metric_axis):

@@ -26,7 +26,14 @@ from seecgnet.report.diagnoses import (
     diagnosis_rows,
 )
 from seecgnet.report.explain import explain_record
-from seecgnet.report.page import ReportError, build_report, firing_spans, save_report
+from seecgnet.report.page import (
+    ReportError,
+    build_report,
+    draw_report,
+    firing_spans,
+    save_report,
+    title_line,
+)
 from seecgnet.settings import Settings
 from seecgnet.signals import AgeStatistics, SignalSettings
 from seecgnet.synthetic import Rhythm, write_synthetic_record
@@ -97,8 +104,13 @@ def _cheap_model() -> LoadedModel:
 
 @pytest.mark.parametrize("fs_hz", [257, 500, 1000])
 def test_report_at_each_rate_lists_the_drivers_diagnoses(tiny_model, tmp_path, fs_hz):
-    header = write_synthetic_record(tmp_path / "data", f"R{fs_hz}", fs_hz=fs_hz, duration_s=12.0)
+    header = write_synthetic_record(
+        tmp_path / "data", f"R{fs_hz}", fs_hz=fs_hz, duration_s=12.0, age=47, sex="Female"
+    )
     _check_report(load_model(tiny_model), header, tmp_path)
+    title = title_line(read_record(header))
+    for part in (f"R{fs_hz}", "47 years", "female", f"{fs_hz} Hz", "12.0 s", "12 leads"):
+        assert part in title
 
 
 def test_report_of_a_thirty_minute_record_lists_the_drivers_diagnoses(tmp_path):
@@ -121,6 +133,9 @@ def test_report_of_a_record_with_missing_leads_marks_them_absent(tiny_model, tmp
     assert [STANDARD_LEADS[i] for i in np.flatnonzero(present)] == list(leads)
     drops = report.explanation.occlusion_drop
     assert np.isnan(drops[~present]).all() and np.isfinite(drops[present]).all()
+    texts = [text.get_text() for axis in draw_report(report).axes for text in axis.texts]
+    absent = sorted(text.split(":")[0] for text in texts if text.endswith("absent in this record"))
+    assert absent == sorted(set(STANDARD_LEADS) - set(leads))
 
 
 def test_driver_summary_prints_each_records_positives_by_abbreviation(tiny_model, tmp_path, capsys):
@@ -211,8 +226,9 @@ def test_diagnoses_are_named_and_marked_against_the_reference():
     probabilities = np.full(len(classes), 0.01)
     probabilities[[af, nsr, lbbb]] = (0.9, 0.5, 0.1)
     labels = probabilities >= 0.4
-    rows = diagnosis_rows(classes, probabilities, probabilities * 0 + 0.4, labels,
-                          ("164909002", "426783006", "999"))  # fmt: skip
+    rows = diagnosis_rows(
+        classes, probabilities, probabilities * 0 + 0.4, labels, ("164909002", "426783006", "999")
+    )
     by_code = {row.name.code: row for row in rows}
     assert by_code["164889003"].agreement is Agreement.EXTRA
     assert by_code["426783006"].agreement is Agreement.AGREE

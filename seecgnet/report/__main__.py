@@ -49,8 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seecgnet.report: error: {error}", file=sys.stderr)
         return 2
     positives = ", ".join(report.positive_abbreviations) or "none"
-    log.info("%s: %s; report written to %s in %.1f s", record.name, positives, out,
-             time.perf_counter() - started)  # fmt: skip
+    log.info(
+        "%s: %s; report written to %s in %.1f s",
+        record.name,
+        positives,
+        out,
+        time.perf_counter() - started,
+    )
     return 0
 
 

@@ -98,9 +98,15 @@ def _trace(
 
 def _absent(axis: Axes, lead: str, x_mm: float, baseline_mm: float) -> None:
     axis.text(
-        x_mm, baseline_mm, f"{lead}: absent in this record", ha="center", va="center",
-        fontsize=6.5, style="italic", color="0.35",
-    )  # fmt: skip
+        x_mm,
+        baseline_mm,
+        f"{lead}: absent in this record",
+        ha="center",
+        va="center",
+        fontsize=6.5,
+        style="italic",
+        color="0.35",
+    )
 
 
 def draw_twelve_leads(
@@ -184,14 +190,22 @@ def _shade(
             bottom + (k % 3 + 1) * lane_height if lanes_at_bottom else top - (k % 3) * lane_height
         )
         axis.fill_between(
-            [x0, x1], lane_top - lane_height * 0.9, lane_top, color=span.colour, alpha=0.55,
+            [x0, x1],
+            lane_top - lane_height * 0.9,
+            lane_top,
+            color=span.colour,
+            alpha=0.55,
             linewidth=0,
-        )  # fmt: skip
+        )
         axis.text(
-            x0 + 0.004 * (view_end_s - view_start_s) * x_per_s, lane_top - lane_height * 0.45,
+            x0 + 0.004 * (view_end_s - view_start_s) * x_per_s,
+            lane_top - lane_height * 0.45,
             span.label,
-            fontsize=5.5, va="center", color="black", clip_on=True,
-        )  # fmt: skip
+            fontsize=5.5,
+            va="center",
+            color="black",
+            clip_on=True,
+        )
 
 
 def _paper_axes(axis: Axes, start_s: float, height_mm: float) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from seecgnet.dataset import prepare_signal
 from seecgnet.decision import decide, decision_thresholds
 from seecgnet.prediction import Predictor
-from seecgnet.records import STANDARD_LEADS, Record
+from seecgnet.records import STANDARD_LEADS, Record, Sex
 from seecgnet.signals import sliding_windows, window_starts
 
 
@@ -77,7 +77,7 @@ def explain_record(predictor: Predictor, record: Record) -> Explanation:
     positives = tuple(int(i) for i in np.argsort(-probabilities, kind="stable") if labels[i])
     present = present_leads(record)
     drops = occlusion_drops(
-        predictor, windows, window_probabilities, firing, positives, present, record
+        predictor, windows, window_probabilities, firing, positives, present, record.age, record.sex
     )
     return Explanation(
         window_starts_s=np.asarray(starts, dtype=np.float64) / settings.fs_hz,
@@ -100,7 +100,8 @@ def occlusion_drops(
     firing: np.ndarray,
     classes: tuple[int, ...],
     present: np.ndarray,
-    record: Record,
+    age: float,
+    sex: Sex,
 ) -> np.ndarray:
     """Drop of each class's probability in its firing window when each lead is zeroed.
 
@@ -117,7 +118,7 @@ def occlusion_drops(
     rows = np.arange(len(occluded))
     occluded[rows, np.tile(leads, len(fired)), :] = 0.0
     probabilities = predictor.combine_members(
-        predictor.window_probabilities(occluded, record.age, record.sex)
+        predictor.window_probabilities(occluded, age, sex)
     ).reshape(len(fired), len(leads), -1)  # (fired windows, leads, classes)
     for column, c in enumerate(classes):
         w = fired.index(int(firing[c]))

@@ -150,8 +150,9 @@ def draw_report(report: Report) -> Figure:
     long_record = record.duration_s > SHOWN_S + 1e-9
     table_h = (len(report.rows) + 2) * _TABLE_ROW_MM
     width = _LEFT_MM + paper_w + _RIGHT_MM
-    height = _TOP_MM + paper_h + _GAP_MM + (_OVERVIEW_MM + _GAP_MM) * long_record + table_h + 8
-    figure = Figure(figsize=(width / 25.4, height / 25.4))
+    overview = long_record and bool(report.explanation.lead_present.any())
+    height = _TOP_MM + paper_h + _GAP_MM + (_OVERVIEW_MM + _GAP_MM) * overview + table_h + 8
+    figure = Figure(figsize=(width / MM_PER_INCH, height / MM_PER_INCH))
 
     def box(left: float, top: float, w: float, h: float) -> Axes:
         return figure.add_axes((left / width, 1 - (top + h) / height, w / width, h / height))
@@ -159,10 +160,12 @@ def draw_report(report: Report) -> Figure:
     figure.text(_LEFT_MM / width, 1 - 7 / height, title_line(record), fontsize=12, weight="bold")
     reference = ", ".join(record.dx_codes) if record.dx_codes else "none"
     figure.text(
-        _LEFT_MM / width, 1 - 12.5 / height,
+        _LEFT_MM / width,
+        1 - 12.5 / height,
         f"Model: {report.model_name}; {report.rule}.   Header #Dx: {reference}",
-        fontsize=7, color="0.25",
-    )  # fmt: skip
+        fontsize=7,
+        color="0.25",
+    )
 
     signal = to_standard_leads(record).signal
     start = shown_start_s(report)
@@ -172,15 +175,17 @@ def draw_report(report: Report) -> Figure:
     ecg.set_title(
         f"{start:g}–{min(start + SHOWN_S, record.duration_s):g} s"
         + (" (the window that fired the most probable diagnosis)" if long_record else ""),
-        fontsize=7, loc="left",
-    )  # fmt: skip
+        fontsize=7,
+        loc="left",
+    )
     top = _TOP_MM + paper_h + _GAP_MM
-    if long_record:
+    present = report.explanation.lead_present
+    if overview:
         rhythm = STANDARD_LEADS.index(RHYTHM_LEAD)
-        if not report.explanation.lead_present[rhythm]:
-            rhythm = int(np.flatnonzero(report.explanation.lead_present)[0])
-        overview = box(_LEFT_MM + CALIBRATION_MM, top, paper_w - CALIBRATION_MM, _OVERVIEW_MM)
-        draw_overview(overview, signal[rhythm], record.fs_hz, STANDARD_LEADS[rhythm], spans)
+        if not present[rhythm]:
+            rhythm = int(np.flatnonzero(present)[0])
+        strip = box(_LEFT_MM + CALIBRATION_MM, top, paper_w - CALIBRATION_MM, _OVERVIEW_MM)
+        draw_overview(strip, signal[rhythm], record.fs_hz, STANDARD_LEADS[rhythm], spans)
         top += _OVERVIEW_MM + _GAP_MM
     table_w = paper_w - _HEATMAP_MM - 8
     _draw_table(box(_LEFT_MM, top - 4, table_w, table_h), report)
@@ -213,16 +218,25 @@ def _draw_table(axis: Axes, report: Report) -> None:
             axis.text(x, i + 0.5, cell, fontsize=6.3, weight=weight, color=colour, va="center")
         if row.agreement is not Agreement.NONE:
             axis.text(
-                columns[4], i + 0.5, row.agreement.value, fontsize=6.3, weight="bold",
-                color=_AGREEMENT_COLOURS[row.agreement], va="center",
-            )  # fmt: skip
+                columns[4],
+                i + 0.5,
+                row.agreement.value,
+                fontsize=6.3,
+                weight="bold",
+                color=_AGREEMENT_COLOURS[row.agreement],
+                va="center",
+            )
         if row.positive and (i == len(report.rows) or not report.rows[i].positive):
             axis.axhline(i + 1.0, color="0.6", linewidth=0.5)
     if report.unscored:
         axis.text(
-            0.0, n + 0.4, f"#Dx codes the challenge does not score: {', '.join(report.unscored)}",
-            fontsize=5.5, color="0.35", va="top",
-        )  # fmt: skip
+            0.0,
+            n + 0.4,
+            f"#Dx codes the challenge does not score: {', '.join(report.unscored)}",
+            fontsize=5.5,
+            color="0.35",
+            va="top",
+        )
 
 
 def _draw_occlusion(axis: Axes, report: Report) -> None:
@@ -251,9 +265,14 @@ def _draw_occlusion(axis: Axes, report: Report) -> None:
             text = "absent" if not np.isfinite(value) else f"{value:.2f}"
             strong = np.isfinite(value) and abs(value) > 0.6 * limit
             axis.text(
-                column, lead, text, ha="center", va="center", fontsize=small,
+                column,
+                lead,
+                text,
+                ha="center",
+                va="center",
+                fontsize=small,
                 color="white" if strong else "black",
-            )  # fmt: skip
+            )
     bar = axis.figure.colorbar(image, ax=axis, fraction=0.08, pad=0.03)
     bar.ax.tick_params(labelsize=5.5, length=1.5)
 
