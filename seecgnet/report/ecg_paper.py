@@ -109,6 +109,13 @@ def _absent(axis: Axes, lead: str, x_mm: float, baseline_mm: float) -> None:
     )
 
 
+def rhythm_lead(present: np.ndarray) -> int | None:
+    """The row of the rhythm strip's lead: II, else the first lead present, else None."""
+    if present[STANDARD_LEADS.index(RHYTHM_LEAD)]:
+        return STANDARD_LEADS.index(RHYTHM_LEAD)
+    return int(np.flatnonzero(present)[0]) if present.any() else None
+
+
 def draw_twelve_leads(
     axis: Axes,
     signal_mv: np.ndarray,
@@ -144,20 +151,15 @@ def draw_twelve_leads(
 
     baseline = 0.5 * ROW_MM
     _calibration_pulse(axis, baseline)
-    rhythm = RHYTHM_LEAD if present[row_of[RHYTHM_LEAD]] else None
-    if rhythm is None and present.any():
-        rhythm = STANDARD_LEADS[int(np.flatnonzero(present)[0])]
-    label = (
-        f"{rhythm} (rhythm strip)"
-        if rhythm == RHYTHM_LEAD
-        else f"{rhythm} (rhythm strip; II absent)"
-    )
-    axis.text(1.5, baseline + 0.36 * ROW_MM, label if rhythm else "", fontsize=7.5, weight="bold")
-    end_s = min(start_s + SHOWN_S, duration_s)
+    rhythm = rhythm_lead(present)
     if rhythm is None:
         _absent(axis, "every lead", SHOWN_S * MM_PER_S / 2, baseline)
     else:
-        _trace(axis, signal_mv[row_of[rhythm]], fs_hz, start_s, end_s, start_s, baseline)
+        name = STANDARD_LEADS[rhythm]
+        label = "rhythm strip" if name == RHYTHM_LEAD else f"rhythm strip; {RHYTHM_LEAD} absent"
+        axis.text(1.5, baseline + 0.36 * ROW_MM, f"{name} ({label})", fontsize=7.5, weight="bold")
+        end_s = min(start_s + SHOWN_S, duration_s)
+        _trace(axis, signal_mv[rhythm], fs_hz, start_s, end_s, start_s, baseline)
     _shade(axis, spans, start_s, start_s + SHOWN_S, 0.0, ROW_MM, MM_PER_S, True, 2.6)
     _paper_axes(axis, start_s, height_mm)
 

@@ -62,8 +62,14 @@ def present_leads(record: Record) -> np.ndarray:
     return np.array([lead.upper() in names for lead in STANDARD_LEADS])
 
 
-def explain_record(predictor: Predictor, record: Record) -> Explanation:
-    """Predict a record as the driver does, and find each positive class's firing window and drops."""
+def explain_record(
+    predictor: Predictor, record: Record, present: np.ndarray | None = None
+) -> Explanation:
+    """Predict a record as the driver does, and find each positive class's firing window and drops.
+
+    ``present`` (12,) says which standard leads the record has; by default its lead names tell.
+    (A record already put in the standard order has every lead by name: pass what the original had.)
+    """
     settings = predictor.signal_settings
     signal = prepare_signal(record, settings)  # (12, samples) at settings.fs_hz
     windows = sliding_windows(signal, settings.window_samples, settings.stride_samples)
@@ -75,7 +81,7 @@ def explain_record(predictor: Predictor, record: Record) -> Explanation:
     window_probabilities = predictor.combine_members(per_member)  # (windows, classes)
     firing = window_probabilities.argmax(axis=0)
     positives = tuple(int(i) for i in np.argsort(-probabilities, kind="stable") if labels[i])
-    present = present_leads(record)
+    present = present_leads(record) if present is None else present
     drops = occlusion_drops(
         predictor, windows, window_probabilities, firing, positives, present, record.age, record.sex
     )

@@ -32,14 +32,14 @@ from seecgnet.report.diagnoses import (
 )
 from seecgnet.report.ecg_paper import (
     CALIBRATION_MM,
-    RHYTHM_LEAD,
     SHOWN_S,
     Span,
     draw_overview,
     draw_twelve_leads,
     paper_size_mm,
+    rhythm_lead,
 )
-from seecgnet.report.explain import Explanation, explain_record
+from seecgnet.report.explain import Explanation, explain_record, present_leads
 
 FORMATS = (".png", ".pdf", ".html")
 MM_PER_INCH = 25.4
@@ -63,9 +63,14 @@ class ReportError(ValueError):
 
 @dataclass(frozen=True)
 class Report:
-    """What a report page shows about one record; ``names`` are in the classes' order."""
+    """What a report page shows about one record; ``names`` are in the classes' order.
+
+    ``signal_mv`` is the record's signal in the standard lead order (absent leads zero), (12,
+    samples) at the record's own rate.
+    """
 
     record: Record
+    signal_mv: np.ndarray
     explanation: Explanation
     names: list[ClassName]
     rows: list[DiagnosisRow]
@@ -81,7 +86,8 @@ class Report:
 
 def build_report(loaded: LoadedModel, record: Record) -> Report:
     """Run the model on a record and gather what the page shows."""
-    explanation = explain_record(loaded.predictor, record)
+    standard = to_standard_leads(record)  # warns once for each missing lead
+    explanation = explain_record(loaded.predictor, standard, present_leads(record))
     rows = diagnosis_rows(
         loaded.classes,
         explanation.probabilities,
@@ -92,6 +98,7 @@ def build_report(loaded: LoadedModel, record: Record) -> Report:
     members = len(loaded.predictor.networks)
     return Report(
         record=record,
+        signal_mv=standard.signal,
         explanation=explanation,
         names=class_names(loaded.classes),
         rows=rows,
@@ -150,7 +157,8 @@ def draw_report(report: Report) -> Figure:
     long_record = record.duration_s > SHOWN_S + 1e-9
     table_h = (len(report.rows) + 2) * _TABLE_ROW_MM
     width = _LEFT_MM + paper_w + _RIGHT_MM
-    overview = long_record and bool(report.explanation.lead_present.any())
+    rhythm = rhythm_lead(report.explanation.lead_present)
+    overview = long_record and rhythm is not None
     height = _TOP_MM + paper_h + _GAP_MM + (_OVERVIEW_MM + _GAP_MM) * overview + table_h + 8
     figure = Figure(figsize=(width / MM_PER_INCH, height / MM_PER_INCH))
 
@@ -167,7 +175,7 @@ def draw_report(report: Report) -> Figure:
         color="0.25",
     )
 
-    signal = to_standard_leads(record).signal
+    signal = report.signal_mv
     start = shown_start_s(report)
     spans = firing_spans(report)
     ecg = box(_LEFT_MM, _TOP_MM, paper_w, paper_h)
@@ -179,11 +187,7 @@ def draw_report(report: Report) -> Figure:
         loc="left",
     )
     top = _TOP_MM + paper_h + _GAP_MM
-    present = report.explanation.lead_present
     if overview:
-        rhythm = STANDARD_LEADS.index(RHYTHM_LEAD)
-        if not present[rhythm]:
-            rhythm = int(np.flatnonzero(present)[0])
         strip = box(_LEFT_MM + CALIBRATION_MM, top, paper_w - CALIBRATION_MM, _OVERVIEW_MM)
         draw_overview(strip, signal[rhythm], record.fs_hz, STANDARD_LEADS[rhythm], spans)
         top += _OVERVIEW_MM + _GAP_MM
