@@ -141,11 +141,13 @@ def test_report_of_a_record_with_missing_leads_marks_them_absent(tiny_model, tmp
 def test_driver_summary_prints_each_records_positives_by_abbreviation(tiny_model, tmp_path, capsys):
     data = tmp_path / "data"
     headers = [write_synthetic_record(data, f"S{k}", seed=k, fs_hz=257 + k) for k in range(3)]
+    write_synthetic_record(data, "S9").with_suffix(".mat").unlink()  # unreadable: all negative
     assert driver_main([str(tiny_model), str(data), str(tmp_path / "out"), "--summary"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["S0", "S1", "S2"]
+    assert [line.split(":")[0] for line in lines] == ["S0", "S1", "S2", "S9"]
+    assert lines[-1] == "S9: (none)"
     loaded = load_model(tiny_model)
-    for header, line in zip(headers, lines, strict=True):
+    for header, line in zip(headers, lines[:-1], strict=True):
         report = build_report(loaded, read_record(header))
         assert line == f"{header.stem}: {', '.join(report.positive_abbreviations)}"
 

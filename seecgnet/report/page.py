@@ -193,7 +193,7 @@ def draw_report(report: Report) -> Figure:
         top += _OVERVIEW_MM + _GAP_MM
     table_w = paper_w - _HEATMAP_MM - 8
     _draw_table(box(_LEFT_MM, top - 4, table_w, table_h), report)
-    _draw_occlusion(box(_LEFT_MM + table_w + 22, top, _HEATMAP_MM - 14, table_h - 16), report)
+    _draw_occlusion(box(_LEFT_MM + table_w + 20, top, _HEATMAP_MM - 22, table_h - 16), report)
     return figure
 
 
@@ -279,6 +279,7 @@ def _draw_occlusion(axis: Axes, report: Report) -> None:
             )
     bar = axis.figure.colorbar(image, ax=axis, fraction=0.08, pad=0.03)
     bar.ax.tick_params(labelsize=5.5, length=1.5)
+    bar.set_label("p(window) − p(window, lead at 0 mV)", fontsize=5.5)
 
 
 def save_report(report: Report, path: str | Path) -> Path:
