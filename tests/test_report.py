@@ -16,7 +16,7 @@ from seecgnet.model_folder import LoadedModel, ModelSummary, load_model, save_mo
 from seecgnet.network import NetworkSettings, build_network
 from seecgnet.outputs import load_outputs
 from seecgnet.pipeline import predict_records
-from seecgnet.prediction import Predictor
+from seecgnet.prediction import EnsembleRule, Predictor
 from seecgnet.records import STANDARD_LEADS, Record, Sex, read_record
 from seecgnet.report.__main__ import main as report_main
 from seecgnet.report.diagnoses import (
@@ -195,6 +195,24 @@ def test_occlusion_on_a_one_lead_network_moves_only_that_lead():
         (network.scale[c] > 0) == (explanation.occlusion_drop[v1, k] > 0)
         for k, c in enumerate(explanation.positive_classes)
     )
+
+
+@pytest.mark.parametrize("rule", [EnsembleRule.MEAN, EnsembleRule.UNION])
+def test_an_ensembles_explanation_keeps_the_drivers_probabilities(rule):
+    classes = load_scored_classes()
+    first, second = OneLeadNetwork(len(classes)), OneLeadNetwork(len(classes))
+    second.scale = second.scale.flip(0)
+    predictor = Predictor(
+        [first, second], classes, SignalSettings(), DecisionSettings(), AgeStatistics(), rule
+    )
+    signal = np.random.default_rng(2).normal(0.0, 0.4, size=(12, 500 * 23))
+    signal[STANDARD_LEADS.index("V1"), 500 * 3 : 500 * 6] *= 4.0
+    record = _record(signal)
+    explanation = explain_record(predictor, record)
+    driver = predictor.predict_record(record)
+    np.testing.assert_array_equal(explanation.probabilities, driver.probabilities)
+    np.testing.assert_array_equal(explanation.labels, driver.labels)
+    assert explanation.window_probabilities.shape == (4, len(classes))  # 0, 5, 10, 13 s
 
 
 def test_the_firing_window_is_the_one_that_holds_the_deciding_beats():
