@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         "--strict", action="store_true", help="exit non-zero if any record could not be read"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="also print one line per record: its positive diagnoses by abbreviation",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     # imported once the arguments are known good: torch takes seconds to load
@@ -70,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         summary.n_failed,
         summary.seconds,
     )
+    if args.summary:
+        from seecgnet.report.diagnoses import folder_summary
+
+        print("\n".join(folder_summary(args.input, args.output)))
     if args.strict and summary.n_failed:
         return EXIT_RECORDS_FAILED
     return EXIT_OK

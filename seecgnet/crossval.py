@@ -7,6 +7,8 @@ A fold whose outputs are complete is skipped when the command runs again, and a 
 training resumes from its last epoch. With ``--baseline`` the plain 1-D ResNet goes through the same
 folds (WORKDIR/baseline/fold_K/). With ``--members 2`` each fold trains a second network (another
 seed) so that ensembles (mean and union of the members) can be compared on out-of-fold data.
+Each method's per-fold training curves (loss and validation challenge metric by epoch) are drawn
+in its training_curves.png.
 
 Besides the model's own rule, three decision rules are compared on the same out-of-fold
 probabilities: fixed 0.5, the paper's per-sample max/5, and per-class thresholds tuned on each
@@ -39,7 +41,7 @@ from seecgnet.cli import (
     settings_from_args,
     setup_logging,
 )
-from seecgnet.crossval_report import draw, markdown, write_csv
+from seecgnet.crossval_report import draw, draw_fold_curves, markdown, write_csv
 from seecgnet.decision import decide, per_sample_threshold
 from seecgnet.folds import MIN_RECORDS_TO_SPLIT, iterative_stratification
 from seecgnet.metrics import Scores, challenge_metric, compute_scores
@@ -182,6 +184,7 @@ def run_fold(
             trained.age_stats,
             [trained.network.state_dict()],
             ModelSummary(len(train_indices), (best.epoch,), (best.validation_challenge_metric,)),
+            histories=[trained.history],
         )
         # the held-out fold goes through exactly the driver's path: model folder, records, files
         predict_records(load_model(out / "model"), held_out, out / "outputs", progress=progress)
@@ -304,9 +307,9 @@ def run_method(
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(
         "K-fold cross-validation of SE-ECGNet scored with the challenge metric. Writes folds.csv, "
-        "fold_K/ (model, outputs), results.csv, results.md and crossval.png into WORKDIR; run it "
-        "again to resume. Every fold's training part needs at least "
-        f"{MIN_RECORDS_TO_SPLIT} records (some are held out to choose its epoch).",
+        "fold_K/ (model, outputs), results.csv, results.md, crossval.png and training_curves.png "
+        "(per-fold curves) into WORKDIR; run it again to resume. Every fold's training part "
+        f"needs at least {MIN_RECORDS_TO_SPLIT} records (some are held out to choose its epoch).",
         EXIT_CODES,
         prog="python -m seecgnet.crossval",
     )
@@ -381,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(results)
     (workdir / "results.md").write_text(table)
     draw(results, workdir / "crossval.png")
+    for _name, _settings, root in methods:
+        fold_models = [root / f"fold_{k + 1}" / "model" for k in range(args.folds)]
+        draw_fold_curves(fold_models, root / "training_curves.png")
     print(table)
     log.info(
         "%d records (%d unreadable), %d folds, %.0f s; results in %s",

@@ -1,15 +1,18 @@
-"""Cross-validation results as tables (text, CSV, Markdown) and a figure (PNG)."""
+"""Cross-validation results as tables (text, CSV, Markdown) and figures (PNG)."""
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from seecgnet.curves import CURVE_CSV, draw_curves, read_curve_csv
 from seecgnet.metrics import SUMMARY_NAMES
+from seecgnet.model_folder import MODEL_FILE
 
 if TYPE_CHECKING:  # the cross-validation module imports this one to report
     from seecgnet.crossval import MethodResult
@@ -142,3 +145,22 @@ def draw(results: Sequence[MethodResult], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def draw_fold_curves(model_dirs: Sequence[Path], path: Path) -> int:
+    """Every fold's training curves (loss, validation challenge metric) on one figure.
+
+    ``model_dirs`` are the folds' model folders in fold order; a fold whose model has no curve
+    file (trained before curves were recorded) is left out. Returns the number of folds drawn.
+    """
+    histories, labels, best = [], [], []
+    for k, folder in enumerate(model_dirs, start=1):
+        if not (folder / CURVE_CSV).is_file():
+            continue
+        history = read_curve_csv(folder / CURVE_CSV)[0]
+        histories.append(history)
+        labels.append(f"fold {k}")
+        best.append(json.loads((folder / MODEL_FILE).read_text())["best_epochs"][0])
+    if histories:
+        draw_curves(histories, labels, path, best)
+    return len(histories)

@@ -60,10 +60,20 @@ def per_sample_threshold(probabilities: np.ndarray, divisor: float = 5.0) -> np.
 
 def decide(probabilities: np.ndarray, settings: DecisionSettings) -> np.ndarray:
     """Boolean labels for (classes,) or (records, classes) probabilities under the chosen rule."""
+    return probabilities >= decision_thresholds(probabilities, settings)
+
+
+def decision_thresholds(probabilities: np.ndarray, settings: DecisionSettings) -> np.ndarray:
+    """The threshold each probability is held against, shaped as ``probabilities``.
+
+    A class is positive when its probability is at least its threshold: the record's largest
+    divided by the divisor (per_sample), the fixed threshold, or the class's tuned threshold.
+    """
     if settings.rule is DecisionRule.PER_SAMPLE:
-        return per_sample_threshold(probabilities, settings.divisor)
+        top = probabilities.max(axis=-1, keepdims=True)
+        return np.broadcast_to(top / settings.divisor, probabilities.shape)
     if settings.rule is DecisionRule.FIXED:
-        return probabilities >= settings.fixed_threshold
+        return np.full_like(probabilities, settings.fixed_threshold)
     if settings.class_thresholds is None:
         raise ValueError("the per_class rule has no class thresholds: training tunes them")
     thresholds = np.asarray(settings.class_thresholds, dtype=probabilities.dtype)
@@ -71,4 +81,4 @@ def decide(probabilities: np.ndarray, settings: DecisionSettings) -> np.ndarray:
         raise ValueError(
             f"{thresholds.shape[-1]} class thresholds for {probabilities.shape[-1]} classes"
         )
-    return probabilities >= thresholds
+    return np.broadcast_to(thresholds, probabilities.shape)

@@ -3,7 +3,9 @@
 A model folder holds:
 - ``settings.json``: the resolved settings (signal preparation, network, loss, decision, training);
 - ``model.json``: the class list, the age statistics, the weight files, and the ensemble rule;
-- one ``state_dict`` file per network (``weights.pt``, or ``weights_fold1.pt``... for an ensemble).
+- one ``state_dict`` file per network (``weights.pt``, or ``weights_fold1.pt``... for an ensemble);
+- ``training_curve.csv`` and ``training_curve.png``: each epoch's training loss and validation
+  challenge metric (see curves.py), when the histories are given; loading does not need them.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ import numpy as np
 import torch
 
 from seecgnet.classes import ScoredClasses, load_scored_classes
+from seecgnet.curves import write_training_curves
 from seecgnet.decision import DecisionSettings
 from seecgnet.network import build_network
 from seecgnet.prediction import EnsembleRule, Predictor
 from seecgnet.settings import Settings, SettingsError
 from seecgnet.signals import AgeStatistics
+from seecgnet.training import EpochLog
 
 SETTINGS_FILE = "settings.json"
 MODEL_FILE = "model.json"
@@ -55,10 +59,12 @@ def save_model(
     state_dicts: Sequence[dict[str, torch.Tensor]],
     summary: ModelSummary,
     ensemble: EnsembleRule = EnsembleRule.MEAN,
+    histories: Sequence[Sequence[EpochLog]] = (),
 ) -> Path:
     """Write a model folder atomically: everything goes to a temporary folder that is then renamed.
 
-    An existing folder at ``folder`` is replaced only once the new one is complete.
+    An existing folder at ``folder`` is replaced only once the new one is complete. ``histories``
+    (one per network) become the training-curve files.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +100,8 @@ def save_model(
             ],
         }
         (staging / MODEL_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+        if histories:
+            write_training_curves(staging, histories, summary.best_epochs)
         if in_place:
             _replace_contents(staging, folder)
         else:

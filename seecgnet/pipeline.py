@@ -162,6 +162,7 @@ def train_folder(
         [m.network.state_dict() for m in members],
         ModelSummary(len(store), tuple(m.best_epoch for m in members), best_scores),
         ensemble=ensemble,
+        histories=[m.history for m in members],
     )
     shutil.rmtree(checkpoint_root, ignore_errors=True)  # the model folder now holds the result
     return TrainingReport(

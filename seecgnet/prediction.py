@@ -59,12 +59,19 @@ class Predictor:
         self.ensemble = EnsembleRule(ensemble)
         self.device = torch.device(device)
 
-    @torch.no_grad()
     def record_probabilities(self, signal: np.ndarray, age: float, sex: Sex) -> np.ndarray:
         """Probabilities (classes,) of a prepared (12, samples) signal at the working rate."""
         windows = sliding_windows(
             signal, self.signal_settings.window_samples, self.signal_settings.stride_samples
         )
+        return self.union_of_windows(self.window_probabilities(windows, age, sex))
+
+    @torch.no_grad()
+    def window_probabilities(self, windows: np.ndarray, age: float, sex: Sex) -> np.ndarray:
+        """Each member's probabilities for each window: (members, n_windows, classes).
+
+        ``windows`` is (n_windows, 12, window_samples) at the working rate, in mV.
+        """
         demographics = torch.from_numpy(demographic_features(age, sex, self.age_stats))
         per_member = []
         for network in self.networks:
@@ -74,11 +81,18 @@ class Predictor:
                 batch = batch.unsqueeze(1).to(self.device)  # (n, 1, 12, window_samples)
                 demo = demographics.expand(batch.shape[0], -1).to(self.device)
                 chunks.append(torch.sigmoid(network(batch, demo).float()).cpu().numpy())
-            per_member.append(one_vote_union(np.concatenate(chunks)))
-        stacked = np.stack(per_member)  # (members, classes)
+            per_member.append(np.concatenate(chunks))
+        return np.stack(per_member)
+
+    def union_of_windows(self, window_probabilities: np.ndarray) -> np.ndarray:
+        """A record's probabilities (classes,) from its (members, n_windows, classes) windows."""
+        return self.combine_members(np.stack([one_vote_union(m) for m in window_probabilities]))
+
+    def combine_members(self, per_member: np.ndarray) -> np.ndarray:
+        """The ensemble rule over the members' probabilities on axis 0: (members, ...) -> (...)."""
         if self.ensemble is EnsembleRule.UNION:
-            return stacked.max(axis=0)
-        return stacked.mean(axis=0)
+            return per_member.max(axis=0)
+        return per_member.mean(axis=0)
 
     def predict_record(self, record: Record) -> RecordPrediction:
         """Labels and probabilities of a raw record (any rate, any lead order)."""

@@ -77,12 +77,20 @@ def sliding_windows(signal: np.ndarray, window: int, stride: int) -> np.ndarray:
         padded = np.zeros((1, leads, window), dtype=np.float32)
         padded[0, :, :n] = signal
         return padded
-    starts = list(range(0, n - window + 1, stride))
-    if starts[-1] != n - window:
-        starts.append(n - window)
+    starts = window_starts(n, window, stride)
     # (n_windows, leads, window) as a strided view, copied once
     view = np.lib.stride_tricks.sliding_window_view(signal, window, axis=1)
     return np.ascontiguousarray(view[:, starts, :].transpose(1, 0, 2), dtype=np.float32)
+
+
+def window_starts(n_samples: int, window: int, stride: int) -> list[int]:
+    """Where :func:`sliding_windows` starts its windows in a signal of ``n_samples``, in samples."""
+    if n_samples <= window:
+        return [0]
+    starts = list(range(0, n_samples - window + 1, stride))
+    if starts[-1] != n_samples - window:
+        starts.append(n_samples - window)
+    return starts
 
 
 def random_window_start(n_samples: int, settings: SignalSettings, rng: np.random.Generator) -> int:

@@ -73,6 +73,10 @@ def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run)
     pooled = [row for row in rows if row[:2] == ["SE-ECGNet", "pooled"]]
     assert len(pooled) == 1 and -1.0 <= float(pooled[0][-1]) <= 1.0
     assert (work / "crossval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # each method's per-fold training curves, from each fold's model folder
+    for method_root in (work, work / "baseline"):
+        assert (method_root / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (method_root / "fold_3" / "model" / "training_curve.csv").is_file()
     # a fold's member models are real model folders with tuned thresholds beside them
     inner = np.load(work / "fold_1" / "member_2" / "inner_validation.npz")
     assert inner["thresholds"].shape == (24,)

@@ -5,6 +5,7 @@ from seecgnet.decision import (
     DecisionRule,
     DecisionSettings,
     decide,
+    decision_thresholds,
     one_vote_union,
     per_sample_threshold,
 )
@@ -69,3 +70,25 @@ def test_per_class_rule_needs_thresholds_for_every_class():
     settings = DecisionSettings(rule="per_class", class_thresholds=(0.5, 0.5))
     with pytest.raises(ValueError, match="2 class thresholds for 3 classes"):
         decide(np.zeros(3), settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        DecisionSettings(),
+        DecisionSettings(rule="fixed", fixed_threshold=0.3),
+        DecisionSettings(rule="per_class", class_thresholds=(0.2, 0.5, 0.7)),
+    ],
+    ids=["per_sample", "fixed", "per_class"],
+)
+def test_each_label_is_its_probability_against_the_threshold_the_rule_reports(settings):
+    probabilities = np.array([[0.9, 0.15, 0.69], [0.1, 0.5, 0.02]], dtype=np.float32)
+    thresholds = decision_thresholds(probabilities, settings)
+    assert thresholds.shape == probabilities.shape
+    np.testing.assert_array_equal(decide(probabilities, settings), probabilities >= thresholds)
+    expected = {
+        "per_sample": [[0.18] * 3, [0.1] * 3],
+        "fixed": [[0.3] * 3] * 2,
+        "per_class": [[0.2, 0.5, 0.7]] * 2,
+    }[settings.rule.value]
+    np.testing.assert_allclose(thresholds, expected, rtol=1e-6)

@@ -35,7 +35,13 @@ def test_two_gloo_processes_write_one_model_that_keeps_the_single_process_contra
     assert result.stderr.count("wrote ") == 1
 
     model = tmp_path / "model"
-    assert sorted(p.name for p in model.iterdir()) == ["model.json", "settings.json", "weights.pt"]
+    assert sorted(p.name for p in model.iterdir()) == [
+        "model.json",
+        "settings.json",
+        "training_curve.csv",
+        "training_curve.png",
+        "weights.pt",
+    ]
     loaded = load_model(model)
     assert loaded.settings == settings
     summary = predict_folder(model, tmp_path / "data", tmp_path / "out", progress=False)

@@ -48,6 +48,8 @@ def test_training_writes_a_model_folder_that_rebuilds_from_itself(tiny_model):
     assert sorted(p.name for p in tiny_model.iterdir()) == [
         "model.json",
         "settings.json",
+        "training_curve.csv",
+        "training_curve.png",
         "weights.pt",
     ]
     assert Settings.load(tiny_model / "settings.json") == TINY
