@@ -41,7 +41,6 @@ from seecgnet.cli import (
     settings_from_args,
     setup_logging,
 )
-from seecgnet.crossval_report import draw, draw_fold_curves, markdown, write_csv
 from seecgnet.decision import decide, per_sample_threshold
 from seecgnet.folds import MIN_RECORDS_TO_SPLIT, iterative_stratification
 from seecgnet.metrics import Scores, challenge_metric, compute_scores
@@ -332,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     add_training_options(parser)
     args = parser.parse_args(argv)
     setup_logging()
+    from seecgnet.crossval_report import draw, draw_fold_curves, markdown, write_csv
     from seecgnet.pipeline import open_records
     from seecgnet.training import resolve_device
 
