@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from seecgnet.cli import setup_logging
@@ -36,7 +37,16 @@ def main(argv: list[str] | None = None) -> int:
         "--strict", action="store_true", help="exit non-zero if any record could not be read"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that read and prepare records while the network runs; 0 reads in the "
+        "driver's own process (default: the machine's cores, %(default)s)",
+    )
     args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error(f"--workers must be 0 or more, got {args.workers}")
     setup_logging()
     try:
         summary = predict_folder(
@@ -45,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             args.output,
             device=str(resolve_device(args.device)),
             progress=not args.quiet,
+            workers=args.workers,
         )
     except (ModelFolderError, RecordError, NoRecordsError, PredictionError, OSError) as error:
         # OSError: an output folder that cannot be made or written, a model folder we cannot read

@@ -1,0 +1,114 @@
+"""Records per second of the driver on a folder of real records: batched against one at a time.
+
+- *batched*: ``predict_records`` as ``driver.py`` runs it: ``--workers`` processes read and prepare
+  the records while the network runs on fixed-shape batches of windows drawn from many records.
+- *one at a time*: the driver's earlier loop: read a record, put its windows through the network
+  as one batch of their own (``Predictor.predict_record``), write its output, next record.
+
+Each path runs in a fresh Python process, as a driver run does, so each pays its own first-call
+set-ups; the time runs from loading the model folder to the last output file written (imports
+left out). The paths alternate, ``--repeat`` times each, and the best run of each is compared.
+The default folder is the team's shared sample (295 records: 257-1000 Hz, 6 s to 30 min).
+
+    python benchmarks/driver_folder.py [DATA] [--model model] [--workers 2] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from seecgnet.model_folder import load_model
+from seecgnet.outputs import write_output
+from seecgnet.pipeline import predict_records
+from seecgnet.records import find_records, read_record
+
+ROOT = Path(__file__).resolve().parents[1]
+PATHS = ("batched", "one_at_a_time")
+
+
+def run_path(path: str, model: Path, data: Path, output: Path, workers: int) -> float:
+    """Seconds from loading the model to the last output written, on one path."""
+    headers = find_records(data)
+    started = time.perf_counter()
+    loaded = load_model(model)
+    if path == "batched":
+        predict_records(loaded, headers, output, progress=False, workers=workers)
+    else:
+        output.mkdir(parents=True, exist_ok=True)
+        codes = loaded.classes.codes
+        for header in headers:
+            prediction = loaded.predictor.predict_record(read_record(header))
+            write_output(
+                output / f"{header.stem}.csv",
+                header.stem,
+                codes,
+                prediction.labels,
+                prediction.probabilities,
+            )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "data", nargs="?", default=str(ROOT.parent / "shared" / "data" / "cinc2020")
+    )
+    parser.add_argument("--model", default=str(ROOT / "model"), help="model folder (model)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="reading processes (cores)"
+    )
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each path (2)")
+    parser.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)  # one run, in a child
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data, model = Path(args.data), Path(args.model)
+    if args.path:
+        seconds = run_path(args.path, model, data, Path(args.output), args.workers)
+        print(json.dumps({"seconds": seconds}))
+        return
+
+    n_records = len(find_records(data))
+    if n_records == 0:
+        raise SystemExit(f"no records in {data}")
+    best = dict.fromkeys(PATHS, float("inf"))
+    with tempfile.TemporaryDirectory(prefix="driver_folder.") as scratch:
+        for run in range(args.repeat):
+            for path in PATHS:
+                command = [
+                    sys.executable,
+                    __file__,
+                    str(data),
+                    "--model",
+                    str(model),
+                    "--workers",
+                    str(args.workers),
+                    "--path",
+                    path,
+                    "--output",
+                    str(Path(scratch) / f"{path}_{run}"),
+                ]
+                done = subprocess.run(
+                    command, capture_output=True, text=True, check=True, env=os.environ
+                )
+                seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+                best[path] = min(best[path], seconds)
+                print(
+                    f"run {run + 1}, {path}: {seconds:.1f} s, {n_records / seconds:.1f} records/s"
+                )
+    print(f"{n_records} records in {data}, {args.workers} workers for the batched path")
+    for path in PATHS:
+        print(f"{path:14s} {n_records / best[path]:7.1f} records/s (best of {args.repeat})")
+    print(f"batched / one at a time: {best['one_at_a_time'] / best['batched']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
