@@ -3,7 +3,9 @@
 - *batched*: ``predict_records`` as ``driver.py`` runs it: ``--workers`` processes read and prepare
   the records while the network runs on fixed-shape batches of windows drawn from many records.
 - *one at a time*: the driver's earlier loop: read a record, put its windows through the network
-  as one batch of their own (``Predictor.predict_record``), write its output, next record.
+  as one batch of their own (``Predictor.predict_record``), write its output, next record. It runs
+  with PyTorch's default threads (as the earlier driver did) and with one thread; the better of
+  the two is the reference.
 
 Each path runs in a fresh Python process, as a driver run does, so each pays its own first-call
 set-ups; the time runs from loading the model folder to the last output file written (imports
@@ -24,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seecgnet.model_folder import load_model
@@ -32,7 +36,12 @@ from seecgnet.pipeline import predict_records
 from seecgnet.records import find_records, read_record
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ("batched", "one_at_a_time")
+# (label, path, network threads: None for PyTorch's default)
+RUNS = (
+    ("batched", "batched", None),
+    ("one at a time", "one_at_a_time", None),
+    ("one at a time, 1 thread", "one_at_a_time", 1),
+)
 
 
 def run_path(path: str, model: Path, data: Path, output: Path, workers: int) -> float:
@@ -67,11 +76,14 @@ def main() -> None:
         "--workers", type=int, default=os.cpu_count() or 1, help="reading processes (cores)"
     )
     parser.add_argument("--repeat", type=int, default=2, help="runs of each path (2)")
-    parser.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)  # one run, in a child
+    parser.add_argument("--path", help=argparse.SUPPRESS)  # one run, in a child process
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args()
     data, model = Path(args.data), Path(args.model)
     if args.path:
+        if args.threads:
+            torch.set_num_threads(args.threads)
         seconds = run_path(args.path, model, data, Path(args.output), args.workers)
         print(json.dumps({"seconds": seconds}))
         return
@@ -79,10 +91,10 @@ def main() -> None:
     n_records = len(find_records(data))
     if n_records == 0:
         raise SystemExit(f"no records in {data}")
-    best = dict.fromkeys(PATHS, float("inf"))
+    best = {label: float("inf") for label, _, _ in RUNS}
     with tempfile.TemporaryDirectory(prefix="driver_folder.") as scratch:
         for run in range(args.repeat):
-            for path in PATHS:
+            for label, path, threads in RUNS:
                 command = [
                     sys.executable,
                     __file__,
@@ -94,20 +106,24 @@ def main() -> None:
                     "--path",
                     path,
                     "--output",
-                    str(Path(scratch) / f"{path}_{run}"),
+                    str(Path(scratch) / f"{path}_{threads}_{run}"),
                 ]
-                done = subprocess.run(
-                    command, capture_output=True, text=True, check=True, env=os.environ
-                )
+                if threads:
+                    command += ["--threads", str(threads)]
+                done = subprocess.run(command, capture_output=True, text=True, check=True)
                 seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
-                best[path] = min(best[path], seconds)
+                best[label] = min(best[label], seconds)
                 print(
-                    f"run {run + 1}, {path}: {seconds:.1f} s, {n_records / seconds:.1f} records/s"
+                    f"run {run + 1}, {label}: {seconds:.1f} s, {n_records / seconds:.1f} records/s"
                 )
-    print(f"{n_records} records in {data}, {args.workers} workers for the batched path")
-    for path in PATHS:
-        print(f"{path:14s} {n_records / best[path]:7.1f} records/s (best of {args.repeat})")
-    print(f"batched / one at a time: {best['one_at_a_time'] / best['batched']:.2f}x")
+    print(
+        f"{n_records} records in {data}; {args.workers} reading workers on the batched path; "
+        f"PyTorch's default {torch.get_num_threads()} threads"
+    )
+    for label, _, _ in RUNS:
+        print(f"{label:24s} {n_records / best[label]:7.1f} records/s (best of {args.repeat})")
+    single = min(best["one at a time"], best["one at a time, 1 thread"])
+    print(f"batched / the better one-at-a-time: {single / best['batched']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def driver_rate(
         n_training_records=0, best_epochs=(0,), validation_challenge_metric=(0.0,)
     )
     save_model(model, settings, classes, AgeStatistics(), [network.state_dict()], summary)
-    warm_up = WINDOWS_PER_BATCH
+    warm_up = WINDOWS_PER_BATCH["cpu"]
     for i in range(n_records + warm_up):
         write_synthetic_record(scratch / "records", f"D{i:04d}", seed=i)
     headers = find_records(scratch / "records")

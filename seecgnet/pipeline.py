@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -248,6 +250,21 @@ class _RecordReader(Dataset):
         return _ReadRecord(header, NetworkInput(signal, demographics))
 
 
+@contextlib.contextmanager
+def _threads_beside(workers: int, device: torch.device) -> Iterator[None]:
+    """On a CPU the network's threads leave a core to each reading process (keeping at least one):
+    a thread that waits for a core taken by a reader stalls every layer of the network (on our
+    2-core machine, shared with other work, 295 records took 20 s with two network threads beside
+    two readers and 6 s with one)."""
+    before = torch.get_num_threads()
+    if device.type == "cpu" and workers > 0:
+        torch.set_num_threads(max(1, before - workers))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _as_read(item: _ReadRecord) -> _ReadRecord:
     """No collation: the loader hands over one record at a time."""
     return item
@@ -281,29 +298,30 @@ def predict_records(
         collate_fn=_as_read,
     )
     stream = predictor.predict_stream((item, item.prepared) for item in reader)
-    for outcome in tqdm(stream, total=len(headers), desc="records", disable=not progress):
-        item = outcome.tag
-        name = item.header.stem
-        if outcome.probabilities is not None:
-            probabilities = outcome.probabilities
-            labels = decide(probabilities, predictor.decision)
-            failing_in_a_row = 0
-        else:
-            error = item.error if outcome.network_error is None else str(outcome.network_error)
-            log.error("%s: %s; writing an all-negative output", item.header, error)
-            summary.n_failed += 1
-            summary.failures.append((name, error))
-            labels = np.zeros(len(codes), dtype=bool)
-            probabilities = np.zeros(len(codes), dtype=np.float32)
-            if outcome.network_error is not None or not item.record_at_fault:
-                failing_in_a_row += 1
-                if failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
-                    raise PredictionError(
-                        f"{failing_in_a_row} records in a row failed in preparation or in the "
-                        f"network, the last ({item.header}) with: {error}; stopping, since the "
-                        "model or the machine rather than the records is likely at fault"
-                    ) from outcome.network_error
-        write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
-        summary.n_records += 1
+    with _threads_beside(workers, predictor.device):
+        for outcome in tqdm(stream, total=len(headers), desc="records", disable=not progress):
+            item = outcome.tag
+            name = item.header.stem
+            if outcome.probabilities is not None:
+                probabilities = outcome.probabilities
+                labels = decide(probabilities, predictor.decision)
+                failing_in_a_row = 0
+            else:
+                error = item.error if outcome.network_error is None else str(outcome.network_error)
+                log.error("%s: %s; writing an all-negative output", item.header, error)
+                summary.n_failed += 1
+                summary.failures.append((name, error))
+                labels = np.zeros(len(codes), dtype=bool)
+                probabilities = np.zeros(len(codes), dtype=np.float32)
+                if outcome.network_error is not None or not item.record_at_fault:
+                    failing_in_a_row += 1
+                    if failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
+                        raise PredictionError(
+                            f"{failing_in_a_row} records in a row failed in preparation or in the "
+                            f"network, the last ({item.header}) with: {error}; stopping, since the "
+                            "model or the machine rather than the records is likely at fault"
+                        ) from outcome.network_error
+            write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
+            summary.n_records += 1
     summary.seconds = time.perf_counter() - started
     return summary
