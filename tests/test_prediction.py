@@ -136,7 +136,7 @@ def test_a_real_network_gives_the_same_probabilities_in_batches_as_alone():
         np.testing.assert_allclose(outcome.probabilities, alone, rtol=0, atol=1e-5)
 
 
-@pytest.mark.slow  # 295 records through the full network twice: about 10 s on a quiet machine
+@pytest.mark.slow  # 295 records through the full network twice: 30 s on our shared 2-core machine
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared challenge records are absent")
 def test_the_driver_and_one_record_at_a_time_agree_on_every_shared_record(tmp_path):
     loaded = load_model(ROOT / "model")
