@@ -7,6 +7,7 @@ probabilities). A record that cannot be read still gets an output, all negative,
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from seecgnet.cli import EXIT_OK, EXIT_RECORDS_FAILED, EXIT_USAGE, script_parser, setup_logging
@@ -44,7 +45,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also print one line per record: its positive diagnoses by abbreviation",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that read and prepare records while the network runs; 0 reads in the "
+        "driver's own process (default: the machine's cores, %(default)s)",
+    )
     args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error(f"--workers must be 0 or more, got {args.workers}")
     setup_logging()
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.model_folder import ModelFolderError
@@ -55,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         device = resolve_device(args.device)
         summary = predict_folder(
-            args.model, args.input, args.output, device=str(device), progress=not args.quiet
+            args.model,
+            args.input,
+            args.output,
+            device=str(device),
+            progress=not args.quiet,
+            workers=args.workers,
         )
     except (
         DeviceError,

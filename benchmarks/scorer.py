@@ -1,9 +1,12 @@
 """Time the challenge scorer on N synthetic recordings (by default as many as the 2020 training set).
 
 Writes N label headers (12-lead headers whose ``#Dx`` line holds 1-3 random scored or unscored codes)
-and N output files (the scored classes, random probabilities, written by ``write_output``) into a
-temporary folder, then prints the seconds spent reading the files, computing the metrics, and in the
-whole ``evaluate_12ECG_score`` call (the best of ``--repeat`` runs of each).
+and two sets of N output files (random probabilities, written by ``write_output``) into a temporary
+folder: *uniform* files that all list the scored classes in the same order, and *mixed* files whose
+class order differs from file to file (a random permutation each; a third also list unscored codes,
+a third list the second code of each equivalent pair as a column of its own). It prints the seconds
+spent reading the files, computing the metrics, and in the whole ``evaluate_12ECG_score`` call for
+both sets (the best of ``--repeat`` runs of each), and the mixed/uniform ratio of the whole call.
 
     python benchmarks/scorer.py [--n 43101] [--seed 0] [--repeat 3]
 """
@@ -39,13 +42,29 @@ OTHER_CODES = (
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
+UNSCORED_CODES = OTHER_CODES[:4]
+
+
+def mixed_class_list(classes: ScoredClasses, rng: np.random.Generator) -> list[str]:
+    """A class list as another tool might write it: the scored codes in a random order, with the
+    unscored codes or the equivalent pairs' second codes mixed in for two files in three."""
+    listed = list(classes.codes)
+    kind = rng.integers(3)
+    if kind == 1:
+        listed += UNSCORED_CODES
+    elif kind == 2:
+        listed += [second for _, second in classes.equivalents]
+    return [listed[i] for i in rng.permutation(len(listed))]
+
+
 def write_recordings(
     folder: Path, count: int, classes: ScoredClasses, rng: np.random.Generator
 ) -> None:
-    """Write ``count`` headers to ``folder/labels`` and output files to ``folder/outputs``."""
-    labels, outputs = folder / "labels", folder / "outputs"
-    labels.mkdir()
-    outputs.mkdir()
+    """Write ``count`` headers to ``folder/labels``, uniform output files to ``folder/uniform``
+    and mixed ones to ``folder/mixed``."""
+    labels, uniform, mixed = folder / "labels", folder / "uniform", folder / "mixed"
+    for made in (labels, uniform, mixed):
+        made.mkdir()
     codes = np.array(classes.codes + OTHER_CODES)
     for i in range(count):
         name = f"B{i:06d}"
@@ -57,8 +76,11 @@ def write_recordings(
         )
         probabilities = rng.random(len(classes))
         write_output(
-            outputs / f"{name}.csv", name, classes.codes, probabilities > 0.5, probabilities
+            uniform / f"{name}.csv", name, classes.codes, probabilities > 0.5, probabilities
         )
+        listed = mixed_class_list(classes, rng)
+        values = rng.random(len(listed))
+        write_output(mixed / f"{name}.csv", name, listed, values > 0.5, values)
 
 
 def best_seconds(run: Callable[[], object], repeat: int) -> float:
@@ -68,6 +90,26 @@ def best_seconds(run: Callable[[], object], repeat: int) -> float:
         run()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def time_scorer(labels: Path, outputs_dir: Path, classes: ScoredClasses, repeat: int) -> float:
+    """Print the seconds of parsing, metrics and the whole call on one outputs folder; return the
+    whole call's."""
+
+    def parse() -> tuple[np.ndarray, ...]:
+        files = find_recording_files(labels, outputs_dir)
+        outputs = load_outputs(files.output_paths, classes)
+        return load_labels(files.header_paths, classes), outputs.scalar, outputs.binary
+
+    arrays = parse()
+    parse_s = best_seconds(parse, repeat)
+    metrics_s = best_seconds(lambda: compute_scores(*arrays, classes), repeat)
+    total_s = best_seconds(lambda: evaluate_12ECG_score(labels, outputs_dir, classes), repeat)
+    print(f"{outputs_dir.name} class order ({len(arrays[0])} recordings)")
+    print(f"  parse files   {parse_s:8.3f} s")
+    print(f"  metrics       {metrics_s:8.3f} s")
+    print(f"  total         {total_s:8.3f} s  (evaluate_12ECG_score)")
+    return total_s
 
 
 def main() -> None:
@@ -84,21 +126,11 @@ def main() -> None:
         write_recordings(folder, args.n, classes, np.random.default_rng(args.seed))
         print(f"wrote {args.n} recordings in {time.perf_counter() - start:.1f} s")
 
-        def parse() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            files = find_recording_files(folder / "labels", folder / "outputs")
-            outputs = load_outputs(files.output_paths, classes)
-            return load_labels(files.header_paths, classes), outputs.scalar, outputs.binary
-
-        arrays = parse()
-        parse_s = best_seconds(parse, args.repeat)
-        metrics_s = best_seconds(lambda: compute_scores(*arrays, classes), args.repeat)
-        total_s = best_seconds(
-            lambda: evaluate_12ECG_score(folder / "labels", folder / "outputs", classes),
-            args.repeat,
-        )
-    print(f"parse files   {parse_s:8.3f} s")
-    print(f"metrics       {metrics_s:8.3f} s")
-    print(f"total         {total_s:8.3f} s  (evaluate_12ECG_score, {args.n} recordings)")
+        totals = {
+            kind: time_scorer(folder / "labels", folder / kind, classes, args.repeat)
+            for kind in ("uniform", "mixed")
+        }
+    print(f"mixed / uniform, whole call: {totals['mixed'] / totals['uniform']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -186,7 +186,13 @@ def run_fold(
             histories=[trained.history],
         )
         # the held-out fold goes through exactly the driver's path: model folder, records, files
-        predict_records(load_model(out / "model"), held_out, out / "outputs", progress=progress)
+        predict_records(
+            load_model(out / "model"),
+            held_out,
+            out / "outputs",
+            progress=progress,
+            workers=settings.training.workers,
+        )
         shutil.rmtree(out / "checkpoint", ignore_errors=True)
     (fold_dir / DONE_FILE).write_text(
         json.dumps({"fold": fold + 1, "records": len(held_out), "members": members}) + "\n"

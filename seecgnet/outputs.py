@@ -21,15 +21,15 @@ The reader accepts everything the official 2020 scorer accepts, and reads it the
   not a number counts as 0, and NaN becomes 0 once equivalent classes are combined;
 - values after the last scored class are never looked at.
 
-Most files of a run share one class line, so the reader groups files by their class line and converts
-each group's values in a few calls over all of its files.
+The reader gathers the value lines of all files and converts them in a few calls over all of them, so
+files that each list the classes in their own order read as fast as files that share one order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,34 +116,112 @@ def read_file_bytes(path: str) -> bytes:
 
 def load_outputs(paths: Sequence[str | Path], classes: ScoredClasses) -> ScoredOutputs:
     """Read the output files ``paths`` (one per recording, in order) for the scored ``classes``."""
-    binary = np.zeros((len(paths), len(classes)), dtype=bool)
-    scalar = np.zeros((len(paths), len(classes)), dtype=np.float64)
-    groups: dict[str, _FileGroup] = {}
+    values = _ValueColumns()
+    layouts: dict[str, _Layout] = {}
     for row, path in enumerate(paths):
         lines = _content_lines(_read_text(str(path)))
         if len(lines) != 3:
             _warn_negative(path, f"{len(lines)} lines of values instead of 3")
             continue
-        group = groups.get(lines[0])
-        if group is None:
-            group = groups[lines[0]] = _FileGroup()
-        group.rows.append(row)
-        group.binary_lines.append(lines[1])
-        group.scalar_lines.append(lines[2])
+        layout = layouts.get(lines[0])
+        if layout is None:
+            layout = layouts[lines[0]] = _Layout.of(lines[0], classes)
+        if layout.needed == 0:  # no scored class listed: nothing of this file is read
+            continue
+        if not values.add(row, layout, lines[1], lines[2]):
+            _warn_negative(path, f"fewer values than the {layout.needed} needed")
+    return values.scored(len(paths), len(classes))
 
-    for class_line, group in groups.items():
-        _fill_group(class_line, group, classes, paths, binary, scalar)
-    scalar[np.isnan(scalar)] = 0.0
-    return ScoredOutputs(binary=binary, scalar=scalar)
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a class line puts its values: the scored class of each listed position (-1 for an
+    unscored code), up to the last scored one, and how many values a line must hold."""
+
+    width: int
+    needed: int
+    columns: np.ndarray
+
+    @classmethod
+    def of(cls, class_line: str, classes: ScoredClasses) -> _Layout:
+        targets = [classes.index_of(code) for code in class_line.split(",")]
+        scored = [position for position, target in enumerate(targets) if target is not None]
+        needed = 1 + scored[-1] if scored else 0
+        columns = np.array([-1 if t is None else t for t in targets[:needed]], dtype=np.intp)
+        return cls(len(targets), needed, columns)
 
 
 @dataclass
-class _FileGroup:
-    """The files that share one class line: their rows and their two value lines."""
+class _ValueColumns:
+    """The value lines of every readable file, gathered so that all of them are converted and put
+    in place with a few array operations, whatever the class order of each file.
 
-    rows: list[int] = field(default_factory=list)
+    Every file contributes ``needed`` values or, when its lines hold exactly one value per listed
+    class (the usual case), all of them, so that its lines are joined without being split first.
+    """
+
     binary_lines: list[str] = field(default_factory=list)
     scalar_lines: list[str] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)
+    columns: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, row: int, layout: _Layout, binary_line: str, scalar_line: str) -> bool:
+        """Take one file's value lines; False when one of them has fewer values than needed."""
+        commas = layout.width - 1
+        if binary_line.count(",") == commas and scalar_line.count(",") == commas:
+            width = layout.width
+        else:
+            # values after the last scored class are never looked at, however many there are
+            width = layout.needed
+            binary_fields = binary_line.split(",", width)[:width]
+            scalar_fields = scalar_line.split(",", width)[:width]
+            if len(binary_fields) < width or len(scalar_fields) < width:
+                return False
+            binary_line, scalar_line = ",".join(binary_fields), ",".join(scalar_fields)
+        self.binary_lines.append(binary_line)
+        self.scalar_lines.append(scalar_line)
+        self.rows.append(row)
+        self.widths.append(width)
+        self.columns.append(layout.columns)
+        return True
+
+    def scored(self, n_recordings: int, n_classes: int) -> ScoredOutputs:
+        """The (recordings × classes) outputs: an equivalent pair (or a code listed twice) combines
+        its binary values with "any" and its scalar values with the mean of those not NaN."""
+        binary = np.zeros((n_recordings, n_classes), dtype=bool)
+        scalar = np.zeros((n_recordings, n_classes), dtype=np.float64)
+        if not self.rows:
+            return ScoredOutputs(binary=binary, scalar=scalar)
+        bits = _parse_binary(",".join(self.binary_lines).split(","))
+        values = _parse_scalar(",".join(self.scalar_lines).split(","))
+        # the first ``needed`` values of each file's ``width``: (file, position) -> flat token
+        widths = np.asarray(self.widths)
+        needed = np.array([len(columns) for columns in self.columns])
+        starts = np.cumsum(widths) - widths
+        tokens = np.repeat(starts - np.cumsum(needed) + needed, needed) + np.arange(needed.sum())
+        rows = np.repeat(np.asarray(self.rows), needed)
+        columns = np.concatenate(self.columns)
+        scored = columns >= 0
+        tokens, rows, columns = tokens[scored], rows[scored], columns[scored]
+        bits, values = bits[tokens], values[tokens]
+
+        binary[rows[bits], columns[bits]] = True
+        cells = rows * n_classes + columns
+        listed = np.bincount(cells, minlength=n_recordings * n_classes)
+        once = listed[cells] == 1
+        scalar[rows[once], columns[once]] = values[once]
+        if not once.all():
+            shared = ~once
+            cells, values = cells[shared], values[shared]
+            present = ~np.isnan(values)
+            size = n_recordings * n_classes
+            sums = np.bincount(cells[present], values[present], minlength=size)
+            counts = np.bincount(cells[present], minlength=size)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scalar.flat[cells] = sums[cells] / counts[cells]
+        scalar[np.isnan(scalar)] = 0.0
+        return ScoredOutputs(binary=binary, scalar=scalar)
 
 
 def _read_text(path: str) -> str:
@@ -172,64 +250,6 @@ def _warn_negative(path: str | Path, reason: str) -> None:
     )
 
 
-def _fill_group(
-    class_line: str,
-    group: _FileGroup,
-    classes: ScoredClasses,
-    paths: Sequence[str | Path],
-    binary: np.ndarray,
-    scalar: np.ndarray,
-) -> None:
-    """Convert one group's value lines and put them in the rows and columns of the scored classes."""
-    targets = [classes.index_of(code) for code in class_line.split(",")]
-    positions_of: dict[int, list[int]] = {}
-    for position, target in enumerate(targets):
-        if target is not None:
-            positions_of.setdefault(target, []).append(position)
-    if not positions_of:
-        return
-    needed = 1 + max(max(positions) for positions in positions_of.values())
-
-    bits, binary_complete = _value_matrix(group.binary_lines, len(targets), needed, _parse_binary)
-    values, scalar_complete = _value_matrix(group.scalar_lines, len(targets), needed, _parse_scalar)
-    complete = binary_complete & scalar_complete
-    rows = np.asarray(group.rows)
-    for row in rows[~complete]:
-        _warn_negative(paths[row], f"fewer values than the {needed} needed")
-    rows, bits, values = rows[complete], bits[complete], values[complete]
-
-    single = [(target, pos[0]) for target, pos in positions_of.items() if len(pos) == 1]
-    if single:
-        columns, positions = (list(pair) for pair in zip(*single, strict=True))
-        binary[np.ix_(rows, columns)] = bits[:, positions]
-        scalar[np.ix_(rows, columns)] = values[:, positions]
-    for target, positions in positions_of.items():
-        if len(positions) > 1:  # the codes of an equivalent pair, or one code listed twice
-            binary[rows, target] = bits[:, positions].any(axis=1)
-            scalar[rows, target] = _nan_mean_rows(values[:, positions])
-
-
-def _value_matrix(
-    lines: list[str], width: int, needed: int, parse: Callable[[list[str]], np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Parse value lines into a (lines × columns) matrix, and which lines have the values needed.
-
-    Every line usually holds one value per listed class; those are split all at once. Otherwise each
-    line is split alone and its first ``needed`` values are kept; a shorter line gets zeros.
-    """
-    if all(line.count(",") == width - 1 for line in lines):
-        matrix = parse(",".join(lines).split(",")).reshape(len(lines), width)
-        return matrix, np.ones(len(lines), dtype=bool)
-    fields = [line.split(",", needed)[:needed] for line in lines]
-    complete = np.array([len(values) == needed for values in fields], dtype=bool)
-    tokens = [
-        token
-        for values in fields
-        for token in (values if len(values) == needed else ["0"] * needed)
-    ]
-    return parse(tokens).reshape(len(lines), needed), complete
-
-
 def _parse_binary(tokens: list[str]) -> np.ndarray:
     positive = map(_TRUE_TOKENS.__contains__, map(str.strip, tokens))
     return np.fromiter(positive, dtype=bool, count=len(tokens))
@@ -247,10 +267,3 @@ def _float_or_zero(token: str) -> float:
         return float(token)
     except ValueError:
         return 0.0
-
-
-def _nan_mean_rows(values: np.ndarray) -> np.ndarray:
-    """Row means of the values that are not NaN (NaN where a row has none), as ``np.nanmean``."""
-    present = ~np.isnan(values)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(present, values, 0.0).sum(axis=1) / present.sum(axis=1)

@@ -5,28 +5,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from seecgnet.cache import open_cache
 from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.dataset import ReadFailure, RecordStore, load_store
-from seecgnet.decision import DecisionRule
+from seecgnet.dataset import ReadFailure, RecordStore, load_store, prepare_signal
+from seecgnet.decision import DecisionRule, decide
 from seecgnet.folds import iterative_stratification
 from seecgnet.model_folder import LoadedModel, ModelSummary, describe, load_model, save_model
 from seecgnet.outputs import write_output
-from seecgnet.prediction import EnsembleRule
+from seecgnet.prediction import EnsembleRule, NetworkInput, Predictor
 from seecgnet.records import RecordError, find_records, read_record
 from seecgnet.settings import Settings
-from seecgnet.signals import AgeStatistics, SignalSettings
+from seecgnet.signals import AgeStatistics, SignalSettings, demographic_features
 from seecgnet.thresholds import tune_class_thresholds
 from seecgnet.training import TrainedModel, train_model
 
@@ -205,6 +208,7 @@ def predict_folder(
     output_dir: str | Path,
     device: str = "cpu",
     progress: bool = True,
+    workers: int = 0,
 ) -> DriverSummary:
     """Write one challenge CSV per record of ``input_dir`` into ``output_dir``; see predict_records.
 
@@ -219,9 +223,63 @@ def predict_folder(
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     loaded = load_model(model_dir, device=device)
     log.info("loaded %s", describe(loaded))
-    summary = predict_records(loaded, headers, output_dir, progress=progress)
+    summary = predict_records(loaded, headers, output_dir, progress=progress, workers=workers)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass(frozen=True)
+class _ReadRecord:
+    """A header's record, read and prepared for the network, or why it could not be."""
+
+    header: Path
+    prepared: NetworkInput | None
+    error: str = ""
+    record_at_fault: bool = True  # an unreadable file, rather than a failure after reading
+
+
+class _RecordReader(Dataset):
+    """The records of a list of headers, read and prepared (in DataLoader worker processes)."""
+
+    def __init__(self, headers: Sequence[Path], predictor: Predictor) -> None:
+        self.headers = list(headers)
+        self.signal_settings = predictor.signal_settings
+        self.age_stats = predictor.age_stats
+
+    def __len__(self) -> int:
+        return len(self.headers)
+
+    def __getitem__(self, index: int) -> _ReadRecord:
+        header = self.headers[index]
+        try:
+            record = read_record(header)
+            signal = prepare_signal(record, self.signal_settings)
+        # RuntimeError: what a library raises for an input it cannot take; one record must not
+        # end the run for the thousands after it
+        except (RecordError, ValueError, OSError, RuntimeError) as error:
+            return _ReadRecord(header, None, str(error), isinstance(error, RecordError))
+        demographics = demographic_features(record.age, record.sex, self.age_stats)
+        return _ReadRecord(header, NetworkInput(signal, demographics))
+
+
+@contextlib.contextmanager
+def _threads_beside(workers: int, device: torch.device) -> Iterator[None]:
+    """On a CPU the network's threads leave a core to each reading process (keeping at least one):
+    a thread that waits for a core taken by a reader stalls every layer of the network (on our
+    2-core machine, shared with other work, 295 records took 20 s with two network threads beside
+    two readers and 6 s with one)."""
+    before = torch.get_num_threads()
+    if device.type == "cpu" and workers > 0:
+        torch.set_num_threads(max(1, before - workers))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _as_read(item: _ReadRecord) -> _ReadRecord:
+    """No collation: the loader hands over one record at a time."""
+    return item
 
 
 def predict_records(
@@ -229,41 +287,53 @@ def predict_records(
     headers: Sequence[Path],
     output_dir: str | Path,
     progress: bool = True,
+    workers: int = 0,
 ) -> DriverSummary:
     """Write one challenge CSV per header into ``output_dir``.
 
-    A record that cannot be read gets an all-negative output (all labels 0, all probabilities 0, as
-    the challenge scores a missing answer) and one log line naming the file and the reason.
+    ``workers`` processes read and prepare the records (0: this process) while the network runs
+    on batches of windows drawn from many records (``Predictor.predict_stream``). A record that
+    cannot be read gets an all-negative output (all labels 0, all probabilities 0, as the challenge
+    scores a missing answer) and one log line naming the file and the reason.
     """
     started = time.perf_counter()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     codes = loaded.classes.codes
+    predictor = loaded.predictor
     summary = DriverSummary()
     failing_in_a_row = 0
-    for header in tqdm(headers, desc="records", disable=not progress):
-        name = header.stem
-        try:
-            prediction = loaded.predictor.predict_record(read_record(header))
-            labels, probabilities = prediction.labels, prediction.probabilities
-            failing_in_a_row = 0
-        # RuntimeError: what torch raises for an input it cannot take; one record must not end
-        # the run for the thousands after it
-        except (RecordError, ValueError, OSError, RuntimeError) as error:
-            log.error("%s: %s; writing an all-negative output", header, error)
-            summary.n_failed += 1
-            summary.failures.append((name, str(error)))
-            labels = np.zeros(len(codes), dtype=bool)
-            probabilities = np.zeros(len(codes), dtype=np.float32)
-            if not isinstance(error, RecordError):
-                failing_in_a_row += 1
-                if failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
-                    raise PredictionError(
-                        f"{failing_in_a_row} records in a row failed in preparation or in the "
-                        f"network, the last ({header}) with: {error}; stopping, since the model "
-                        "or the machine rather than the records is likely at fault"
-                    ) from error
-        write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
-        summary.n_records += 1
+    reader = DataLoader(
+        _RecordReader(headers, predictor),
+        batch_size=None,
+        num_workers=workers,
+        collate_fn=_as_read,
+    )
+    stream = predictor.predict_stream((item, item.prepared) for item in reader)
+    with _threads_beside(workers, predictor.device):
+        for outcome in tqdm(stream, total=len(headers), desc="records", disable=not progress):
+            item = outcome.tag
+            name = item.header.stem
+            if outcome.probabilities is not None:
+                probabilities = outcome.probabilities
+                labels = decide(probabilities, predictor.decision)
+                failing_in_a_row = 0
+            else:
+                error = item.error if outcome.network_error is None else str(outcome.network_error)
+                log.error("%s: %s; writing an all-negative output", item.header, error)
+                summary.n_failed += 1
+                summary.failures.append((name, error))
+                labels = np.zeros(len(codes), dtype=bool)
+                probabilities = np.zeros(len(codes), dtype=np.float32)
+                if outcome.network_error is not None or not item.record_at_fault:
+                    failing_in_a_row += 1
+                    if failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
+                        raise PredictionError(
+                            f"{failing_in_a_row} records in a row failed in preparation or in the "
+                            f"network, the last ({item.header}) with: {error}; stopping, since the "
+                            "model or the machine rather than the records is likely at fault"
+                        ) from outcome.network_error
+            write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
+            summary.n_records += 1
     summary.seconds = time.perf_counter() - started
     return summary

@@ -66,12 +66,20 @@ def resample(signal: np.ndarray, fs_hz: float, target_hz: int) -> np.ndarray:
     return resampled.astype(np.float32)
 
 
-def sliding_windows(signal: np.ndarray, window: int, stride: int) -> np.ndarray:
-    """Windows covering the whole signal, (n_windows, leads, window).
+def window_starts(n_samples: int, window: int, stride: int) -> list[int]:
+    """Where the windows covering a signal of ``n_samples`` start: every ``stride`` samples, the
+    last one ending at the signal's end so that every sample is seen; [0] for a signal no longer
+    than one window (which is then zero-padded at its end)."""
+    if n_samples <= window:
+        return [0]
+    starts = list(range(0, n_samples - window + 1, stride))
+    if starts[-1] != n_samples - window:
+        starts.append(n_samples - window)
+    return starts
 
-    Windows start every ``stride`` samples and the last one ends at the signal's end, so every
-    sample is seen. A signal shorter than one window is zero-padded at its end.
-    """
+
+def sliding_windows(signal: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Windows covering the whole signal (see ``window_starts``), (n_windows, leads, window)."""
     leads, n = signal.shape
     if n <= window:
         padded = np.zeros((1, leads, window), dtype=np.float32)
@@ -81,16 +89,6 @@ def sliding_windows(signal: np.ndarray, window: int, stride: int) -> np.ndarray:
     # (n_windows, leads, window) as a strided view, copied once
     view = np.lib.stride_tricks.sliding_window_view(signal, window, axis=1)
     return np.ascontiguousarray(view[:, starts, :].transpose(1, 0, 2), dtype=np.float32)
-
-
-def window_starts(n_samples: int, window: int, stride: int) -> list[int]:
-    """Where :func:`sliding_windows` starts its windows in a signal of ``n_samples``, in samples."""
-    if n_samples <= window:
-        return [0]
-    starts = list(range(0, n_samples - window + 1, stride))
-    if starts[-1] != n_samples - window:
-        starts.append(n_samples - window)
-    return starts
 
 
 def random_window_start(n_samples: int, settings: SignalSettings, rng: np.random.Generator) -> int:

@@ -167,6 +167,26 @@ def test_many_files_sharing_a_class_line_read_as_each_alone(tmp_path: Path) -> N
     assert np.array_equal(together.scalar, np.vstack([one.scalar for one in expected]))
 
 
+def test_files_each_in_their_own_class_order_read_together_as_each_alone(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    codes = [*CLASSES.codes, UNSCORED, RBBB, "63593006"]
+    paths, expected = [], []
+    for i in range(40):
+        listed = [codes[j] for j in rng.permutation(len(codes))][: rng.integers(1, len(codes))]
+        values = rng.random(len(listed))
+        values[rng.random(len(listed)) < 0.1] = np.nan
+        paths.append(tmp_path / f"R{i}.csv")
+        write_output(paths[-1], f"R{i}", listed, values > 0.5, values)
+        if i % 7 == 0:  # a short scalar line: this file is all negative
+            lines = paths[-1].read_text().splitlines()
+            paths[-1].write_text("\n".join([*lines[:3], lines[3].rsplit(",", 1)[0]]) + "\n")
+        expected.append(load_outputs([paths[-1]], CLASSES))
+    together = load_outputs(paths, CLASSES)
+    assert np.array_equal(together.binary, np.vstack([one.binary for one in expected]))
+    assert np.array_equal(together.scalar, np.vstack([one.scalar for one in expected]))
+    assert together.binary.any(axis=1).sum() > 20
+
+
 def test_a_missing_file_is_an_output_file_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(OutputFileError, match=r"missing\.csv"):
         load_outputs([tmp_path / "missing.csv"], CLASSES)

@@ -83,6 +83,15 @@ def test_predictions_repeat_for_the_same_input(tiny_model, synthetic_data, tmp_p
         assert path.read_text() == (tmp_path / "b" / path.name).read_text()
 
 
+def test_reading_in_worker_processes_writes_the_same_files(tiny_model, synthetic_data, tmp_path):
+    predict_folder(tiny_model, synthetic_data, tmp_path / "in_process", progress=False)
+    predict_folder(tiny_model, synthetic_data, tmp_path / "workers", progress=False, workers=2)
+    written = sorted((tmp_path / "in_process").iterdir())
+    assert len(written) == 16
+    for path in written:
+        assert path.read_bytes() == (tmp_path / "workers" / path.name).read_bytes()
+
+
 def test_team_code_matches_the_driver_for_a_record(tiny_model, synthetic_data, tmp_path):
     header = sorted(synthetic_data.glob("*.hea"))[0]
     data = scipy.io.loadmat(header.with_suffix(".mat"))["val"]

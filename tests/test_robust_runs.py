@@ -174,10 +174,10 @@ def test_a_network_that_keeps_failing_stops_the_run_instead_of_answering_all_neg
     write_synthetic_dataset(tmp_path / "in", 8, seed=14)
     loaded = load_model(tiny_model)
 
-    def broken(record):
+    def broken(windows, demographics):
         raise RuntimeError("CUDA error: an illegal memory access was encountered")
 
-    monkeypatch.setattr(loaded.predictor, "predict_record", broken)
+    monkeypatch.setattr(loaded.predictor, "batch_probabilities", broken)
     with pytest.raises(PredictionError, match="5 records in a row"):
         predict_records(
             loaded, sorted((tmp_path / "in").glob("*.hea")), tmp_path / "out", progress=False
