@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seecgnet.mitbih.scores import confusion_matrix, score_beats
+from seecgnet.mitbih.scores import confusion_matrix, score_beats, selection_score
 
 
 def test_confusion_rows_are_reference_and_columns_predicted():
@@ -33,3 +33,10 @@ def test_a_class_never_predicted_scores_zero_ppv_and_f1():
     assert scores.ppv[3] == 0.0 and scores.f1[3] == 0.0 and scores.sensitivity[3] == 0.0
     assert scores.macro_f1 == (0.8 + 0.0) / 2
     assert scores.macro_f1_nsvf == scores.macro_f1  # no Q beats: the same two classes
+
+
+def test_epoch_selection_leaves_out_classes_with_few_beats():
+    reference = np.array([0] * 20 + [1] * 10 + [3] * 2)
+    predicted = np.array([0] * 20 + [1] * 10 + [0] * 2)  # both F beats missed
+    assert score_beats(reference, predicted).macro_f1 < 0.7
+    assert selection_score(reference, predicted) == (40 / 42 + 1.0) / 2

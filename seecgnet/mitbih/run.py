@@ -14,7 +14,6 @@ its last finished epoch.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -24,7 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seecgnet.mitbih.beats import CACHE_FOLDER, BeatSettings, find_records, load_or_read_beats
+from seecgnet.mitbih.beats import (
+    CACHE_FOLDER,
+    Beats,
+    BeatSettings,
+    find_records,
+    load_or_read_beats,
+)
 from seecgnet.mitbih.network import beat_settings_for
 from seecgnet.mitbih.report import MethodResult, draw_confusion, markdown, write_csv
 from seecgnet.mitbih.scores import score_beats
@@ -98,7 +103,7 @@ def check_or_save_settings(settings: BenchmarkSettings, workdir: Path) -> None:
     path.write_text(text)
 
 
-def make_split(settings: BenchmarkSettings, beats, workdir: Path) -> Split:
+def make_split(settings: BenchmarkSettings, beats: Beats, workdir: Path) -> Split:
     """The run's split: read from WORKDIR/split.npz when there, else made and saved."""
     path = workdir / "split.npz"
     if path.exists():
@@ -115,7 +120,7 @@ def make_split(settings: BenchmarkSettings, beats, workdir: Path) -> Split:
 def run_network(
     architecture: str,
     settings: BenchmarkSettings,
-    beats,
+    beats: Beats,
     split: Split,
     out: Path,
     progress: bool,
@@ -188,8 +193,3 @@ def run_benchmark(
     (workdir / "results.md").write_text(markdown(results, settings.protocol))
     draw_confusion(results, settings.protocol, workdir / "confusion.png")
     return results
-
-
-def with_training(settings: BenchmarkSettings, **changes: object) -> BenchmarkSettings:
-    """The settings with some training fields changed."""
-    return dataclasses.replace(settings, training=dataclasses.replace(settings.training, **changes))

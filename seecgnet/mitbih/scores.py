@@ -16,6 +16,9 @@ from seecgnet.mitbih.beats import AAMI_CLASSES
 
 # The four classes most inter-patient papers average, leaving out the handful of Q beats.
 NSVF = ("N", "S", "V", "F")
+# Classes with fewer validation beats than this are left out of the macro F1 that picks the best
+# epoch: the F1 of two or three beats swings between 0 and 1 by chance.
+MIN_SELECTION_BEATS = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,3 +75,11 @@ def score_beats(reference: np.ndarray, predicted: np.ndarray) -> BeatScores:
         macro_f1_nsvf=float(f1[nsvf].mean()) if nsvf.any() else float("nan"),
         weighted_f1=float((f1[present] * support[present]).sum() / max(1, support.sum())),
     )
+
+
+def selection_score(reference: np.ndarray, predicted: np.ndarray) -> float:
+    """Macro F1 over the classes with at least MIN_SELECTION_BEATS reference beats (NaN if none):
+    what chooses the best epoch on the validation beats."""
+    scores = score_beats(reference, predicted)
+    scored = scores.support >= MIN_SELECTION_BEATS
+    return float(scores.f1[scored].mean()) if scored.any() else float("nan")

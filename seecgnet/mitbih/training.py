@@ -1,5 +1,6 @@
 """Training a beat classifier: class-weighted cross-entropy (optionally hard-mined), AdamW with a
-one-cycle schedule, the best epoch chosen by macro F1 on the validation beats, and a checkpoint
+one-cycle schedule, the best epoch chosen by macro F1 on the validation beats (classes with at
+least ten of them), and a checkpoint
 after every epoch so that an interrupted run resumes where it stopped.
 """
 
@@ -19,7 +20,7 @@ from tqdm import tqdm
 
 from seecgnet.loss import LossSettings, class_weights, hard_sample_count
 from seecgnet.mitbih.beats import Beats
-from seecgnet.mitbih.scores import score_beats
+from seecgnet.mitbih.scores import selection_score
 from seecgnet.network import ModelSettings, build_network
 
 log = logging.getLogger(__name__)
@@ -159,8 +160,9 @@ def train_beat_model(
     checkpoint_dir: Path,
     progress: bool = True,
 ) -> TrainedBeatModel:
-    """Train on the ``fit`` beats; keep the epoch of highest macro F1 on the ``validation`` beats
-    (the last epoch when there are none). Resumes from ``checkpoint_dir`` when it holds one."""
+    """Train on the ``fit`` beats; keep the epoch of highest ``selection_score`` on the
+    ``validation`` beats (the last epoch when there are none or the score is undefined).
+    Resumes from ``checkpoint_dir`` when it holds one."""
     if len(fit) < config.batch_size:
         raise ValueError(f"{len(fit)} training beats, fewer than one batch of {config.batch_size}")
     torch.manual_seed(config.seed)
@@ -185,14 +187,15 @@ def train_beat_model(
         score = float("nan")
         if len(validation):
             predicted = predict(network, beats, validation, scaler)
-            score = score_beats(beats.labels[validation], predicted).macro_f1
+            score = selection_score(beats.labels[validation], predicted)
         seconds = time.perf_counter() - started
         state.history.append({"epoch": epoch, "loss": loss, "val_macro_f1": score, "s": seconds})
         log.info(
             "epoch %d: loss %.4f, validation macro F1 %.4f, %.0f s", epoch, loss, score, seconds
         )
-        if not len(validation) or score >= state.best_score:
-            state.best_score, state.best_epoch = score, epoch
+        ranked = score if np.isfinite(score) else float("-inf")
+        if not len(validation) or ranked >= state.best_score:
+            state.best_score, state.best_epoch = ranked, epoch
             state.best_state = copy.deepcopy(network.state_dict())
         state.epochs_done = epoch
         _save_checkpoint(checkpoint, config, state, network, optimiser, scheduler)
