@@ -54,7 +54,7 @@ def test_reading_keeps_beats_skips_other_annotations_and_the_end_beats(tmp_path)
     symbols = ["N", "N", "A", "V", "F", "N"]
     extra = [(0.5, "+", "(N"), (2.0, "~", ""), (3.5, "|", "")]
     write_record(tmp_path, "rec", times, symbols, duration_s=6.0, extra=extra)
-    settings = BeatSettings(normalise_amplitude=False)
+    settings = BeatSettings(normalise_amplitude=False, template_rows=False)
     beats = read_record_beats(tmp_path / "rec", settings)
     # first and last beat have no RR interval on one side; the three non-beats are not beats
     assert [AAMI_CLASSES[k] for k in beats.labels] == ["N", "S", "V", "F"]
@@ -68,7 +68,7 @@ def test_reading_keeps_beats_skips_other_annotations_and_the_end_beats(tmp_path)
 def test_mlii_becomes_the_first_row_when_stored_second(tmp_path):
     times, symbols = [1.0, 1.8, 2.6], ["N", "N", "N"]
     write_record(tmp_path, "swapped", times, symbols, duration_s=4.0, sig_name=("V5", "MLII"))
-    settings = BeatSettings(normalise_amplitude=False)
+    settings = BeatSettings(normalise_amplitude=False, template_rows=False)
     beats = read_record_beats(tmp_path / "swapped", settings)
     peak = beats.windows[0, :, settings.before_samples]
     assert peak[0] > 1.5 * peak[1]
@@ -76,12 +76,26 @@ def test_mlii_becomes_the_first_row_when_stored_second(tmp_path):
 
 def test_amplitude_normalisation_divides_by_the_records_typical_beat(tmp_path):
     write_record(tmp_path, "rec", [1.0, 1.8, 2.6, 3.4, 4.2], ["N"] * 5, duration_s=5.0)
-    in_mv = read_record_beats(tmp_path / "rec", BeatSettings(normalise_amplitude=False))
-    relative = read_record_beats(tmp_path / "rec", BeatSettings())
+    in_mv = read_record_beats(
+        tmp_path / "rec", BeatSettings(normalise_amplitude=False, template_rows=False)
+    )
+    relative = read_record_beats(tmp_path / "rec", BeatSettings(template_rows=False))
     typical = np.median(np.ptp(in_mv.windows, axis=2), axis=0)  # (2,) mV, lead 2 half of lead 1
     np.testing.assert_allclose(typical[1] / typical[0], 0.5, atol=0.02)
     np.testing.assert_allclose(relative.windows, in_mv.windows / typical[None, :, None], rtol=1e-5)
     np.testing.assert_allclose(np.median(np.ptp(relative.windows, axis=2), axis=0), 1.0)
+
+
+def test_template_rows_are_each_lead_minus_the_records_median_beat(tmp_path):
+    times = [1.0, 1.8, 2.6, 3.4, 4.2, 5.0, 5.8]
+    write_record(tmp_path, "rec", times, ["N", "N", "V", "N", "N", "N", "N"], duration_s=7.0)
+    beats = read_record_beats(tmp_path / "rec", BeatSettings())
+    assert beats.windows.shape == (5, 4, BeatSettings().window_samples)
+    leads, deviation = beats.windows[:, :2], beats.windows[:, 2:]
+    np.testing.assert_allclose(deviation, leads - np.median(leads, axis=0), atol=1e-6)
+    # the N beats match the typical (N) beat; the V beat does not
+    size = np.abs(deviation).max(axis=(1, 2))
+    assert size[1] > 10 * max(size[0], size[2], size[3], size[4])
 
 
 def test_beats_whose_window_leaves_the_record_are_dropped(tmp_path):

@@ -72,7 +72,7 @@ def test_a_work_folder_refuses_other_settings(data_dir, tmp_path, capsys):
 def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monkeypatch):
     beats = read_beats(data_dir, ["r1", "r2", "r3"], BeatSettings(), progress=False)
     split = intra_patient_split(beats, 0.2, 0.2, seed=0)
-    network_settings = beat_settings_for("seecgnet", BeatSettings().window_samples)
+    network_settings = beat_settings_for("seecgnet", BeatSettings().window_samples, 4)
     config = BeatTrainSettings(epochs=2, batch_size=16)
     real_epoch = training._train_epoch
 

@@ -12,7 +12,13 @@ Signal preparation, in order, for each record (read with ``wfdb.rdrecord``, in m
 5. with ``normalise_amplitude`` (the default), each lead of a record is divided by the median
    peak-to-peak amplitude (mV) of that record's beat windows, so the windows are in units of the
    patient's typical beat: amplitudes differ far more between patients (electrodes, body) than
-   between beat types, and a network trained on 22 patients otherwise learns them.
+   between beat types, and a network trained on 22 patients otherwise learns them;
+6. with ``template_rows`` (the default), two rows are added: each lead minus the record's median
+   beat (the median of all its beat windows, sample by sample; no labels are used), so that the
+   image is (lead 1, lead 2, lead 1 - typical beat, lead 2 - typical beat). A beat shaped like the
+   patient's usual beat (N, and S, whose QRS is normal) is near zero there, one of another shape (V,
+   F) is not, whatever the patient's usual shape. This needs a stretch of the patient's recording
+   (here the whole half-hour record, like the record's mean RR interval).
 
 Beats are the reference annotations (``wfdb.rdann``, extension ``atr``) whose symbol belongs to an
 AAMI class; every other annotation (rhythm changes, noise, ``~``, ``+``, ``|``...) is skipped.
@@ -74,6 +80,8 @@ class BeatSettings:
     # divide each lead of a record by the median peak-to-peak amplitude of its beat windows, so
     # that a beat is measured against its own patient's usual beat rather than in mV
     normalise_amplitude: bool = True
+    # add each lead minus the record's median beat as two more rows of the image
+    template_rows: bool = True
 
     @property
     def before_samples(self) -> int:
@@ -83,14 +91,19 @@ class BeatSettings:
     def window_samples(self) -> int:
         return self.before_samples + round(self.after_s * self.fs_hz)
 
+    @property
+    def n_rows(self) -> int:
+        """Rows of a beat's image: the two leads, and their deviations from the typical beat."""
+        return 4 if self.template_rows else 2
+
 
 @dataclass(frozen=True, eq=False)
 class Beats:
     """The beats of one or more records, in record order.
 
-    ``windows``: (n, 2, T) float32 in mV; ``rr``: (n, len(RR_FEATURES)) float32, seconds or ratios;
-    ``labels``: (n,) int64 indices into AAMI_CLASSES; ``record_index``: (n,) int64 indices into
-    ``records``.
+    ``windows``: (n, rows, T) float32 (see BeatSettings.n_rows); ``rr``: (n, len(RR_FEATURES))
+    float32, seconds or ratios; ``labels``: (n,) int64 indices into AAMI_CLASSES;
+    ``record_index``: (n,) int64 indices into ``records``.
     """
 
     records: tuple[str, ...]
@@ -169,6 +182,9 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
     if settings.normalise_amplitude and len(windows):
         typical = np.median(np.ptp(windows, axis=2), axis=0)  # (n, 2, T) -> (n, 2) -> (2,)
         windows = windows / np.maximum(typical, 1e-3)[None, :, None]
+    if settings.template_rows and len(windows):
+        deviation = windows - np.median(windows, axis=0)  # (n, 2, T) - (2, T)
+        windows = np.concatenate([windows, deviation], axis=1)  # -> (n, 4, T)
     return Beats(
         records=(path.name,),
         windows=np.ascontiguousarray(windows, dtype=np.float32),

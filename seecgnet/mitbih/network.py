@@ -2,14 +2,15 @@
 beat.
 
 Both are the package's own networks (``seecgnet.network.SEECGNet``, ``seecgnet.baseline.
-PlainResNet1d``), built from settings for a (2 leads × T) beat window at 180 Hz instead of a
-(12 × 5000) record window at 500 Hz. The side input that carries age and sex in the challenge
+PlainResNet1d``), built from settings for a (rows × T) beat image at 180 Hz instead of a
+(12 × 5000) record window at 500 Hz; the rows are the two leads and, by default, their deviations
+from the record's typical beat (see ``beats.py``). The side input that carries age and sex in the challenge
 network carries the beat's RR features here; it joins the pooled features before the fully
 connected layers, as in the challenge network.
 
-SE-ECGNet keeps every part: (1, k) kernels shared by both leads, the 3- and 5-sample branches,
+SE-ECGNet keeps every part: (1, k) kernels shared by all rows, the 3- and 5-sample branches,
 pre-activation residual blocks with squeeze-and-excitation, first in 2-D across the leads then in
-1-D, global max + average pooling. Widths and depths are ours, sized for about a million
+1-D, global max + average pooling. Widths and depths are ours, sized for about two million
 multiply-adds per beat so that a protocol trains in minutes on two CPU cores.
 """
 
@@ -22,14 +23,15 @@ from seecgnet.network import NetworkSettings
 ARCHITECTURES = ("seecgnet", "baseline")
 
 
-def beat_network_settings(window_samples: int) -> NetworkSettings:
-    """SE-ECGNet for a (2, window_samples) beat at 180 Hz with the RR features as side input.
+def beat_network_settings(window_samples: int, n_rows: int = 2) -> NetworkSettings:
+    """SE-ECGNet for an (n_rows, window_samples) beat image at 180 Hz, the RR features as side
+    input; the rows are the leads (and their deviations from the record's typical beat).
 
     Along time: stem 7 then 5 samples (stride 1, 2), one 2-D and one 1-D SE residual block per
     branch (stride 2 each), so a 126-sample window is pooled from 16 positions.
     """
     return NetworkSettings(
-        n_leads=2,
+        n_leads=n_rows,
         window_samples=window_samples,
         n_demographics=len(RR_FEATURES),
         n_classes=len(AAMI_CLASSES),
@@ -45,10 +47,10 @@ def beat_network_settings(window_samples: int) -> NetworkSettings:
     )
 
 
-def beat_baseline_settings(window_samples: int) -> BaselineSettings:
-    """The plain 1-D ResNet for the same beats: both leads as channels, one kernel size, no SE."""
+def beat_baseline_settings(window_samples: int, n_rows: int = 2) -> BaselineSettings:
+    """The plain 1-D ResNet for the same beats: the rows as channels, one kernel size, no SE."""
     return BaselineSettings(
-        n_leads=2,
+        n_leads=n_rows,
         window_samples=window_samples,
         n_demographics=len(RR_FEATURES),
         n_classes=len(AAMI_CLASSES),
@@ -62,10 +64,12 @@ def beat_baseline_settings(window_samples: int) -> BaselineSettings:
     )
 
 
-def beat_settings_for(architecture: str, window_samples: int) -> NetworkSettings | BaselineSettings:
-    """The settings of ``architecture`` ("seecgnet" or "baseline") for beats of that length."""
+def beat_settings_for(
+    architecture: str, window_samples: int, n_rows: int = 2
+) -> NetworkSettings | BaselineSettings:
+    """The settings of ``architecture`` ("seecgnet" or "baseline") for beat images of that shape."""
     if architecture == "seecgnet":
-        return beat_network_settings(window_samples)
+        return beat_network_settings(window_samples, n_rows)
     if architecture == "baseline":
-        return beat_baseline_settings(window_samples)
+        return beat_baseline_settings(window_samples, n_rows)
     raise ValueError(f"unknown architecture {architecture!r}: expected one of {ARCHITECTURES}")

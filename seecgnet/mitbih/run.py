@@ -77,12 +77,15 @@ class BenchmarkSettings:
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
         for architecture in self.architectures:
-            beat_settings_for(architecture, self.beats.window_samples)  # fails on unknown names
+            beat_settings_for(
+                architecture, self.beats.window_samples, self.beats.n_rows
+            )  # fails on unknown names
 
     def to_json(self) -> str:
         plain = asdict(self)
         plain["networks"] = {
-            a: asdict(beat_settings_for(a, self.beats.window_samples)) for a in self.architectures
+            a: asdict(beat_settings_for(a, self.beats.window_samples, self.beats.n_rows))
+            for a in self.architectures
         }
         return json.dumps(plain, indent=2) + "\n"
 
@@ -129,7 +132,9 @@ def run_network(
     done = out / "done.json"
     if not done.exists():
         started = time.perf_counter()
-        network_settings = beat_settings_for(architecture, settings.beats.window_samples)
+        network_settings = beat_settings_for(
+            architecture, settings.beats.window_samples, settings.beats.n_rows
+        )
         trained = train_beat_model(
             beats, split.train, split.validation, network_settings, settings.training, out, progress
         )
