@@ -120,6 +120,44 @@ def make_split(settings: BenchmarkSettings, beats: Beats, workdir: Path) -> Spli
     return split
 
 
+def train_and_save(
+    architecture: str,
+    settings: BenchmarkSettings,
+    beats: Beats,
+    split: Split,
+    out: Path,
+    progress: bool,
+) -> None:
+    """Train one network (resuming from its checkpoint), then write its model, its predictions
+    of the test and validation beats, and done.json, which marks it finished."""
+    started = time.perf_counter()
+    network_settings = beat_settings_for(
+        architecture, settings.beats.window_samples, settings.beats.n_rows
+    )
+    trained = train_beat_model(
+        beats, split.train, split.validation, network_settings, settings.training, out, progress
+    )
+    model = {
+        "network": trained.network.state_dict(),
+        "rr_mean": trained.scaler.mean,
+        "rr_std": trained.scaler.std,
+    }
+    torch.save(model, out / "model.pt")
+    np.savez(
+        out / "predictions.npz",
+        test=predict(trained.network, beats, split.test, trained.scaler),
+        validation=predict(trained.network, beats, split.validation, trained.scaler),
+    )
+    summary = {
+        "best_epoch": trained.best_epoch,
+        "train_seconds": sum(e["s"] for e in trained.history),
+        "wall_seconds_this_session": time.perf_counter() - started,
+        "history": trained.history,
+    }
+    (out / "done.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "checkpoint.pt").unlink(missing_ok=True)
+
+
 def run_network(
     architecture: str,
     settings: BenchmarkSettings,
@@ -131,33 +169,7 @@ def run_network(
     """Train (or resume, or skip when done) one network and score it on the test beats."""
     done = out / "done.json"
     if not done.exists():
-        started = time.perf_counter()
-        network_settings = beat_settings_for(
-            architecture, settings.beats.window_samples, settings.beats.n_rows
-        )
-        trained = train_beat_model(
-            beats, split.train, split.validation, network_settings, settings.training, out, progress
-        )
-        test = predict(trained.network, beats, split.test, trained.scaler)
-        validation = predict(trained.network, beats, split.validation, trained.scaler)
-        torch.save(
-            {
-                "network": trained.network.state_dict(),
-                "rr_mean": trained.scaler.mean,
-                "rr_std": trained.scaler.std,
-            },
-            out / "model.pt",
-        )
-        np.savez(out / "predictions.npz", test=test, validation=validation)
-        seconds = sum(e["s"] for e in trained.history)
-        summary = {
-            "best_epoch": trained.best_epoch,
-            "train_seconds": seconds,
-            "wall_seconds_this_session": time.perf_counter() - started,
-            "history": trained.history,
-        }
-        done.write_text(json.dumps(summary, indent=2) + "\n")
-        (out / "checkpoint.pt").unlink(missing_ok=True)
+        train_and_save(architecture, settings, beats, split, out, progress)
     summary = json.loads(done.read_text())
     predictions = np.load(out / "predictions.npz")
     return MethodResult(
