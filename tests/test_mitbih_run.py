@@ -94,3 +94,17 @@ def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monke
     assert [entry["epoch"] for entry in resumed.history] == [1, 2]
     assert resumed.history[0] == saved["state"]["history"][0]
     assert np.isfinite(resumed.history[1]["loss"])
+
+
+def test_help_names_both_protocols(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    text = capsys.readouterr().out
+    assert "--protocol {intra,inter}" in text and "--baseline" in text
+
+
+def test_a_missing_data_folder_is_named_in_the_error(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main([str(missing), str(tmp_path / "run"), "--protocol", "intra", *TINY]) == 2
+    assert str(missing) in capsys.readouterr().err

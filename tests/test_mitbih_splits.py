@@ -86,3 +86,12 @@ def test_real_database_lists_48_records_and_both_de_chazal_sets():
     assert len(available) == 48
     assert protocol_records("inter", available) == [*DS1, *DS2]
     assert set(available) - set(DS1) - set(DS2) == set(PACED)
+
+
+def test_inter_split_refuses_records_without_supraventricular_beats():
+    beats = fake_beats([*DS1, *DS2], 50)
+    no_s = beats.labels.copy()
+    no_s[no_s == AAMI_CLASSES.index("S")] = 0
+    beats = Beats(beats.records, beats.windows, beats.rr, no_s, beats.record_index)
+    with pytest.raises(SplitError, match="S and V beats"):
+        inter_patient_split(beats, validation_records=4, seed=0)
