@@ -36,9 +36,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline", action="store_true", help="also train the plain 1-D ResNet on the same split"
     )
-    parser.add_argument("--epochs", type=int, default=train.epochs, help="(default: %(default)s)")
     parser.add_argument(
-        "--batch-size", type=int, default=train.batch_size, help="(default: %(default)s)"
+        "--epochs",
+        type=int,
+        default=train.epochs,
+        help="passes over the training beats (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=train.batch_size,
+        help="beats per step (default: %(default)s)",
     )
     parser.add_argument(
         "--learning-rate",
@@ -51,6 +59,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=train.hard_fraction,
         help="share of each batch's hardest beats the loss averages; 1 = no hard mining "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--amplitude-jitter",
+        type=float,
+        default=train.amplitude_jitter,
+        help="scale each training beat's leads by factors from [1 - j, 1 + j] "
         "(default: %(default)s)",
     )
     parser.add_argument(
@@ -84,6 +99,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             hard_fraction=args.hard_fraction,
+            amplitude_jitter=args.amplitude_jitter,
             seed=args.seed,
         ),
     )

@@ -1,7 +1,7 @@
 """Training a beat classifier: class-weighted cross-entropy (optionally hard-mined), AdamW with a
 one-cycle schedule, the best epoch chosen by macro F1 on the validation beats (classes with at
-least ten of them), and a checkpoint
-after every epoch so that an interrupted run resumes where it stopped.
+least ten of them), and a checkpoint after every epoch so that an interrupted run resumes where it
+stopped (with the same weights, optimiser state and batch order; dropout draws differ).
 """
 
 from __future__ import annotations
@@ -191,7 +191,11 @@ def train_beat_model(
         seconds = time.perf_counter() - started
         state.history.append({"epoch": epoch, "loss": loss, "val_macro_f1": score, "s": seconds})
         log.info(
-            "epoch %d: loss %.4f, validation macro F1 %.4f, %.0f s", epoch, loss, score, seconds
+            "epoch %d: loss %.4f, validation macro F1 %.4f (classes with >= 10 beats), %.0f s",
+            epoch,
+            loss,
+            score,
+            seconds,
         )
         ranked = score if np.isfinite(score) else float("-inf")
         if not len(validation) or ranked >= state.best_score:
