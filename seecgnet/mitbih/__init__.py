@@ -1,0 +1,1 @@
+"""The MIT-BIH Arrhythmia Database benchmark: ``python -m seecgnet.mitbih --help``."""

@@ -1,0 +1,75 @@
+"""The beat classifiers: SE-ECGNet and the plain 1-D ResNet of the challenge package, sized for one
+beat.
+
+Both are the package's own networks (``seecgnet.network.SEECGNet``, ``seecgnet.baseline.
+PlainResNet1d``), built from settings for a (rows × T) beat image at 180 Hz instead of a
+(12 × 5000) record window at 500 Hz; the rows are the two leads and, by default, their deviations
+from the record's typical beat (see ``beats.py``). The side input that carries age and sex in the challenge
+network carries the beat's RR features here; it joins the pooled features before the fully
+connected layers, as in the challenge network.
+
+SE-ECGNet keeps every part: (1, k) kernels shared by all rows, the 3- and 5-sample branches,
+pre-activation residual blocks with squeeze-and-excitation, first in 2-D across the leads then in
+1-D, global max + average pooling. Widths and depths are ours, sized for about two million
+multiply-adds per beat so that a protocol trains in minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+from seecgnet.baseline import BaselineSettings
+from seecgnet.mitbih.beats import AAMI_CLASSES, RR_FEATURES
+from seecgnet.network import NetworkSettings
+
+ARCHITECTURES = ("seecgnet", "baseline")
+
+
+def beat_network_settings(window_samples: int, n_rows: int = 2) -> NetworkSettings:
+    """SE-ECGNet for an (n_rows, window_samples) beat image at 180 Hz, the RR features as side
+    input; the rows are the leads (and their deviations from the record's typical beat).
+
+    Along time: stem 7 then 5 samples (stride 1, 2), one 2-D and one 1-D SE residual block per
+    branch (stride 2 each), so a 126-sample window is pooled from 16 positions.
+    """
+    return NetworkSettings(
+        n_leads=n_rows,
+        window_samples=window_samples,
+        n_demographics=len(RR_FEATURES),
+        n_classes=len(AAMI_CLASSES),
+        stem_channels=(8, 16),
+        stem_kernel_samples=(7, 5),
+        stem_stride_samples=(1, 2),
+        block2d_channels=(16,),
+        block2d_stride_samples=(2,),
+        block1d_channels=(64,),
+        block1d_stride_samples=(2,),
+        fc_hidden_units=64,
+        dropout=0.2,
+    )
+
+
+def beat_baseline_settings(window_samples: int, n_rows: int = 2) -> BaselineSettings:
+    """The plain 1-D ResNet for the same beats: the rows as channels, one kernel size, no SE."""
+    return BaselineSettings(
+        n_leads=n_rows,
+        window_samples=window_samples,
+        n_demographics=len(RR_FEATURES),
+        n_classes=len(AAMI_CLASSES),
+        stem_channels=32,
+        stem_kernel_samples=7,
+        stem_stride_samples=2,
+        block_channels=(32, 64),
+        block_stride_samples=(2, 2),
+        block_kernel_samples=5,
+        dropout=0.2,
+    )
+
+
+def beat_settings_for(
+    architecture: str, window_samples: int, n_rows: int = 2
+) -> NetworkSettings | BaselineSettings:
+    """The settings of ``architecture`` ("seecgnet" or "baseline") for beat images of that shape."""
+    if architecture == "seecgnet":
+        return beat_network_settings(window_samples, n_rows)
+    if architecture == "baseline":
+        return beat_baseline_settings(window_samples, n_rows)
+    raise ValueError(f"unknown architecture {architecture!r}: expected one of {ARCHITECTURES}")

@@ -1,0 +1,115 @@
+"""The benchmark's results as CSV, Markdown and a confusion-matrix figure (PNG)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seecgnet.mitbih.beats import AAMI_CLASSES
+from seecgnet.mitbih.scores import BeatScores
+
+
+@dataclass(frozen=True, eq=False)
+class MethodResult:
+    """One network's test scores and how it got there."""
+
+    method: str
+    scores: BeatScores
+    validation_scores: BeatScores
+    best_epoch: int
+    epochs: int
+    train_seconds: float
+    seed: int
+
+
+SUMMARY = ("accuracy", "macro_f1", "macro_f1_nsvf", "weighted_f1")
+SUMMARY_TITLES = ("accuracy", "macro F1", "macro F1 (N,S,V,F)", "weighted F1")
+
+
+def write_csv(results: Sequence[MethodResult], protocol: str, path: Path) -> None:
+    """One row per method and class (Se, PPV, F1, support), then one per method with the summary."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["protocol", "method", "part", "class", "support", "Se", "PPV", "F1"])
+        for r in results:
+            for part, scores in (("test", r.scores), ("validation", r.validation_scores)):
+                for k, name in enumerate(AAMI_CLASSES):
+                    writer.writerow(
+                        [protocol, r.method, part, name, int(scores.support[k])]
+                        + [f"{v[k]:.4f}" for v in (scores.sensitivity, scores.ppv, scores.f1)]
+                    )
+        writer.writerow([])
+        writer.writerow(
+            ["protocol", "method", "part", *SUMMARY, "best_epoch", "epochs", "train_s", "seed"]
+        )
+        for r in results:
+            for part, scores in (("test", r.scores), ("validation", r.validation_scores)):
+                writer.writerow(
+                    [protocol, r.method, part]
+                    + [f"{getattr(scores, name):.4f}" for name in SUMMARY]
+                    + [r.best_epoch, r.epochs, f"{r.train_seconds:.0f}", r.seed]
+                )
+
+
+def _cell(value: float) -> str:
+    return "–" if np.isnan(value) else f"{value:.3f}"
+
+
+def markdown(results: Sequence[MethodResult], protocol: str) -> str:
+    """Summary table, per-class table and confusion matrices of the test beats."""
+    lines = [
+        f"### MIT-BIH, {protocol}-patient protocol (test beats)",
+        "",
+        "| method | " + " | ".join(SUMMARY_TITLES) + " | best epoch | training (s) | seed |",
+        "|---" * (len(SUMMARY) + 4) + "|",
+    ]
+    for r in results:
+        values = " | ".join(_cell(getattr(r.scores, name)) for name in SUMMARY)
+        lines.append(
+            f"| {r.method} | {values} | {r.best_epoch}/{r.epochs} | {r.train_seconds:.0f} "
+            f"| {r.seed} |"
+        )
+    lines += ["", "| method | class | beats | Se | PPV | F1 |", "|---|---|---|---|---|---|"]
+    for r in results:
+        s = r.scores
+        for k, name in enumerate(AAMI_CLASSES):
+            lines.append(
+                f"| {r.method} | {name} | {s.support[k]} | {_cell(s.sensitivity[k])} "
+                f"| {_cell(s.ppv[k])} | {_cell(s.f1[k])} |"
+            )
+    for r in results:
+        lines += ["", f"Confusion matrix, {r.method} (rows: reference, columns: predicted):", ""]
+        lines += ["| | " + " | ".join(AAMI_CLASSES) + " |", "|---" * 6 + "|"]
+        for k, name in enumerate(AAMI_CLASSES):
+            lines.append(f"| {name} | " + " | ".join(str(v) for v in r.scores.confusion[k]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def draw_confusion(results: Sequence[MethodResult], protocol: str, path: Path) -> None:
+    """One confusion matrix per method, each row normalised to the reference class's beats."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no display is needed or wanted
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4.4), squeeze=False)
+    for axis, r in zip(axes[0], results, strict=True):
+        counts = r.scores.confusion
+        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        axis.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), n in np.ndenumerate(counts):
+            colour = "white" if share[i, j] > 0.5 else "black"
+            axis.text(j, i, str(n), ha="center", va="center", fontsize=8, color=colour)
+        ticks = np.arange(len(AAMI_CLASSES))
+        axis.set_xticks(ticks, AAMI_CLASSES)
+        axis.set_yticks(ticks, AAMI_CLASSES)
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("reference")
+        axis.set_title(f"{r.method}, {protocol}-patient\nmacro F1 {r.scores.macro_f1:.3f}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
