@@ -34,7 +34,7 @@ def _imported_modules(stderr: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("script", [*SCRIPTS, "-m seecgnet.crossval"])
+@pytest.mark.parametrize("script", [*SCRIPTS, "-m seecgnet.crossval", "-m seecgnet.report"])
 @pytest.mark.parametrize("arguments", [("--help",), (), ("a", "b", "c", "d", "e", "--no-such")])
 def test_help_and_usage_errors_answer_without_importing_torch(script, arguments):
     run = _run(*script.split(), *arguments, python_options=("-X", "importtime"))
@@ -44,7 +44,9 @@ def test_help_and_usage_errors_answer_without_importing_torch(script, arguments)
     assert run.returncode == (0 if arguments == ("--help",) else 2)
 
 
-@pytest.mark.parametrize("script", [*SCRIPTS, "-m seecgnet.crossval"])
+@pytest.mark.parametrize(
+    "script", [*SCRIPTS, "-m seecgnet.crossval", "-m seecgnet.report", "-m seecgnet.mitbih"]
+)
 def test_every_script_lists_its_exit_codes_in_its_help(script):
     run = _run(*script.split(), "--help")
     assert run.returncode == 0
@@ -72,6 +74,7 @@ def test_a_device_name_torch_does_not_know_is_a_device_error():
         ("driver.py", "model", "examples", "OUT"),
         ("train_model.py", "examples", "OUT"),
         ("-m", "seecgnet.crossval", "examples", "OUT"),
+        ("-m", "seecgnet.report", "model", "examples/SYN00001", "--out", "OUT"),
     ],
 )
 def test_cuda_on_a_machine_without_it_is_one_line_and_exit_2(command, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from seecgnet.cli import setup_logging
+from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser, setup_logging
 from seecgnet.mitbih.beats import BeatError
 from seecgnet.mitbih.run import BenchmarkSettings, SplitSettings, WorkdirError, run_benchmark
 from seecgnet.mitbih.splits import PROTOCOLS, SplitError
@@ -20,15 +20,22 @@ from seecgnet.mitbih.training import BeatTrainSettings
 
 log = logging.getLogger("seecgnet.mitbih")
 
+EXIT_CODES = {
+    EXIT_OK: "every network of the protocol is trained and scored; the results files are written",
+    EXIT_USAGE: "wrong arguments, a data folder without the database's records, or a work "
+    "folder made with other options",
+}
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     train, split = BeatTrainSettings(), SplitSettings()
-    parser = argparse.ArgumentParser(
-        prog="python -m seecgnet.mitbih",
-        description="Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
+    parser = script_parser(
+        "Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
         "beats of the MIT-BIH Arrhythmia Database, under the intra-patient (random beats) or the "
         "inter-patient (de Chazal DS1 -> DS2) protocol. Writes settings.json, results.csv, "
         "results.md and confusion.png into WORKDIR; run it again to resume.",
+        EXIT_CODES,
+        prog="python -m seecgnet.mitbih",
     )
     parser.add_argument("data", type=Path, help="folder of the database (NAME.hea/.dat/.atr)")
     parser.add_argument("workdir", type=Path, help="work folder for the cache, models, results")
@@ -116,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         results = run_benchmark(settings, args.data, args.workdir, progress=not args.quiet)
     except (BeatError, SplitError, WorkdirError, ValueError, OSError) as error:
         print(f"mitbih: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print((args.workdir / "results.md").read_text())
     log.info(
         "%s in %.0f s; results in %s",
@@ -124,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         time.perf_counter() - started,
         args.workdir,
     )
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":
