@@ -108,3 +108,17 @@ def test_a_missing_data_folder_is_named_in_the_error(tmp_path, capsys):
     missing = tmp_path / "nowhere"
     assert main([str(missing), str(tmp_path / "run"), "--protocol", "intra", *TINY]) == 2
     assert str(missing) in capsys.readouterr().err
+
+
+def test_amplitude_jitter_scales_each_lead_with_its_template_row(data_dir, tmp_path):
+    workdir = tmp_path / "run"
+    jittered = [*TINY, "--amplitude-jitter", "0.2", "--hard-fraction", "0.7"]
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *jittered]) == 0
+    assert json.loads((workdir / "settings.json").read_text())["training"]["amplitude_jitter"] == 0.2
+    assert (workdir / "seecgnet" / "done.json").exists()
+
+
+def test_settings_out_of_range_are_a_usage_error(data_dir, tmp_path, capsys):
+    run = [str(data_dir), str(tmp_path / "run"), "--protocol", "intra", *TINY]
+    assert main([*run, "--batch-size", "0"]) == 2
+    assert "batch_size" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser, setup_logging
 from seecgnet.mitbih.beats import BeatError
 from seecgnet.mitbih.run import BenchmarkSettings, SplitSettings, WorkdirError, run_benchmark
 from seecgnet.mitbih.splits import PROTOCOLS, SplitError
-from seecgnet.mitbih.training import BeatTrainSettings
+from seecgnet.mitbih.training import BeatTrainingError, BeatTrainSettings
 
 log = logging.getLogger("seecgnet.mitbih")
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         results = run_benchmark(settings, args.data, args.workdir, progress=not args.quiet)
-    except (BeatError, SplitError, WorkdirError, ValueError, OSError) as error:
+    except (BeatError, BeatTrainingError, SplitError, WorkdirError, OSError) as error:
         print(f"mitbih: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     print((args.workdir / "results.md").read_text())

@@ -179,6 +179,8 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
     inside = (starts >= 0) & (starts + settings.window_samples <= len(leads))
     offsets = starts[inside, None] + np.arange(settings.window_samples)  # (n, T)
     windows = leads[offsets].transpose(0, 2, 1)  # (n, T, 2) -> (n, 2, T)
+    if not len(windows):  # no beat far enough from the record's ends: no rows to add to
+        windows = np.zeros((0, settings.n_rows, settings.window_samples), dtype=np.float32)
     if settings.normalise_amplitude and len(windows):
         typical = np.median(np.ptp(windows, axis=2), axis=0)  # (n, 2, T) -> (n, 2) -> (2,)
         windows = windows / np.maximum(typical, 1e-3)[None, :, None]

@@ -91,12 +91,10 @@ def markdown(results: Sequence[MethodResult], protocol: str) -> str:
 
 def draw_confusion(results: Sequence[MethodResult], protocol: str, path: Path) -> None:
     """One confusion matrix per method, each row normalised to the reference class's beats."""
-    import matplotlib
+    from matplotlib.figure import Figure  # drawn to a file, without pyplot or a display
 
-    matplotlib.use("Agg")  # files only; no display is needed or wanted
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4.4), squeeze=False)
+    figure = Figure(figsize=(5 * len(results), 4.4))
+    axes = figure.subplots(1, len(results), squeeze=False)
     for axis, r in zip(axes[0], results, strict=True):
         counts = r.scores.confusion
         share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -112,4 +110,3 @@ def draw_confusion(results: Sequence[MethodResult], protocol: str, path: Path) -
         axis.set_title(f"{r.method}, {protocol}-patient\nmacro F1 {r.scores.macro_f1:.3f}")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)

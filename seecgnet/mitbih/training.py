@@ -29,6 +29,11 @@ CHECKPOINT_NAME = "checkpoint.pt"
 PREDICT_BATCH = 2048
 
 
+class BeatTrainingError(ValueError):
+    """Training cannot run as asked: settings out of range, too few beats, or a checkpoint written
+    with other settings; the message names the value or the file."""
+
+
 @dataclass(frozen=True)
 class BeatTrainSettings:
     """Optimisation of a beat classifier: our values, sized for two CPU cores."""
@@ -46,8 +51,11 @@ class BeatTrainSettings:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
-        LossSettings(hard_fraction=self.hard_fraction)  # validates the fraction
+            raise BeatTrainingError("epochs and batch_size must be at least 1")
+        try:
+            LossSettings(hard_fraction=self.hard_fraction)  # validates the fraction
+        except ValueError as error:
+            raise BeatTrainingError(str(error)) from error
 
 
 def hard_mining_cross_entropy(
@@ -106,7 +114,9 @@ def predict(network: nn.Module, beats: Beats, indices: np.ndarray, scaler: RRSca
     with torch.inference_mode():
         for start in range(0, len(indices), PREDICT_BATCH):
             chunk = indices[start : start + PREDICT_BATCH]
-            x = torch.from_numpy(beats.windows[chunk]).unsqueeze(1)  # (B, 2, T) -> (B, 1, 2, T)
+            x = torch.from_numpy(beats.windows[chunk]).unsqueeze(
+                1
+            )  # (B, rows, T) -> (B, 1, rows, T)
             predicted.append(network(x, scaler(beats.rr[chunk])).argmax(dim=1).numpy())
     return np.concatenate(predicted) if predicted else np.zeros(0, dtype=np.int64)
 
@@ -136,8 +146,10 @@ def _train_epoch(
         if config.amplitude_jitter:
             low, high = 1 - config.amplitude_jitter, 1 + config.amplitude_jitter
             scale = rng.uniform(low, high, size=(len(batch), 2, 1)).astype(np.float32)
-            windows = windows * scale  # (B, 2, T) * (B, 2, 1)
-        x = torch.from_numpy(windows).unsqueeze(1)  # (B, 2, T) -> (B, 1, 2, T)
+            # a lead's template row scales with the lead: s * lead - s * median = s * deviation
+            rows_per_lead = windows.shape[1] // 2
+            windows = windows * np.tile(scale, (1, rows_per_lead, 1))  # (B, rows, T) * (B, rows, 1)
+        x = torch.from_numpy(windows).unsqueeze(1)  # (B, rows, T) -> (B, 1, rows, T)
         targets = torch.from_numpy(beats.labels[batch])
         logits = network(x, scaler(beats.rr[batch]))
         loss = hard_mining_cross_entropy(logits, targets, weights, config.hard_fraction)
@@ -164,7 +176,9 @@ def train_beat_model(
     ``validation`` beats (the last epoch when there are none or the score is undefined).
     Resumes from ``checkpoint_dir`` when it holds one."""
     if len(fit) < config.batch_size:
-        raise ValueError(f"{len(fit)} training beats, fewer than one batch of {config.batch_size}")
+        raise BeatTrainingError(
+            f"{len(fit)} training beats, fewer than one batch of {config.batch_size}"
+        )
     torch.manual_seed(config.seed)
     network = build_network(network_settings)
     scaler = RRScaler.fit(beats.rr[fit])
@@ -243,7 +257,9 @@ def _load_checkpoint(
         return TrainingState(best_state=copy.deepcopy(network.state_dict()))
     saved = torch.load(path, weights_only=False)
     if saved["config"] != asdict(config):
-        raise ValueError(f"{path} was written with other training settings: {saved['config']}")
+        raise BeatTrainingError(
+            f"{path} was written with other training settings: {saved['config']}"
+        )
     network.load_state_dict(saved["network"])
     optimiser.load_state_dict(saved["optimiser"])
     scheduler.load_state_dict(saved["scheduler"])
