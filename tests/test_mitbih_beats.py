@@ -106,13 +106,13 @@ def test_beats_whose_window_leaves_the_record_are_dropped(tmp_path):
     assert len(beats) == 1
 
 
-
 def test_a_record_without_a_whole_beat_window_joins_the_others_with_no_beats(tmp_path):
     write_record(tmp_path, "edge", [0.1, 0.2, 0.3], ["N"] * 3, duration_s=0.35)
     write_record(tmp_path, "whole", [1.0, 1.8, 2.6, 3.4], ["N", "V", "N", "N"], duration_s=5.0)
     beats = read_beats(tmp_path, ["edge", "whole"], BeatSettings(), progress=False)
     assert beats.windows.shape[1:] == (BeatSettings().n_rows, BeatSettings().window_samples)
     assert len(beats) == 2 and set(beats.record_index.tolist()) == {1}
+
 
 def test_cache_is_reused_and_rebuilt_for_other_settings(tmp_path):
     write_record(tmp_path, "a", [1.0, 1.8, 2.6, 3.4], ["N", "V", "N", "N"], duration_s=5.0)

@@ -114,7 +114,9 @@ def test_amplitude_jitter_scales_each_lead_with_its_template_row(data_dir, tmp_p
     workdir = tmp_path / "run"
     jittered = [*TINY, "--amplitude-jitter", "0.2", "--hard-fraction", "0.7"]
     assert main([str(data_dir), str(workdir), "--protocol", "intra", *jittered]) == 0
-    assert json.loads((workdir / "settings.json").read_text())["training"]["amplitude_jitter"] == 0.2
+    assert (
+        json.loads((workdir / "settings.json").read_text())["training"]["amplitude_jitter"] == 0.2
+    )
     assert (workdir / "seecgnet" / "done.json").exists()
 
 
