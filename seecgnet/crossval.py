@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     from seecgnet.crossval_report import draw, draw_fold_curves, markdown, write_csv
-    from seecgnet.pipeline import open_records
+    from seecgnet.pipeline import PredictionError, open_records
     from seecgnet.training import resolve_device
 
     started = time.perf_counter()
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name, method_settings, root in methods
         ]
-    except (CrossValError, RecordError, ValueError, OSError) as error:
+    except (CrossValError, PredictionError, RecordError, ValueError, OSError) as error:
         print(f"crossval: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     write_csv(results, workdir / "results.csv")

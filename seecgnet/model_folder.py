@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.curves import write_training_curves
+from seecgnet.curves import CURVE_CSV, CURVE_PNG, write_training_curves
 from seecgnet.decision import DecisionSettings
 from seecgnet.network import build_network
 from seecgnet.prediction import EnsembleRule, Predictor
@@ -134,8 +134,9 @@ def _replace_contents(staging: Path, folder: Path) -> None:
     either loads as the old model, or as the new one, or not at all (no model.json).
     """
     (folder / MODEL_FILE).unlink(missing_ok=True)
-    for stale in folder.glob("weights*.pt"):
-        stale.unlink()
+    # the old model's files go too: weights, and curves that a save without histories would leave
+    for stale in [*folder.glob("weights*.pt"), folder / CURVE_CSV, folder / CURVE_PNG]:
+        stale.unlink(missing_ok=True)
     for path in sorted(staging.iterdir(), key=lambda p: p.name == MODEL_FILE):
         os.replace(path, folder / path.name)
     staging.rmdir()

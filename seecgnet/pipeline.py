@@ -26,7 +26,7 @@ from seecgnet.decision import DecisionRule, decide
 from seecgnet.folds import iterative_stratification
 from seecgnet.model_folder import LoadedModel, ModelSummary, describe, load_model, save_model
 from seecgnet.outputs import write_output
-from seecgnet.prediction import EnsembleRule, NetworkInput, Predictor
+from seecgnet.prediction import EnsembleRule, NetworkInput, Predictor, RecordOutcome
 from seecgnet.records import RecordError, find_records, read_record
 from seecgnet.settings import Settings
 from seecgnet.signals import AgeStatistics, SignalSettings, demographic_features
@@ -264,17 +264,47 @@ class _RecordReader(Dataset):
 
 @contextlib.contextmanager
 def _threads_beside(workers: int, device: torch.device) -> Iterator[None]:
-    """On a CPU the network's threads leave a core to each reading process (keeping at least one):
+    """On a CPU the network's threads leave a core to each reading process (up to half of them):
     a thread that waits for a core taken by a reader stalls every layer of the network (on our
     2-core machine, shared with other work, 295 records took 20 s with two network threads beside
     two readers and 6 s with one)."""
     before = torch.get_num_threads()
     if device.type == "cpu" and workers > 0:
-        torch.set_num_threads(max(1, before - workers))
+        # at most half the threads go, so that many readers on a many-core machine leave the
+        # network more than one thread
+        torch.set_num_threads(max(1, before - min(workers, before // 2)))
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _alone_after_failed_batch(
+    predictor: Predictor, item: _ReadRecord, outcome: RecordOutcome[_ReadRecord]
+) -> tuple[np.ndarray | None, RuntimeError | None]:
+    """A record whose batch failed in the network, run again on its own: one passing fault (a
+    record in the batch too long for the memory left, say) costs no record an answer. Returns the
+    probabilities, or None and the error of the second try."""
+    log.warning(
+        "%s: its batch failed in the network (%s); trying it alone",
+        item.header,
+        outcome.network_error,
+    )
+    try:
+        return predictor.input_probabilities(item.prepared), None
+    except RuntimeError as error:
+        return None, error
+
+
+def _reading_failures_stop_the_run(
+    outcomes: Iterator[RecordOutcome[_ReadRecord]],
+) -> Iterator[RecordOutcome[_ReadRecord]]:
+    """The outcomes as they come; a reading process that died (killed, out of memory) ends the run
+    with a PredictionError, which the scripts report in one line, instead of a traceback."""
+    try:
+        yield from outcomes
+    except RuntimeError as error:
+        raise PredictionError(f"reading or predicting the records stopped: {error}") from error
 
 
 def _as_read(item: _ReadRecord) -> _ReadRecord:
@@ -309,30 +339,34 @@ def predict_records(
         num_workers=workers,
         collate_fn=_as_read,
     )
-    stream = predictor.predict_stream((item, item.prepared) for item in reader)
+    stream = _reading_failures_stop_the_run(
+        predictor.predict_stream((item, item.prepared) for item in reader)
+    )
     with _threads_beside(workers, predictor.device):
         for outcome in tqdm(stream, total=len(headers), desc="records", disable=not progress):
             item = outcome.tag
             name = item.header.stem
-            if outcome.probabilities is not None:
-                probabilities = outcome.probabilities
+            probabilities, network_error = outcome.probabilities, outcome.network_error
+            if network_error is not None:
+                probabilities, network_error = _alone_after_failed_batch(predictor, item, outcome)
+            if probabilities is not None:
                 labels = decide(probabilities, predictor.decision)
                 failing_in_a_row = 0
             else:
-                error = item.error if outcome.network_error is None else str(outcome.network_error)
+                error = item.error if network_error is None else str(network_error)
                 log.error("%s: %s; writing an all-negative output", item.header, error)
                 summary.n_failed += 1
                 summary.failures.append((name, error))
                 labels = np.zeros(len(codes), dtype=bool)
                 probabilities = np.zeros(len(codes), dtype=np.float32)
-                if outcome.network_error is not None or not item.record_at_fault:
+                if network_error is not None or not item.record_at_fault:
                     failing_in_a_row += 1
                     if failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
                         raise PredictionError(
                             f"{failing_in_a_row} records in a row failed in preparation or in the "
                             f"network, the last ({item.header}) with: {error}; stopping, since the "
                             "model or the machine rather than the records is likely at fault"
-                        ) from outcome.network_error
+                        ) from network_error
             write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
             summary.n_records += 1
     summary.seconds = time.perf_counter() - started

@@ -130,8 +130,12 @@ class Predictor:
 
         ``windows`` is (n_windows, 12, window_samples) at the working rate, in mV.
         """
+        return self._alone(windows, demographic_features(age, sex, self.age_stats))
+
+    def _alone(self, windows: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """window_probabilities, given the demographic features (N_DEMOGRAPHICS,)."""
         batch = torch.from_numpy(windows).unsqueeze(1)  # (n, 1, 12, window_samples)
-        demographics = torch.from_numpy(demographic_features(age, sex, self.age_stats))
+        demographics = torch.from_numpy(features)
         chunks = []
         for start in range(0, len(batch), MAX_WINDOWS_PER_PASS):
             part = batch[start : start + MAX_WINDOWS_PER_PASS]
@@ -154,10 +158,16 @@ class Predictor:
 
     def record_probabilities(self, signal: np.ndarray, age: float, sex: Sex) -> np.ndarray:
         """Probabilities (classes,) of one prepared (12, samples) signal at the working rate."""
+        return self.input_probabilities(self.network_input(signal, age, sex))
+
+    def input_probabilities(self, prepared: NetworkInput) -> np.ndarray:
+        """Probabilities (classes,) of one record's network input, run alone (not batched)."""
         windows = sliding_windows(
-            signal, self.signal_settings.window_samples, self.signal_settings.stride_samples
+            prepared.signal,
+            self.signal_settings.window_samples,
+            self.signal_settings.stride_samples,
         )
-        return self.union_of_windows(self.window_probabilities(windows, age, sex))
+        return self.union_of_windows(self._alone(windows, prepared.demographics))
 
     def predict_record(self, record: Record) -> RecordPrediction:
         """Labels and probabilities of a raw record (any rate, any lead order)."""

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from seecgnet.classes import load_scored_classes
+from seecgnet.curves import CURVE_CSV, CURVE_PNG
 from seecgnet.model_folder import MODEL_FILE, ModelSummary, load_model, save_model
 from seecgnet.network import NetworkSettings, build_network
 from seecgnet.settings import Settings
@@ -87,6 +88,19 @@ def test_a_mount_point_model_folder_is_replaced_in_place_keeping_other_files(
     names = ["model.json", "notes.txt", "settings.json", "weights.pt"]
     assert sorted(p.name for p in folder.iterdir()) == names  # no staging folder left
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_mount_point_model_folder_keeps_no_curves_of_the_model_it_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == folder)
+    save_tiny(folder, seed=0)
+    for name in (CURVE_CSV, CURVE_PNG):  # as a training run with histories leaves them
+        (folder / name).write_text("the previous model's curve")
+    save_tiny(folder, seed=1)  # saved without histories
+    assert not (folder / CURVE_CSV).exists() and not (folder / CURVE_PNG).exists()
 
 
 def test_a_nan_validation_score_is_written_as_null_and_read_back_as_nan(tmp_path: Path) -> None:

@@ -184,3 +184,26 @@ def test_a_network_that_keeps_failing_stops_the_run_instead_of_answering_all_neg
         )
     # the records answered before it stopped keep their (all-negative) outputs
     assert len(list((tmp_path / "out").glob("*.csv"))) == 4
+
+
+def test_a_batch_that_fails_once_in_the_network_costs_no_record_its_answer(
+    tiny_model, tmp_path, monkeypatch
+):
+    write_synthetic_dataset(tmp_path / "in", 8, seed=15)
+    loaded = load_model(tiny_model)
+    real = loaded.predictor.batch_probabilities
+    calls = []
+
+    def fails_first(windows, demographics):
+        calls.append(len(windows))
+        if len(calls) == 1:  # the batch of all 8 records
+            raise RuntimeError("CUDA out of memory")
+        return real(windows, demographics)
+
+    monkeypatch.setattr(loaded.predictor, "batch_probabilities", fails_first)
+    headers = sorted((tmp_path / "in").glob("*.hea"))
+    summary = predict_records(loaded, headers, tmp_path / "out", progress=False)
+    assert summary.n_failed == 0 and summary.n_records == 8
+    assert len(calls) == 9  # the failed batch, then each of its records alone
+    written = load_outputs(sorted((tmp_path / "out").glob("*.csv")), loaded.classes)
+    assert written.scalar.max() > 0  # real answers, not all-negative ones
