@@ -124,3 +124,15 @@ def test_settings_out_of_range_are_a_usage_error(data_dir, tmp_path, capsys):
     run = [str(data_dir), str(tmp_path / "run"), "--protocol", "intra", *TINY]
     assert main([*run, "--batch-size", "0"]) == 2
     assert "batch_size" in capsys.readouterr().err
+
+
+def test_a_work_folder_refuses_another_copy_of_the_database(data_dir, tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *TINY]) == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    for k, name in enumerate(["r1", "r2", "r3"]):  # the same names, other beats
+        times, symbols = rhythm(70, seed=10 + k)
+        write_record(other, name, times, symbols, duration_s=times[-1] + 1.0)
+    assert main([str(other), str(workdir), "--protocol", "intra", *TINY]) == 2
+    assert "other data files" in capsys.readouterr().err

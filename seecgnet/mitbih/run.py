@@ -106,6 +106,33 @@ def check_or_save_settings(settings: BenchmarkSettings, workdir: Path) -> None:
     path.write_text(text)
 
 
+def source_sizes(data_dir: Path, records: list[str]) -> dict[str, list[int]]:
+    """Each record's header, signal and annotation file sizes in bytes (-1: absent): what tells one
+    copy of the database from another whose records have the same names."""
+    return {
+        name: [
+            path.stat().st_size if path.exists() else -1
+            for path in (data_dir / f"{name}{suffix}" for suffix in (".hea", ".dat", ".atr"))
+        ]
+        for name in records
+    }
+
+
+def check_or_save_sources(data_dir: Path, records: list[str], workdir: Path) -> None:
+    """Save which files a new work folder is made from; an old one refuses other files, since its
+    cached beats, split and networks came from the files it recorded."""
+    path = workdir / "data_files.json"
+    sizes = source_sizes(data_dir, records)
+    if path.exists():
+        if json.loads(path.read_text()) != sizes:
+            raise WorkdirError(
+                f"{path}: this work folder was made from other data files than "
+                f"those in {data_dir}: use a new folder"
+            )
+        return
+    path.write_text(json.dumps(sizes, indent=1) + "\n")
+
+
 def make_split(settings: BenchmarkSettings, beats: Beats, workdir: Path) -> Split:
     """The run's split: read from WORKDIR/split.npz when there, else made and saved."""
     path = workdir / "split.npz"
@@ -189,6 +216,7 @@ def run_benchmark(
     """Run (or resume) every network of the settings and write the results files."""
     check_or_save_settings(settings, workdir)
     records = protocol_records(settings.protocol, find_records(data_dir))
+    check_or_save_sources(Path(data_dir), records, workdir)
     beats = load_or_read_beats(data_dir, records, settings.beats, workdir / CACHE_FOLDER, progress)
     split = make_split(settings, beats, workdir)
     log.info(
