@@ -40,7 +40,12 @@ from seecgnet.mitbih.splits import (
     intra_patient_split,
     protocol_records,
 )
-from seecgnet.mitbih.training import BeatTrainSettings, predict, train_beat_model
+from seecgnet.mitbih.training import (
+    CHECKPOINT_NAME,
+    BeatTrainSettings,
+    predict,
+    train_beat_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +187,7 @@ def train_and_save(
         "history": trained.history,
     }
     (out / "done.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "checkpoint.pt").unlink(missing_ok=True)
+    (out / CHECKPOINT_NAME).unlink(missing_ok=True)
 
 
 def run_network(
