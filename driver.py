@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers must be 0 or more, got {args.workers}")
     setup_logging()
     # imported once the arguments are known good: torch takes seconds to load
+    from seecgnet.device import DeviceError, resolve_device
+    from seecgnet.io.records import RecordError
     from seecgnet.model_folder import ModelFolderError
     from seecgnet.pipeline import NoRecordsError, PredictionError, predict_folder
-    from seecgnet.records import RecordError
-    from seecgnet.training import DeviceError, resolve_device
 
     try:
         device = resolve_device(args.device)

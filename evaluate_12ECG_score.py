@@ -16,10 +16,9 @@ import logging
 import sys
 from pathlib import Path
 
-from seecgnet.classes import WeightsFileError, load_scored_classes
-from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser
-from seecgnet.outputs import OutputFileError
-from seecgnet.scoring import (
+from seecgnet.challenge.classes import WeightsFileError, load_scored_classes
+from seecgnet.challenge.outputs import OutputFileError
+from seecgnet.challenge.scoring import (
     ChallengeFilesError,
     LabelFileError,
     evaluate_12ECG_score,
@@ -27,6 +26,7 @@ from seecgnet.scoring import (
     format_scores,
     score_directories,
 )
+from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser
 
 __all__ = ["evaluate_12ECG_score", "main"]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from seecgnet.device import resolve_device
+from seecgnet.io.records import record_from_challenge
 from seecgnet.model_folder import LoadedModel, load_model
 from seecgnet.pipeline import train_folder
-from seecgnet.records import record_from_challenge
-from seecgnet.settings import Settings
-from seecgnet.training import resolve_device
+from seecgnet.training.settings import Settings
 
 
 def train_12ECG_classifier(

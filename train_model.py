@@ -56,12 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     # imported once the arguments are known good: torch takes seconds to load
-    from seecgnet.distributed import leave_process_group
+    from seecgnet.device import DeviceError, resolve_device
+    from seecgnet.inference.prediction import EnsembleRule
+    from seecgnet.io.records import RecordError
     from seecgnet.pipeline import NothingToTrainError, train_folder
-    from seecgnet.prediction import EnsembleRule
-    from seecgnet.records import RecordError
-    from seecgnet.settings import SettingsError
-    from seecgnet.training import CheckpointError, DeviceError, resolve_device
+    from seecgnet.training.checkpoint import CheckpointError
+    from seecgnet.training.distributed import leave_process_group
+    from seecgnet.training.settings import SettingsError
 
     try:
         settings = settings_from_args(args)

@@ -25,12 +25,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic_dataset import write_mixed_dataset
-from seecgnet.cache import cache_folder, open_cache
-from seecgnet.cached_store import CachedStore
-from seecgnet.classes import load_scored_classes
-from seecgnet.dataset import TrainingWindows, prepare_signal
-from seecgnet.records import read_record
-from seecgnet.signals import AgeStatistics, SignalSettings, cut_window
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.data.cache.build import cache_folder, open_cache
+from seecgnet.data.cache.store import CachedStore
+from seecgnet.data.dataset import TrainingWindows, prepare_signal
+from seecgnet.data.signals import AgeStatistics, SignalSettings, cut_window
+from seecgnet.io.records import read_record
 
 
 class FileStore:

@@ -33,10 +33,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from seecgnet.challenge.outputs import write_output
+from seecgnet.io.records import find_records, read_record
 from seecgnet.model_folder import load_model
-from seecgnet.outputs import write_output
 from seecgnet.pipeline import predict_records
-from seecgnet.records import find_records, read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 # (label, path, network threads: None for PyTorch's default)

@@ -31,11 +31,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic_dataset import write_mixed_dataset
-from seecgnet.cache import cache_folder, open_cache
-from seecgnet.classes import load_scored_classes
-from seecgnet.network import NetworkSettings
-from seecgnet.settings import Settings, TrainSettings
-from seecgnet.signals import SignalSettings
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.data.cache.build import cache_folder, open_cache
+from seecgnet.data.signals import SignalSettings
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.training.settings import Settings, TrainSettings
 
 # Scratch disk per record, records and cache together, with a margin (synthetic_dataset.py's mix).
 BYTES_PER_RECORD = 400_000
@@ -71,7 +71,7 @@ def child_build(args: argparse.Namespace) -> dict[str, object]:
 
 
 def child_train(args: argparse.Namespace) -> dict[str, object]:
-    from seecgnet.training import train_model
+    from seecgnet.training.loop import train_model
 
     classes = load_scored_classes()
     store, _ = open_cache(args.data, args.cache, classes, SignalSettings(), progress=False)

@@ -41,9 +41,9 @@ def windows_per_second(step: Callable[[], None], batch_size: int, repeats: int) 
 
 def measure(name: str, batch_size: int, repeats: int) -> str:
     """One line: parameters, multiply-adds per window, train and inference windows/s."""
-    from seecgnet.loss import hard_mining_bce
-    from seecgnet.network import build_network, count_multiply_adds, count_parameters
-    from seecgnet.settings import ARCHITECTURES
+    from seecgnet.models.registry import build_network, count_multiply_adds, count_parameters
+    from seecgnet.models.settings import ARCHITECTURES
+    from seecgnet.training.loss import hard_mining_bce
 
     settings = ARCHITECTURES[name]()
     model = build_network(settings)

@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.metrics import compute_scores
-from seecgnet.outputs import load_outputs, write_output
-from seecgnet.scoring import evaluate_12ECG_score, find_recording_files, load_labels
+from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
+from seecgnet.challenge.metrics import compute_scores
+from seecgnet.challenge.outputs import load_outputs, write_output
+from seecgnet.challenge.scoring import evaluate_12ECG_score, find_recording_files, load_labels
 
 # Diagnoses the challenge does not score, and the second codes of the equivalent pairs.
 OTHER_CODES = (

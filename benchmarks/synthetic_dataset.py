@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seecgnet.synthetic import (
+from seecgnet.io.synthetic import (
     ATRIAL_FIBRILLATION,
     LOW_QRS_VOLTAGES,
     SINUS_BRADYCARDIA,

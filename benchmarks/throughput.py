@@ -33,17 +33,17 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seecgnet.classes import load_scored_classes
-from seecgnet.dataset import TrainingWindows, load_store
-from seecgnet.loss import class_weights, hard_mining_bce
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.data.dataset import TrainingWindows, load_store
+from seecgnet.data.signals import AgeStatistics
+from seecgnet.inference.prediction import WINDOWS_PER_BATCH
+from seecgnet.io.records import find_records
+from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
 from seecgnet.model_folder import ModelSummary, load_model, save_model
-from seecgnet.network import build_network, count_multiply_adds, count_parameters
+from seecgnet.models.registry import build_network, count_multiply_adds, count_parameters
 from seecgnet.pipeline import predict_records
-from seecgnet.prediction import WINDOWS_PER_BATCH
-from seecgnet.records import find_records
-from seecgnet.settings import Settings
-from seecgnet.signals import AgeStatistics
-from seecgnet.synthetic import write_synthetic_dataset, write_synthetic_record
+from seecgnet.training.loss import class_weights, hard_mining_bce
+from seecgnet.training.settings import Settings
 
 
 def timed(step: Callable[[], None], repeats: int) -> float:

@@ -13,12 +13,10 @@ import os
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from seecgnet.train_settings import TrainSettings
-
-if TYPE_CHECKING:
-    from seecgnet.settings import Settings
+from seecgnet.inference.decision import DecisionSettings
+from seecgnet.models.settings import BaselineSettings, NetworkSettings
+from seecgnet.training.settings import Settings, TrainSettings
 
 # The meaning of an exit status is the same in every script; each lists the ones it uses.
 EXIT_OK = 0
@@ -134,12 +132,6 @@ TRAINING_OPTIONS = (
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The resolved settings: a settings file if given, then the options given on the command line."""
-    # imported here, not at the top: they load torch, which --help and usage errors never need
-    from seecgnet.baseline import BaselineSettings
-    from seecgnet.decision import DecisionSettings
-    from seecgnet.network import NetworkSettings
-    from seecgnet.settings import Settings
-
     base = Settings.load(args.settings) if args.settings else Settings()
     if args.architecture is not None and args.architecture != base.architecture:
         network = BaselineSettings() if args.architecture == "baseline" else NetworkSettings()

@@ -24,14 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.curves import CURVE_CSV, CURVE_PNG, write_training_curves
-from seecgnet.decision import DecisionSettings
-from seecgnet.network import build_network
-from seecgnet.prediction import EnsembleRule, Predictor
-from seecgnet.settings import Settings, SettingsError
-from seecgnet.signals import AgeStatistics
-from seecgnet.training import EpochLog
+from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
+from seecgnet.data.signals import AgeStatistics
+from seecgnet.inference.decision import DecisionSettings
+from seecgnet.inference.prediction import EnsembleRule, Predictor
+from seecgnet.models.registry import build_network
+from seecgnet.training.curves import CURVE_CSV, CURVE_PNG, EpochLog, write_training_curves
+from seecgnet.training.settings import Settings, SettingsError
 
 SETTINGS_FILE = "settings.json"
 MODEL_FILE = "model.json"
@@ -153,7 +152,8 @@ class LoadedModel:
     manifest: dict[str, Any]
 
 
-def _read_manifest(folder: Path) -> dict[str, Any]:
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The model folder's model.json, checked; a missing or malformed one is a ModelFolderError."""
     path = folder / MODEL_FILE
     try:
         manifest = json.loads(path.read_text())
@@ -184,7 +184,7 @@ def load_model(
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelFolderError(f"model folder {folder} does not exist")
-    manifest = _read_manifest(folder)
+    manifest = read_manifest(folder)
     try:
         settings = Settings.load(folder / SETTINGS_FILE)
     except SettingsError as error:

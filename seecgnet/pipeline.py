@@ -19,19 +19,19 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from seecgnet.cache import open_cache
-from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.dataset import ReadFailure, RecordStore, load_store, prepare_signal
-from seecgnet.decision import DecisionRule, decide
-from seecgnet.folds import iterative_stratification
+from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
+from seecgnet.challenge.outputs import write_output
+from seecgnet.data.cache.build import open_cache
+from seecgnet.data.dataset import ReadFailure, RecordStore, load_store, prepare_signal
+from seecgnet.data.folds import iterative_stratification
+from seecgnet.data.signals import AgeStatistics, SignalSettings, demographic_features
+from seecgnet.inference.decision import DecisionRule, decide
+from seecgnet.inference.prediction import EnsembleRule, NetworkInput, Predictor, RecordOutcome
+from seecgnet.inference.thresholds import tune_class_thresholds
+from seecgnet.io.records import RecordError, find_records, read_record
 from seecgnet.model_folder import LoadedModel, ModelSummary, describe, load_model, save_model
-from seecgnet.outputs import write_output
-from seecgnet.prediction import EnsembleRule, NetworkInput, Predictor, RecordOutcome
-from seecgnet.records import RecordError, find_records, read_record
-from seecgnet.settings import Settings
-from seecgnet.signals import AgeStatistics, SignalSettings, demographic_features
-from seecgnet.thresholds import tune_class_thresholds
-from seecgnet.training import TrainedModel, train_model
+from seecgnet.training.loop import TrainedModel, train_model
+from seecgnet.training.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +99,56 @@ def train_folder(
     trained per fold on the others, choosing its best epoch on its own fold; the model folder then
     holds all of them and predicts with their ``ensemble`` combination. With the per_class decision
     rule the thresholds are tuned on the validation records' probabilities and saved in the settings.
-    With ``cache_dir`` the prepared records go through the on-disk cache there (see cache.py).
+    With ``cache_dir`` the prepared records go through the on-disk cache there (see
+    :mod:`seecgnet.data.cache`).
     """
     started = time.perf_counter()
     model_dir = Path(model_dir)
     classes = load_scored_classes()
+    store, failures = _training_records(data_dir, classes, settings, cache_dir, progress)
+    age_stats = AgeStatistics.from_ages(store.ages)
+    checkpoint_root = model_dir.with_name(f".{model_dir.name}.checkpoint")
+    members = []
+    for k, (train_indices, validation_indices) in enumerate(_member_plans(store, folds, settings)):
+        if folds > 1:
+            log.info("fold %d/%d: training on %d records", k + 1, folds, len(train_indices))
+        members.append(
+            train_model(
+                store,
+                classes,
+                settings,
+                train_indices=train_indices,
+                validation_indices=validation_indices,
+                checkpoint_dir=checkpoint_root / f"member_{k + 1}",
+                resume=resume,
+                progress=progress,
+                age_stats=age_stats,
+            )
+        )
+    best_epochs, best_scores = (), ()
+    if all(m.is_main for m in members):  # not a helper process of a distributed run
+        best_epochs, best_scores = _save_members(
+            model_dir, settings, store, classes, age_stats, members, ensemble
+        )
+        shutil.rmtree(checkpoint_root, ignore_errors=True)  # the model folder now holds the result
+    return TrainingReport(
+        model_dir,
+        len(store),
+        len(failures),
+        best_epochs,
+        best_scores,
+        time.perf_counter() - started,
+    )
+
+
+def _training_records(
+    data_dir: str | Path,
+    classes: ScoredClasses,
+    settings: Settings,
+    cache_dir: str | Path | None,
+    progress: bool,
+) -> tuple[RecordStore, list[ReadFailure]]:
+    """The folder's readable records, the unreadable ones counted in a warning; none is an error."""
     store, failures = open_records(
         data_dir,
         classes,
@@ -121,38 +166,33 @@ def train_folder(
     if len(store) == 0:
         raise NothingToTrainError(f"{data_dir}: no readable record to train on")
     log.info("training on %d records from %s", len(store), data_dir)
+    return store, failures
 
-    if folds > 1:
-        fold_of = iterative_stratification(store.labels, folds, settings.training.seed)
-        plans = [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(folds)]
-    else:
-        plans = [(np.arange(len(store)), None)]
-    age_stats = AgeStatistics.from_ages(store.ages)
-    checkpoint_root = model_dir.with_name(f".{model_dir.name}.checkpoint")
-    members = []
-    for k, (train_indices, validation_indices) in enumerate(plans):
-        if folds > 1:
-            log.info("fold %d/%d: training on %d records", k + 1, folds, len(train_indices))
-        members.append(
-            train_model(
-                store,
-                classes,
-                settings,
-                train_indices=train_indices,
-                validation_indices=validation_indices,
-                checkpoint_dir=checkpoint_root / f"member_{k + 1}",
-                resume=resume,
-                progress=progress,
-                age_stats=age_stats,
-            )
-        )
 
-    if not all(m.is_main for m in members):  # a helper process of a distributed run
-        return TrainingReport(
-            model_dir, len(store), len(failures), (), (), time.perf_counter() - started
-        )
+def _member_plans(
+    store: RecordStore, folds: int, settings: Settings
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Each network's training records and the records that choose its epoch: with folds, each
+    fold's own records; without, all records (training then holds a part out itself)."""
+    if folds <= 1:
+        return [(np.arange(len(store)), None)]
+    fold_of = iterative_stratification(store.labels, folds, settings.training.seed)
+    return [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(folds)]
+
+
+def _save_members(
+    model_dir: Path,
+    settings: Settings,
+    store: RecordStore,
+    classes: ScoredClasses,
+    age_stats: AgeStatistics,
+    members: list[TrainedModel],
+    ensemble: EnsembleRule,
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Write the trained networks as one model folder; their best epochs and validation scores."""
     if settings.decision.rule is DecisionRule.PER_CLASS:
         settings = _with_tuned_thresholds(settings, store, members, classes)
+    best_epochs = tuple(m.best_epoch for m in members)
     best_scores = tuple(
         next(e.validation_challenge_metric for e in m.history if e.epoch == m.best_epoch)
         for m in members
@@ -163,19 +203,11 @@ def train_folder(
         classes,
         age_stats,
         [m.network.state_dict() for m in members],
-        ModelSummary(len(store), tuple(m.best_epoch for m in members), best_scores),
+        ModelSummary(len(store), best_epochs, best_scores),
         ensemble=ensemble,
         histories=[m.history for m in members],
     )
-    shutil.rmtree(checkpoint_root, ignore_errors=True)  # the model folder now holds the result
-    return TrainingReport(
-        model_dir,
-        len(store),
-        len(failures),
-        tuple(m.best_epoch for m in members),
-        best_scores,
-        time.perf_counter() - started,
-    )
+    return best_epochs, best_scores
 
 
 def _with_tuned_thresholds(

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from seecgnet.records import STANDARD_LEADS, Sex
-from seecgnet.synthetic import ATRIAL_FIBRILLATION, SINUS_RHYTHM, write_synthetic_record
+from seecgnet.io.records import STANDARD_LEADS, Sex
+from seecgnet.io.synthetic import ATRIAL_FIBRILLATION, SINUS_RHYTHM, write_synthetic_record
 
 ABNORMAL_QRS = "164951009"  # a SNOMED CT code that the challenge does not score
 SHUFFLED_LEADS = ("V6", "aVL", "I", "V1", "III", "aVF", "V3", "II", "V2", "aVR", "V5", "V4")

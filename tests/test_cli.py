@@ -2,14 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from seecgnet.training import DeviceError, resolve_device
+from seecgnet.device import DeviceError, resolve_device
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ("driver.py", "train_model.py", "evaluate_12ECG_score.py")
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 

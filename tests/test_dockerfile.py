@@ -1,9 +1,8 @@
 """What can be checked of the Docker image without a Docker engine: the Dockerfile's own text."""
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
 
 
 def _instructions() -> list[tuple[str, str]]:

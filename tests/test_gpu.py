@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from seecgnet.classes import load_scored_classes
-from seecgnet.dataset import load_store
-from seecgnet.network import NetworkSettings
-from seecgnet.settings import Settings, TrainSettings
-from seecgnet.synthetic import write_synthetic_dataset
-from seecgnet.training import train_model
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.data.dataset import load_store
+from seecgnet.io.synthetic import write_synthetic_dataset
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.training.loop import train_model
+from seecgnet.training.settings import Settings, TrainSettings
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

@@ -7,19 +7,18 @@ not quality. Retraining model/ means recording them again.
 """
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from seecgnet.challenge.scoring import evaluate_12ECG_score
+from seecgnet.io.records import read_record
 from seecgnet.model_folder import load_model
-from seecgnet.network import count_parameters
+from seecgnet.models.registry import count_parameters
 from seecgnet.pipeline import predict_records
-from seecgnet.records import read_record
-from seecgnet.scoring import evaluate_12ECG_score
-from seecgnet.settings import Settings
+from seecgnet.training.settings import Settings
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "model"
 SHARED = ROOT.parent / "shared" / "data" / "cinc2020"
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from seecgnet.classes import load_scored_classes
-from seecgnet.curves import CURVE_CSV, CURVE_PNG
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.data.signals import AgeStatistics
 from seecgnet.model_folder import MODEL_FILE, ModelSummary, load_model, save_model
-from seecgnet.network import NetworkSettings, build_network
-from seecgnet.settings import Settings
-from seecgnet.signals import AgeStatistics
+from seecgnet.models.registry import build_network
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.training.curves import CURVE_CSV, CURVE_PNG
+from seecgnet.training.settings import Settings
 
 CLASSES = load_scored_classes()
 TINY = Settings(network=NetworkSettings.small())

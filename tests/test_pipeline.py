@@ -11,19 +11,19 @@ import numpy as np
 import pytest
 import scipy.io
 
-from seecgnet.classes import load_scored_classes
-from seecgnet.dataset import load_store
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.challenge.outputs import load_outputs
+from seecgnet.challenge.scoring import evaluate_12ECG_score
+from seecgnet.data.dataset import load_store
+from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.model_folder import ModelFolderError, load_model
-from seecgnet.network import NetworkSettings
-from seecgnet.outputs import load_outputs
+from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import NothingToTrainError, predict_folder, train_folder
-from seecgnet.scoring import evaluate_12ECG_score
-from seecgnet.settings import Settings, TrainSettings
-from seecgnet.synthetic import write_synthetic_dataset
-from seecgnet.training import train_model
+from seecgnet.training.loop import train_model
+from seecgnet.training.settings import Settings, TrainSettings
 from team_code import load_12ECG_model, run_12ECG_classifier, train_12ECG_classifier
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = Settings(
     network=NetworkSettings.small(),
     training=TrainSettings(epochs=2, batch_size=4, learning_rate=1e-2),
@@ -209,7 +209,7 @@ def test_driver_with_a_missing_model_folder_says_so_without_a_traceback(syntheti
 
 
 def test_training_through_the_cache_builds_it_once_and_reuses_it(synthetic_data, tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="seecgnet.cache"):
+    with caplog.at_level(logging.INFO, logger="seecgnet.data.cache.build"):
         train_folder(synthetic_data, tmp_path / "a", TINY, progress=False, cache_dir=tmp_path / "c")
         train_folder(synthetic_data, tmp_path / "b", TINY, progress=False, cache_dir=tmp_path / "c")
     messages = [r.getMessage() for r in caplog.records]

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seecgnet.classes import load_scored_classes
-from seecgnet.dataset import load_store
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.challenge.outputs import load_outputs
+from seecgnet.data.dataset import load_store
+from seecgnet.io.records import RecordError
+from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.model_folder import ModelFolderError, load_model
-from seecgnet.network import NetworkSettings
-from seecgnet.outputs import load_outputs
+from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import (
     NoRecordsError,
     PredictionError,
@@ -23,13 +25,12 @@ from seecgnet.pipeline import (
     predict_records,
     train_folder,
 )
-from seecgnet.records import RecordError
-from seecgnet.settings import Settings, TrainSettings
-from seecgnet.synthetic import write_synthetic_dataset
-from seecgnet.training import CheckpointError, train_model
+from seecgnet.training.checkpoint import CheckpointError
+from seecgnet.training.loop import train_model
+from seecgnet.training.settings import Settings, TrainSettings
 from tests.corpus import CORPUS, Unreadable, write_corpus
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
 
 

@@ -17,6 +17,8 @@ from seecgnet.mitbih.beats import BeatError
 from seecgnet.mitbih.run import BenchmarkSettings, SplitSettings, WorkdirError, run_benchmark
 from seecgnet.mitbih.splits import PROTOCOLS, SplitError
 from seecgnet.mitbih.training import BeatTrainingError, BeatTrainSettings
+from seecgnet.training.checkpoint import CheckpointError
+from seecgnet.training.settings import SettingsError
 
 log = logging.getLogger("seecgnet.mitbih")
 
@@ -28,7 +30,6 @@ EXIT_CODES = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    train, split = BeatTrainSettings(), SplitSettings()
     parser = script_parser(
         "Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
         "beats of the MIT-BIH Arrhythmia Database, under the intra-patient (random beats) or the "
@@ -43,50 +44,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline", action="store_true", help="also train the plain 1-D ResNet on the same split"
     )
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=train.epochs,
-        help="passes over the training beats (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=train.batch_size,
-        help="beats per step (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--learning-rate",
-        type=float,
-        default=train.learning_rate,
-        help="peak one-cycle rate (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--hard-fraction",
-        type=float,
-        default=train.hard_fraction,
-        help="share of each batch's hardest beats the loss averages; 1 = no hard mining "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--amplitude-jitter",
-        type=float,
-        default=train.amplitude_jitter,
-        help="scale each training beat's leads by factors from [1 - j, 1 + j] "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=train.seed,
-        help="seed of split and weights (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--validation-records",
-        type=int,
-        default=split.validation_records,
-        help="inter-patient: DS1 records held out to choose the epoch (default: %(default)s)",
-    )
+    train, split = BeatTrainSettings(), SplitSettings()
+    for flag, kind, default, text in (
+        ("--epochs", int, train.epochs, "passes over the training beats"),
+        ("--batch-size", int, train.batch_size, "beats per step"),
+        ("--learning-rate", float, train.learning_rate, "peak one-cycle rate"),
+        (
+            "--hard-fraction",
+            float,
+            train.hard_fraction,
+            "share of each batch's hardest beats the loss averages; 1 = no hard mining",
+        ),
+        (
+            "--amplitude-jitter",
+            float,
+            train.amplitude_jitter,
+            "scale each training beat's leads by factors from [1 - j, 1 + j]",
+        ),
+        ("--seed", int, train.seed, "seed of split and weights"),
+        (
+            "--validation-records",
+            int,
+            split.validation_records,
+            "inter-patient: DS1 records held out to choose the epoch",
+        ),
+    ):
+        parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: %(default)s)")
     parser.add_argument(
         "--threads", type=int, help="torch CPU threads (default: torch's own choice)"
     )
@@ -121,7 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         results = run_benchmark(settings, args.data, args.workdir, progress=not args.quiet)
-    except (BeatError, BeatTrainingError, SplitError, WorkdirError, OSError) as error:
+    except (
+        BeatError,
+        BeatTrainingError,
+        CheckpointError,
+        SettingsError,
+        SplitError,
+        WorkdirError,
+        OSError,
+    ) as error:
         print(f"mitbih: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     print((args.workdir / "results.md").read_text())

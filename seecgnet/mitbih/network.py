@@ -16,9 +16,8 @@ multiply-adds per beat so that a protocol trains in minutes on two CPU cores.
 
 from __future__ import annotations
 
-from seecgnet.baseline import BaselineSettings
 from seecgnet.mitbih.beats import AAMI_CLASSES, RR_FEATURES
-from seecgnet.network import NetworkSettings
+from seecgnet.models.settings import BaselineSettings, NetworkSettings
 
 ARCHITECTURES = ("seecgnet", "baseline")
 

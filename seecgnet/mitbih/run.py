@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +41,12 @@ from seecgnet.mitbih.splits import (
     protocol_records,
 )
 from seecgnet.mitbih.training import (
-    CHECKPOINT_NAME,
     BeatTrainSettings,
     predict,
     train_beat_model,
 )
+from seecgnet.training.checkpoint import CHECKPOINT_NAME
+from seecgnet.training.settings import to_plain
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,9 @@ class BenchmarkSettings:
             )  # fails on unknown names
 
     def to_json(self) -> str:
-        plain = asdict(self)
+        plain = to_plain(self)
         plain["networks"] = {
-            a: asdict(beat_settings_for(a, self.beats.window_samples, self.beats.n_rows))
+            a: to_plain(beat_settings_for(a, self.beats.window_samples, self.beats.n_rows))
             for a in self.architectures
         }
         return json.dumps(plain, indent=2) + "\n"

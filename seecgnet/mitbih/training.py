@@ -1,15 +1,15 @@
 """Training a beat classifier: class-weighted cross-entropy (optionally hard-mined), AdamW with a
 one-cycle schedule, the best epoch chosen by macro F1 on the validation beats (classes with at
-least ten of them), and a checkpoint after every epoch so that an interrupted run resumes where it
-stopped (with the same weights, optimiser state and batch order; dropout draws differ).
+least ten of them), and a checkpoint after every epoch (the package's own,
+:mod:`seecgnet.training.checkpoint`) so that an interrupted run resumes where it stopped, with the
+same weights, optimiser state, batch order and random state.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,30 +18,35 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from seecgnet.loss import LossSettings, class_weights, hard_sample_count
 from seecgnet.mitbih.beats import Beats
 from seecgnet.mitbih.scores import selection_score
-from seecgnet.network import ModelSettings, build_network
+from seecgnet.models.registry import build_network
+from seecgnet.models.settings import ModelSettings
+from seecgnet.training.checkpoint import (
+    CHECKPOINT_NAME,
+    TrainingState,
+    load_checkpoint,
+    save_checkpoint,
+)
+from seecgnet.training.loss import class_weights, hard_sample_count
+from seecgnet.training.settings import LossSettings, OptimiserSettings, to_plain
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_NAME = "checkpoint.pt"
 PREDICT_BATCH = 2048
 
 
 class BeatTrainingError(ValueError):
-    """Training cannot run as asked: settings out of range, too few beats, or a checkpoint written
-    with other settings; the message names the value or the file."""
+    """Training cannot run as asked (too few beats for a batch); the message says why."""
 
 
 @dataclass(frozen=True)
-class BeatTrainSettings:
-    """Optimisation of a beat classifier: our values, sized for two CPU cores."""
+class BeatTrainSettings(OptimiserSettings):
+    """Optimisation of a beat classifier: the package's optimiser settings with our values, sized
+    for two CPU cores, and what only beats need."""
 
     epochs: int = 12
     batch_size: int = 128
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
     # 1.0 averages every beat of a batch; below 1 only the hardest part (the paper's hard mining)
     hard_fraction: float = 1.0
     # each training beat's leads are scaled by factors drawn from [1 - j, 1 + j], j this value,
@@ -50,12 +55,8 @@ class BeatTrainSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise BeatTrainingError("epochs and batch_size must be at least 1")
-        try:
-            LossSettings(hard_fraction=self.hard_fraction)  # validates the fraction
-        except ValueError as error:
-            raise BeatTrainingError(str(error)) from error
+        super().__post_init__()
+        LossSettings(hard_fraction=self.hard_fraction)  # validates the fraction
 
 
 def hard_mining_cross_entropy(
@@ -84,17 +85,6 @@ class RRScaler:
 
     def __call__(self, rr: np.ndarray) -> torch.Tensor:
         return torch.from_numpy((rr - self.mean) / self.std)
-
-
-@dataclass
-class TrainingState:
-    """What a checkpoint holds besides the optimiser: progress and the best epoch so far."""
-
-    epochs_done: int = 0
-    best_epoch: int = 0
-    best_score: float = float("-inf")
-    best_state: dict = field(default_factory=dict)
-    history: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +182,11 @@ def train_beat_model(
         total_steps=config.epochs * (len(fit) // config.batch_size),
     )
     checkpoint = checkpoint_dir / CHECKPOINT_NAME
-    state = _load_checkpoint(checkpoint, config, network, optimiser, scheduler)
+    identity = {"settings": to_plain(config)}
+    state = TrainingState.start(network)
+    if checkpoint.exists():
+        state = load_checkpoint(checkpoint, identity, network, optimiser, scheduler)
+        log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
     for epoch in range(state.epochs_done + 1, config.epochs + 1):
         started = time.perf_counter()
         loss = _train_epoch(
@@ -211,57 +205,8 @@ def train_beat_model(
             score,
             seconds,
         )
-        ranked = score if np.isfinite(score) else float("-inf")
-        if not len(validation) or ranked >= state.best_score:
-            state.best_score, state.best_epoch = ranked, epoch
-            state.best_state = copy.deepcopy(network.state_dict())
-        state.epochs_done = epoch
-        _save_checkpoint(checkpoint, config, state, network, optimiser, scheduler)
+        state.end_epoch(epoch, score, network, len(validation) > 0)
+        save_checkpoint(checkpoint, identity, state, network, optimiser, scheduler)
     network.load_state_dict(state.best_state)
     network.eval()
     return TrainedBeatModel(network, scaler, state.best_epoch, state.history)
-
-
-def _save_checkpoint(
-    path: Path,
-    config: BeatTrainSettings,
-    state: TrainingState,
-    network: nn.Module,
-    optimiser: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    torch.save(
-        {
-            "config": asdict(config),
-            "state": asdict(state),
-            "network": network.state_dict(),
-            "optimiser": optimiser.state_dict(),
-            "scheduler": scheduler.state_dict(),
-        },
-        partial,
-    )
-    partial.replace(path)  # a run killed while saving leaves the previous checkpoint whole
-
-
-def _load_checkpoint(
-    path: Path,
-    config: BeatTrainSettings,
-    network: nn.Module,
-    optimiser: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-) -> TrainingState:
-    """The saved state when ``path`` exists (its settings must match), else a fresh one."""
-    if not path.exists():
-        return TrainingState(best_state=copy.deepcopy(network.state_dict()))
-    saved = torch.load(path, weights_only=False)
-    if saved["config"] != asdict(config):
-        raise BeatTrainingError(
-            f"{path} was written with other training settings: {saved['config']}"
-        )
-    network.load_state_dict(saved["network"])
-    optimiser.load_state_dict(saved["optimiser"])
-    scheduler.load_state_dict(saved["scheduler"])
-    log.info("resuming from %s after epoch %d", path, saved["state"]["epochs_done"])
-    return TrainingState(**saved["state"])

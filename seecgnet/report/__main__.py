@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     # imported once the arguments are known good: torch takes seconds to load
+    from seecgnet.device import DeviceError, resolve_device
+    from seecgnet.io.records import RecordError, read_record
     from seecgnet.model_folder import ModelFolderError, load_model
-    from seecgnet.records import RecordError, read_record
     from seecgnet.report.page import ReportError, build_report, save_report
-    from seecgnet.training import DeviceError, resolve_device
 
     started = time.perf_counter()
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seecgnet.classes import ScoredClasses, load_scored_classes
-from seecgnet.outputs import load_outputs
-from seecgnet.records import find_records
+from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
+from seecgnet.challenge.outputs import load_outputs
+from seecgnet.io.records import find_records
 
 # SNOMED CT code -> (abbreviation, name), in the table's order.
 DIAGNOSES: dict[str, tuple[str, str]] = {

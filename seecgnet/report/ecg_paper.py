@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 
-from seecgnet.records import STANDARD_LEADS
+from seecgnet.io.records import STANDARD_LEADS
 
 MM_PER_S = 25.0
 MM_PER_MV = 10.0

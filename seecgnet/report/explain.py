@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seecgnet.dataset import prepare_signal
-from seecgnet.decision import decide, decision_thresholds
-from seecgnet.prediction import Predictor
-from seecgnet.records import STANDARD_LEADS, Record, Sex
-from seecgnet.signals import sliding_windows, window_starts
+from seecgnet.data.dataset import prepare_signal
+from seecgnet.data.signals import sliding_windows, window_starts
+from seecgnet.inference.decision import decide, decision_thresholds
+from seecgnet.inference.prediction import Predictor
+from seecgnet.io.records import STANDARD_LEADS, Record, Sex
 
 
 @dataclass(frozen=True)

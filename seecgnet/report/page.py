@@ -19,9 +19,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from seecgnet.decision import DecisionRule
+from seecgnet.inference.decision import DecisionRule
+from seecgnet.io.records import STANDARD_LEADS, Record, Sex, to_standard_leads
 from seecgnet.model_folder import LoadedModel
-from seecgnet.records import STANDARD_LEADS, Record, Sex, to_standard_leads
 from seecgnet.report.diagnoses import (
     Agreement,
     ClassName,

@@ -1,0 +1,214 @@
+"""Training data: records prepared once (standard leads, 500 Hz, mV) and the windows drawn from them.
+
+A *record store* holds prepared records; the in-memory store below serves small data sets, and any
+object with the same members (``RecordStore``) can stand in for it, such as an on-disk cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from torch.utils.data import Dataset
+
+from seecgnet.challenge.classes import ScoredClasses
+from seecgnet.data.signals import (
+    AgeStatistics,
+    SignalSettings,
+    add_noise,
+    cut_window,
+    demographic_features,
+    random_window_start,
+    resample,
+)
+from seecgnet.io.records import (
+    Record,
+    RecordError,
+    Sex,
+    find_records,
+    read_record,
+    to_standard_leads,
+)
+
+log = logging.getLogger(__name__)
+
+
+def prepare_signal(record: Record, settings: SignalSettings) -> np.ndarray:
+    """A record's signal in the standard lead order at settings.fs_hz, (12, samples) float32 mV.
+
+    Non-finite samples (NaN, infinity) of the twelve leads become 0 mV, with a warning naming the
+    record. They are zeroed at the record's own rate: resampling would first spread each one over
+    the filter's span, dozens of samples.
+    """
+    signal = to_standard_leads(record).signal
+    bad = ~np.isfinite(signal)
+    if bad.any():
+        log.warning("%s: %d non-finite samples set to 0 mV", record.name, int(bad.sum()))
+        signal = np.where(bad, np.float32(0.0), signal)
+    return resample(signal, record.fs_hz, settings.fs_hz)
+
+
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A record ready for the network: signal (12, samples) at the working rate, in mV.
+
+    ``name`` is the header's file name without ``.hea``; ``dx_codes`` are the codes of its ``#Dx``
+    line, never empty. A store encodes them into labels for its class list.
+    """
+
+    name: str
+    signal: np.ndarray
+    dx_codes: tuple[str, ...]
+    age: float
+    sex: Sex
+
+
+class RecordStore(Protocol):
+    """What training needs of a data set: per-record labels, age, sex and signal."""
+
+    names: Sequence[str]
+    labels: np.ndarray  # (records, classes) bool
+    ages: np.ndarray  # (records,) years, NaN where unknown
+    sexes: Sequence[Sex]
+
+    lengths: np.ndarray  # (records,) samples at the working rate
+
+    def __len__(self) -> int: ...
+
+    def signal(self, index: int) -> np.ndarray: ...
+
+    def window(self, index: int, start: int, length: int) -> np.ndarray:
+        """Samples start..start+length of a record, (12, length), zeros outside the record."""
+        ...
+
+
+@dataclass
+class InMemoryStore:
+    """Prepared records held in memory, labelled for ``classes``."""
+
+    records: list[PreparedRecord]
+    classes: ScoredClasses
+    names: list[str] = field(init=False)
+    labels: np.ndarray = field(init=False)
+    ages: np.ndarray = field(init=False)
+    sexes: list[Sex] = field(init=False)
+    lengths: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = [r.name for r in self.records]
+        self.labels = self.classes.encode_many(r.dx_codes for r in self.records)
+        self.ages = np.array([r.age for r in self.records], dtype=np.float64)
+        self.sexes = [r.sex for r in self.records]
+        self.lengths = np.array([r.signal.shape[1] for r in self.records], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def signal(self, index: int) -> np.ndarray:
+        return self.records[index].signal
+
+    def window(self, index: int, start: int, length: int) -> np.ndarray:
+        return cut_window(self.records[index].signal, start, length)
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """A record that could not be read, and why."""
+
+    path: Path
+    reason: str
+
+
+def prepare_record(header: Path, settings: SignalSettings) -> PreparedRecord | ReadFailure:
+    """Read and prepare the record whose header is ``header``; a failure says why.
+
+    A record without a ``#Dx`` code is a failure too: no diagnosis is not "no disease", and
+    training on it would invent all-negative labels. Every record store gets its records here.
+    """
+    try:
+        record = read_record(header)
+        signal = prepare_signal(record, settings)
+    except (RecordError, ValueError, OSError) as error:
+        return ReadFailure(header, str(error))
+    if not record.dx_codes:
+        return ReadFailure(header, "no diagnosis code (#Dx) to learn from")
+    return PreparedRecord(
+        name=header.stem,  # the file name pairs a recording with its output, as the scorer does
+        signal=signal,
+        dx_codes=record.dx_codes,
+        age=record.age,
+        sex=record.sex,
+    )
+
+
+def load_store(
+    data_dir: str | Path,
+    classes: ScoredClasses,
+    settings: SignalSettings,
+    workers: int = 1,
+) -> tuple[InMemoryStore, list[ReadFailure]]:
+    """Read and prepare every record in a folder, in parallel; unreadable records are skipped.
+
+    Each skipped record gets one warning naming it; the caller decides what to do when few are left.
+    Records whose labels hold no scored class are kept as all-negative examples.
+    """
+    headers = find_records(data_dir, require_signal=False)  # a missing .mat counts as a failure
+    results = Parallel(n_jobs=workers)(
+        delayed(prepare_record)(header, settings) for header in headers
+    )
+    prepared = [r for r in results if isinstance(r, PreparedRecord)]
+    failures = [r for r in results if isinstance(r, ReadFailure)]
+    for failure in failures:
+        log.warning("skipping %s: %s", failure.path, failure.reason)
+    return InMemoryStore(prepared, classes), failures
+
+
+class TrainingWindows(Dataset):
+    """One random 10-second window per record per epoch, with the paper's augmentation.
+
+    Items are (window (1, 12, window_samples), demographics (5,), targets (classes,)) tensors. The
+    random draws depend only on (seed, epoch, record), so runs repeat whatever the worker count.
+    """
+
+    def __init__(
+        self,
+        store: RecordStore,
+        indices: Sequence[int],
+        settings: SignalSettings,
+        age_stats: AgeStatistics,
+        seed: int,
+    ) -> None:
+        self.store = store
+        self.indices = list(indices)
+        self.settings = settings
+        self.age_stats = age_stats
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = self.indices[item]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        # only the window is read: a 30-minute record costs no more than a 10-second one
+        start = random_window_start(int(self.store.lengths[index]), self.settings, rng)
+        window = self.store.window(index, start, self.settings.window_samples)
+        window = add_noise(window, self.settings, rng)
+        demographics = demographic_features(
+            float(self.store.ages[index]), self.store.sexes[index], self.age_stats
+        )
+        return (
+            torch.from_numpy(window).unsqueeze(0),  # (1, 12, window_samples)
+            torch.from_numpy(demographics),
+            torch.from_numpy(self.store.labels[index].astype(np.float32)),
+        )

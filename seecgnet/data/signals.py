@@ -1,0 +1,160 @@
+"""Signal preparation: resampling to 500 Hz, 10-second windows, augmentation, age and sex features.
+
+Shapes: a record's signal is (leads, samples) in mV; a window is (leads, window_samples).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from seecgnet.io.headers import Sex
+
+N_DEMOGRAPHICS = 5  # scaled age, missing-age flag, sex one-hot (male, female, unknown)
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """How records become network inputs. Defaults follow the paper where it says something."""
+
+    fs_hz: int = 500
+    window_s: float = 10.0
+    # Inference windows overlap by half so that a beat cut by one window's edge is whole in the next.
+    inference_stride_s: float = 5.0
+    # No amplitude normalisation: every database stores mV with a physical gain, and the batch norm
+    # after the first convolution learns the scale. Per-record standardisation would erase the
+    # amplitude that low QRS voltage (a scored class) is defined by.
+    amplitude_normalisation: str = "none"
+    # Random shift: besides drawing the window's position at random, a window may start up to
+    # max_shift_s before the record or end after it (zero filled), which shifts 10-second records too.
+    shift_probability: float = 0.5
+    max_shift_s: float = 1.0
+    # Additive Gaussian noise, in mV. The sign of the signal is never flipped: a flipped lead would
+    # turn left axis deviation into right axis deviation, and both are labels.
+    noise_probability: float = 0.5
+    noise_std_mv: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.amplitude_normalisation != "none":
+            raise ValueError(
+                f"amplitude_normalisation={self.amplitude_normalisation!r}: only 'none' is supported"
+            )
+        if self.window_s <= 0 or self.inference_stride_s <= 0:
+            raise ValueError("window_s and inference_stride_s must be positive")
+
+    @property
+    def window_samples(self) -> int:
+        return round(self.window_s * self.fs_hz)
+
+    @property
+    def stride_samples(self) -> int:
+        return max(1, round(self.inference_stride_s * self.fs_hz))
+
+
+def resample(signal: np.ndarray, fs_hz: float, target_hz: int) -> np.ndarray:
+    """Polyphase resampling of a (leads, samples) signal from fs_hz to target_hz, float32."""
+    if fs_hz <= 0:
+        raise ValueError(f"sampling rate must be positive, got {fs_hz}")
+    ratio = Fraction(target_hz) / Fraction(fs_hz).limit_denominator(1000)
+    if ratio == 1:
+        return np.ascontiguousarray(signal, dtype=np.float32)
+    # here, not at the top: scipy.signal takes half a second to import, and the command line reads
+    # these settings (for --help) without resampling anything
+    from scipy.signal import resample_poly
+
+    resampled = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1)
+    return resampled.astype(np.float32)
+
+
+def window_starts(n_samples: int, window: int, stride: int) -> list[int]:
+    """Where the windows covering a signal of ``n_samples`` start: every ``stride`` samples, the
+    last one ending at the signal's end so that every sample is seen; [0] for a signal no longer
+    than one window (which is then zero-padded at its end)."""
+    if n_samples <= window:
+        return [0]
+    starts = list(range(0, n_samples - window + 1, stride))
+    if starts[-1] != n_samples - window:
+        starts.append(n_samples - window)
+    return starts
+
+
+def sliding_windows(signal: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Windows covering the whole signal (see ``window_starts``), (n_windows, leads, window)."""
+    leads, n = signal.shape
+    if n <= window:
+        padded = np.zeros((1, leads, window), dtype=np.float32)
+        padded[0, :, :n] = signal
+        return padded
+    starts = window_starts(n, window, stride)
+    # (n_windows, leads, window) as a strided view, copied once
+    view = np.lib.stride_tricks.sliding_window_view(signal, window, axis=1)
+    return np.ascontiguousarray(view[:, starts, :].transpose(1, 0, 2), dtype=np.float32)
+
+
+def random_window_start(n_samples: int, settings: SignalSettings, rng: np.random.Generator) -> int:
+    """Where a training window starts in a record of ``n_samples``: at random, with the shift.
+
+    Without the shift the window lies inside the record (or starts at 0 when the record is shorter);
+    with it the window may start up to max_shift_s before the record or end that far after it.
+    """
+    low, high = 0, max(0, n_samples - settings.window_samples)
+    if rng.random() < settings.shift_probability:
+        max_shift = round(settings.max_shift_s * settings.fs_hz)
+        low, high = -max_shift, high + max_shift
+    return int(rng.integers(low, high + 1))
+
+
+def cut_window(signal: np.ndarray, start: int, length: int) -> np.ndarray:
+    """Samples ``start`` to ``start + length`` of a (leads, samples) signal, zeros outside it."""
+    leads, n = signal.shape
+    out = np.zeros((leads, length), dtype=np.float32)
+    first, stop = max(0, start), min(n, start + length)
+    if stop > first:
+        out[:, first - start : stop - start] = signal[:, first:stop]
+    return out
+
+
+def add_noise(window: np.ndarray, settings: SignalSettings, rng: np.random.Generator) -> np.ndarray:
+    """Additive Gaussian noise (settings.noise_std_mv) with probability settings.noise_probability."""
+    if rng.random() >= settings.noise_probability:
+        return window
+    noise = rng.normal(0.0, settings.noise_std_mv, size=window.shape).astype(np.float32)
+    return window + noise
+
+
+@dataclass(frozen=True)
+class AgeStatistics:
+    """Mean and spread of the training records' known ages, in years, for scaling the age feature."""
+
+    mean_years: float = 60.0
+    std_years: float = 20.0
+
+    @classmethod
+    def from_ages(cls, ages: np.ndarray) -> AgeStatistics:
+        known = ages[np.isfinite(ages)]
+        if known.size < 2:
+            return cls()
+        return cls(mean_years=float(known.mean()), std_years=float(max(known.std(), 1.0)))
+
+
+def demographic_features(age: float, sex: Sex, stats: AgeStatistics) -> np.ndarray:
+    """The network's age and sex input, (N_DEMOGRAPHICS,) float32.
+
+    Missing ages become the mean (0 after scaling) with the missing flag set, so the network can tell
+    an average age from an unknown one.
+    """
+    missing = not math.isfinite(age)
+    scaled = 0.0 if missing else (age - stats.mean_years) / stats.std_years
+    return np.array(
+        [
+            scaled,
+            float(missing),
+            float(sex is Sex.MALE),
+            float(sex is Sex.FEMALE),
+            float(sex is Sex.UNKNOWN),
+        ],
+        dtype=np.float32,
+    )

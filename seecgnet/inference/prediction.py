@@ -1,0 +1,303 @@
+"""Prediction: records' windows through the network(s), the one-vote union, and the decision.
+
+The same path serves ``driver.py``, validation during training and cross-validation: records come
+in as a stream, their 10 s windows are packed into batches of a fixed shape (windows of many records
+share a batch, and a long record spans several), and each record's probabilities are the largest of
+its windows' (the one-vote union) once all of them are through. ``record_probabilities`` runs one
+record alone, as ``team_code.run_12ECG_classifier`` is called; both give the same probabilities
+within float32 rounding.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Generic, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from seecgnet.challenge.classes import ScoredClasses
+from seecgnet.data.dataset import RecordStore, prepare_signal
+from seecgnet.data.signals import (
+    AgeStatistics,
+    SignalSettings,
+    demographic_features,
+    sliding_windows,
+    window_starts,
+)
+from seecgnet.inference.decision import DecisionSettings, decide, one_vote_union
+from seecgnet.io.records import Record, Sex
+
+# Windows per forward pass. Every full batch has this shape; the last one of a stream is padded up
+# to a power of two, so a run meets at most a handful of shapes (each costs a set-up on its first
+# call) and pads at most half a batch. On a CPU a small batch is fastest: at 16 windows the
+# activations of a layer (16 x 16 channels x 12 leads x 500 samples) still fit in the cache, and
+# per window 64 took twice as long as 16 on our 2-core machine; a GPU wants many windows at once.
+WINDOWS_PER_BATCH = {"cpu": 16, "cuda": 256}
+
+# One record alone goes through in one pass of all its windows, in passes of this many for long
+# records (a 30-minute record has 359 windows), which bounds memory.
+MAX_WINDOWS_PER_PASS = 64
+
+Tag = TypeVar("Tag")
+
+
+class EnsembleRule(str, Enum):
+    MEAN = "mean"  # average the members' record probabilities
+    UNION = "union"  # any member: the largest of the members' record probabilities
+
+
+@dataclass(frozen=True)
+class RecordPrediction:
+    """A record's probabilities (classes,) and its labels (classes,) bool."""
+
+    probabilities: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """A record ready for the network: its prepared signal (12, samples) float32 at the working
+    rate, and its demographic features (n_demographics,) float32."""
+
+    signal: np.ndarray
+    demographics: np.ndarray
+
+
+@dataclass(frozen=True)
+class RecordOutcome(Generic[Tag]):
+    """What the network made of one record of a stream, known by the caller's ``tag``.
+
+    ``probabilities`` (classes,) is None for a record that came without input, or whose windows
+    failed in the network (``network_error`` then says how).
+    """
+
+    tag: Tag
+    probabilities: np.ndarray | None
+    network_error: RuntimeError | None = None
+
+
+class Predictor:
+    """One network or an ensemble of networks, with everything needed to turn records into labels."""
+
+    def __init__(
+        self,
+        networks: Sequence[nn.Module],
+        classes: ScoredClasses,
+        signal_settings: SignalSettings,
+        decision: DecisionSettings,
+        age_stats: AgeStatistics,
+        ensemble: EnsembleRule = EnsembleRule.MEAN,
+        device: torch.device | str = "cpu",
+        windows_per_batch: int | None = None,
+    ) -> None:
+        """``windows_per_batch`` defaults to WINDOWS_PER_BATCH of the device's type (or the CPU's)."""
+        if not networks:
+            raise ValueError("a predictor needs at least one network")
+        self.device = torch.device(device)
+        if windows_per_batch is None:
+            windows_per_batch = WINDOWS_PER_BATCH.get(self.device.type, WINDOWS_PER_BATCH["cpu"])
+        if windows_per_batch < 1:
+            raise ValueError(f"windows_per_batch must be at least 1, got {windows_per_batch}")
+        self.networks = [network.eval() for network in networks]
+        self.classes = classes
+        self.signal_settings = signal_settings
+        self.decision = decision
+        self.age_stats = age_stats
+        self.ensemble = EnsembleRule(ensemble)
+        self.windows_per_batch = windows_per_batch
+
+    @torch.no_grad()
+    def batch_probabilities(self, windows: torch.Tensor, demographics: torch.Tensor) -> np.ndarray:
+        """Window probabilities (members, n, classes) of windows (n, 1, 12, window_samples) with
+        their demographics (n, n_demographics)."""
+        windows = windows.to(self.device)
+        demographics = demographics.to(self.device)
+        return np.stack(
+            [
+                torch.sigmoid(net(windows, demographics).float()).cpu().numpy()
+                for net in self.networks
+            ]
+        )
+
+    def window_probabilities(self, windows: np.ndarray, age: float, sex: Sex) -> np.ndarray:
+        """Each member's probabilities for each window of one record: (members, n_windows,
+        classes), run alone, unpadded, in passes of MAX_WINDOWS_PER_PASS for long records.
+
+        ``windows`` is (n_windows, 12, window_samples) at the working rate, in mV.
+        """
+        return self._alone(windows, demographic_features(age, sex, self.age_stats))
+
+    def _alone(self, windows: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """window_probabilities, given the demographic features (N_DEMOGRAPHICS,)."""
+        batch = torch.from_numpy(windows).unsqueeze(1)  # (n, 1, 12, window_samples)
+        demographics = torch.from_numpy(features)
+        chunks = []
+        for start in range(0, len(batch), MAX_WINDOWS_PER_PASS):
+            part = batch[start : start + MAX_WINDOWS_PER_PASS]
+            chunks.append(self.batch_probabilities(part, demographics.expand(len(part), -1)))
+        return np.concatenate(chunks, axis=1)
+
+    def union_of_windows(self, window_probabilities: np.ndarray) -> np.ndarray:
+        """A record's probabilities (classes,) from its (members, n_windows, classes) windows."""
+        return self.combine_members(np.stack([one_vote_union(m) for m in window_probabilities]))
+
+    def combine_members(self, per_member: np.ndarray) -> np.ndarray:
+        """The ensemble rule over the members' probabilities on axis 0: (members, ...) -> (...)."""
+        if self.ensemble is EnsembleRule.UNION:
+            return per_member.max(axis=0)
+        return per_member.mean(axis=0)
+
+    def network_input(self, signal: np.ndarray, age: float, sex: Sex) -> NetworkInput:
+        """A prepared (12, samples) signal with its demographic features."""
+        return NetworkInput(signal, demographic_features(age, sex, self.age_stats))
+
+    def record_probabilities(self, signal: np.ndarray, age: float, sex: Sex) -> np.ndarray:
+        """Probabilities (classes,) of one prepared (12, samples) signal at the working rate."""
+        return self.input_probabilities(self.network_input(signal, age, sex))
+
+    def input_probabilities(self, prepared: NetworkInput) -> np.ndarray:
+        """Probabilities (classes,) of one record's network input, run alone (not batched)."""
+        windows = sliding_windows(
+            prepared.signal,
+            self.signal_settings.window_samples,
+            self.signal_settings.stride_samples,
+        )
+        return self.union_of_windows(self._alone(windows, prepared.demographics))
+
+    def predict_record(self, record: Record) -> RecordPrediction:
+        """Labels and probabilities of a raw record (any rate, any lead order)."""
+        signal = prepare_signal(record, self.signal_settings)
+        probabilities = self.record_probabilities(signal, record.age, record.sex)
+        return RecordPrediction(probabilities, decide(probabilities, self.decision))
+
+    def predict_stream(
+        self, items: Iterable[tuple[Tag, NetworkInput | None]]
+    ) -> Iterator[RecordOutcome[Tag]]:
+        """The probabilities of a stream of records, in the order they came, batched across them.
+
+        Each item is a caller's tag and the record's input, or None for a record that could not be
+        prepared (it passes through, in its place, without probabilities). A batch that fails in
+        the network (RuntimeError) fails every record with windows in it; the stream goes on.
+        """
+        batch = _WindowBatch(self.windows_per_batch, self.signal_settings.window_samples)
+        waiting: deque[_Waiting[Tag]] = deque()
+        for tag, prepared in items:
+            entry = _Waiting(tag)
+            waiting.append(entry)
+            if prepared is not None:
+                starts = window_starts(
+                    prepared.signal.shape[1],
+                    self.signal_settings.window_samples,
+                    self.signal_settings.stride_samples,
+                )
+                entry.windows_left = len(starts)
+                for start in starts:
+                    batch.add(entry, prepared, start)
+                    if batch.is_full():
+                        self._run(batch)
+            yield from self._finished(waiting)
+        if batch.owners:
+            self._run(batch)
+        yield from self._finished(waiting)
+
+    def store_probabilities(self, store: RecordStore, indices: Sequence[int]) -> np.ndarray:
+        """Record probabilities (len(indices), classes) for records of a store, batched across them."""
+        items = (
+            (i, self.network_input(store.signal(i), float(store.ages[i]), store.sexes[i]))
+            for i in indices
+        )
+        rows = []
+        for outcome in self.predict_stream(items):
+            if outcome.network_error is not None:
+                raise outcome.network_error
+            rows.append(outcome.probabilities)
+        if not rows:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        return np.stack(rows)
+
+    def _run(self, batch: _WindowBatch) -> None:
+        """Put the batch through the network(s) and fold each window into its record's union."""
+        windows, demographics = batch.padded()
+        try:
+            probabilities = self.batch_probabilities(windows, demographics)
+        except RuntimeError as error:  # a fault of the network or the machine: say so per record
+            for entry in batch.owners:
+                entry.network_error = error
+                entry.windows_left -= 1
+            batch.clear()
+            return
+        for row, entry in enumerate(batch.owners):
+            window = probabilities[:, row]  # (members, classes)
+            entry.union = window if entry.union is None else np.maximum(entry.union, window)
+            entry.windows_left -= 1
+        batch.clear()
+
+    def _finished(self, waiting: deque[_Waiting[Tag]]) -> Iterator[RecordOutcome[Tag]]:
+        """The records at the front of the queue whose windows are all through, in order."""
+        while waiting and waiting[0].windows_left == 0:
+            entry = waiting.popleft()
+            if entry.network_error is not None or entry.union is None:
+                yield RecordOutcome(entry.tag, None, entry.network_error)
+            else:
+                yield RecordOutcome(entry.tag, self.combine_members(entry.union))
+
+
+@dataclass(eq=False)
+class _Waiting(Generic[Tag]):
+    """A record of a stream whose windows are not all through yet; ``union`` (members, classes)
+    is the largest probability so far of its windows, per member."""
+
+    tag: Tag
+    windows_left: int = 0
+    union: np.ndarray | None = None
+    network_error: RuntimeError | None = None
+
+
+@dataclass(eq=False)
+class _WindowBatch:
+    """A batch being filled with windows cut from many records' signals, and whose they are.
+
+    ``windows`` (size, 1, leads, window_samples) and ``demographics`` (size, n_demographics) are
+    made at the first window and refilled for every batch.
+    """
+
+    size: int
+    window_samples: int
+    owners: list[_Waiting] = field(default_factory=list)
+    windows: torch.Tensor | None = None
+    demographics: torch.Tensor | None = None
+
+    def is_full(self) -> bool:
+        return len(self.owners) == self.size
+
+    def add(self, owner: _Waiting, prepared: NetworkInput, start: int) -> None:
+        """Cut the window at ``start`` of the signal into the next row (zeros past its end)."""
+        if self.windows is None or self.demographics is None:
+            leads = prepared.signal.shape[0]
+            self.windows = torch.zeros(self.size, 1, leads, self.window_samples)
+            self.demographics = torch.zeros(self.size, len(prepared.demographics))
+        row = len(self.owners)
+        target = self.windows[row, 0].numpy()  # (leads, window_samples), sharing the memory
+        piece = prepared.signal[:, start : start + self.window_samples]
+        target[:, : piece.shape[1]] = piece
+        target[:, piece.shape[1] :] = 0.0
+        self.demographics[row] = torch.from_numpy(prepared.demographics)
+        self.owners.append(owner)
+
+    def padded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The filled rows, padded with zero windows to a power of two (the full size at most)."""
+        if self.windows is None or self.demographics is None:
+            raise ValueError("an empty batch has nothing to run")
+        filled = len(self.owners)
+        rows = min(self.size, 1 << (filled - 1).bit_length())
+        self.windows[filled:rows] = 0.0
+        self.demographics[filled:rows] = 0.0
+        return self.windows[:rows], self.demographics[:rows]
+
+    def clear(self) -> None:
+        self.owners.clear()

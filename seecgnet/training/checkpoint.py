@@ -1,0 +1,185 @@
+"""Checkpoints: a training run's state after every epoch, so that a killed run resumes where it stopped.
+
+One implementation serves every training loop of the package (the challenge's network and the
+MIT-BIH benchmark's). A checkpoint holds the network, optimiser and scheduler states, torch's random
+state, the run's progress (:class:`TrainingState`) and its *identity*: what a run must match to
+resume from it (its settings and its records), compared as plain JSON values. It is written beside
+its final name and renamed, so that a kill never leaves half a file, and read with
+``torch.load(weights_only=True)``, which builds tensors and plain values only and runs no code that
+a tampered file might hold.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+# Checkpoints written before this module held numpy arrays (the best epoch's validation
+# probabilities); these rebuild them, and nothing else, when such a file is resumed.
+_NUMPY_ARRAY_GLOBALS = [
+    np._core.multiarray._reconstruct,
+    np._core.multiarray.scalar,
+    np.ndarray,
+    np.dtype,
+    *(type(np.dtype(kind)) for kind in ("f4", "f8", "i8", "?")),
+]
+
+
+# What torch.load raises on a file that is not a whole checkpoint: the zip reader and the
+# weights-only unpickler fail on damaged bytes with any of these (a truncated or overwritten file).
+_UNREADABLE = (
+    OSError, EOFError, RuntimeError, pickle.UnpicklingError, IndexError, KeyError, TypeError,
+    ValueError,
+)  # fmt: skip
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be resumed: unreadable, or made by another run; the message names it."""
+
+
+@dataclass
+class TrainingState:
+    """A run's progress: epochs done, the best epoch so far and its weights, and each epoch's log.
+
+    ``best_probabilities`` (validation records, classes) are the best epoch's validation outputs
+    where the loop keeps them; ``history`` holds one dict of plain numbers per epoch.
+    """
+
+    best_state: dict[str, torch.Tensor]
+    epochs_done: int = 0
+    best_epoch: int = 0
+    best_score: float = -math.inf
+    best_probabilities: np.ndarray | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, network: nn.Module) -> TrainingState:
+        """A fresh run, whose best weights so far are the initial ones."""
+        return cls(best_state=copy.deepcopy(network.state_dict()))
+
+    def end_epoch(
+        self,
+        epoch: int,
+        score: float,
+        network: nn.Module,
+        has_validation: bool,
+        probabilities: np.ndarray | None = None,
+    ) -> None:
+        """Count ``epoch`` done and keep its weights if it is the best so far.
+
+        Without validation records, or while the score is undefined (NaN), the latest epoch is
+        kept; a defined score replaces it only by being at least as high.
+        """
+        ranked = score if math.isfinite(score) else -math.inf
+        if not has_validation or ranked >= self.best_score:
+            self.best_score = ranked
+            self.best_epoch = epoch
+            self.best_state = copy.deepcopy(network.state_dict())
+            self.best_probabilities = probabilities
+        self.epochs_done = epoch
+
+
+def save_checkpoint(
+    path: Path,
+    identity: dict[str, Any],
+    state: TrainingState,
+    network: nn.Module,
+    optimiser: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> None:
+    """Write the checkpoint beside its final name and rename it, so a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    best_probabilities = state.best_probabilities
+    torch.save(
+        {
+            "identity": identity,
+            "state": {
+                "epochs_done": state.epochs_done,
+                "best_epoch": state.best_epoch,
+                "best_score": state.best_score,
+                "best_state": state.best_state,
+                "best_probabilities": (
+                    None if best_probabilities is None else torch.from_numpy(best_probabilities)
+                ),
+                "history": state.history,
+            },
+            "network": network.state_dict(),
+            "optimiser": optimiser.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        },
+        partial,
+    )
+    partial.replace(path)
+
+
+def load_checkpoint(
+    path: Path,
+    identity: dict[str, Any],
+    network: nn.Module,
+    optimiser: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    device: torch.device | str = "cpu",
+) -> TrainingState:
+    """Restore the network, optimiser, scheduler and random state from ``path``; the progress.
+
+    Raises CheckpointError for a file that cannot be read, or one whose identity differs from
+    ``identity`` (another run's settings or records), naming the file and what differs.
+    """
+    try:
+        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+            saved = torch.load(path, map_location=device, weights_only=True)
+    except _UNREADABLE as error:
+        raise CheckpointError(f"cannot resume from {path}: {error}") from error
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"cannot resume from {path}: not a checkpoint")
+    saved = _in_current_layout(saved)
+    differing = [key for key in identity if saved["identity"].get(key) != identity[key]]
+    if differing:
+        raise CheckpointError(
+            f"{path} was made with other {' and '.join(differing)}; resume with the same options "
+            "on the same data, or delete it"
+        )
+    network.load_state_dict(saved["network"])
+    optimiser.load_state_dict(saved["optimiser"])
+    scheduler.load_state_dict(saved["scheduler"])
+    if saved.get("torch_rng") is not None:
+        torch.set_rng_state(saved["torch_rng"].cpu())
+    progress = saved["state"]
+    best_probabilities = progress.get("best_probabilities")
+    if isinstance(best_probabilities, torch.Tensor):
+        best_probabilities = best_probabilities.cpu().numpy()
+    return TrainingState(
+        best_state=progress["best_state"],
+        epochs_done=progress["epochs_done"],
+        best_epoch=progress["best_epoch"],
+        best_score=progress["best_score"],
+        best_probabilities=best_probabilities,
+        history=list(progress["history"]),
+    )
+
+
+def _in_current_layout(saved: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint written before this module (two layouts) in the layout written here."""
+    if "identity" in saved:
+        return saved
+    if "config" in saved:  # the MIT-BIH benchmark's: its training settings, its state nested
+        return {**saved, "identity": {"settings": saved["config"]}}
+    progress = ("epochs_done", "best_epoch", "best_score", "best_state", "best_probabilities")
+    return {  # the challenge's: flat, its settings as JSON text beside its split
+        **saved,
+        "identity": {"settings": json.loads(saved["settings"]), "records": saved["split"]},
+        "state": {**{key: saved.get(key) for key in progress}, "history": saved.get("history")},
+    }

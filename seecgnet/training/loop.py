@@ -1,0 +1,393 @@
+"""Training: AdamW with a one-cycle schedule, hard-mined weighted BCE, best epoch by challenge metric.
+
+One epoch draws one random 10-second window from every training record. After each epoch the
+held-out validation records are predicted exactly as ``driver.py`` would (all windows, one-vote
+union, the decision rule) and scored with the challenge metric; the best epoch's weights are kept.
+A checkpoint is written after every epoch so that a killed run can resume.
+
+:func:`train_model` reads as its steps: join the devices and process group, split off the
+validation records, set up the loader and optimiser, then per epoch train, validate and keep the
+best, and finally hand back the best epoch's network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from seecgnet.challenge.classes import ScoredClasses
+from seecgnet.challenge.metrics import challenge_metric
+from seecgnet.data.dataset import RecordStore, TrainingWindows
+from seecgnet.data.folds import validation_split
+from seecgnet.data.signals import AgeStatistics
+from seecgnet.device import resolve_device
+from seecgnet.inference.decision import decide
+from seecgnet.inference.prediction import Predictor
+from seecgnet.models.registry import build_network
+from seecgnet.training.checkpoint import (
+    CHECKPOINT_NAME,
+    TrainingState,
+    load_checkpoint,
+    save_checkpoint,
+)
+from seecgnet.training.curves import EpochLog
+from seecgnet.training.distributed import ProcessGroup, barrier, join_process_group
+from seecgnet.training.loss import class_weights, hard_mining_bce
+from seecgnet.training.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainedModel:
+    """A trained network with what prediction needs, and how training went."""
+
+    network: nn.Module
+    settings: Settings
+    classes: ScoredClasses
+    age_stats: AgeStatistics
+    best_epoch: int
+    history: list[EpochLog] = field(default_factory=list)
+    validation_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # The best epoch's validation probabilities (records, classes): for tuning thresholds.
+    validation_probabilities: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    # False in the helper processes of a distributed run: only rank 0 keeps the best epoch.
+    is_main: bool = True
+
+    def predictor(self, device: torch.device | str | None = None) -> Predictor:
+        """A predictor on ``device`` (by default where the network is)."""
+        if device is None:
+            device = next(self.network.parameters()).device
+        self.network.to(device)
+        return Predictor(
+            [self.network],
+            self.classes,
+            self.settings.signal,
+            self.settings.decision,
+            self.age_stats,
+            device=device,
+        )
+
+
+def window_loader(
+    windows: TrainingWindows,
+    batch_size: int,
+    sampler: DistributedSampler | None,
+    workers: int,
+    drop_last: bool,
+    pin_memory: bool,
+    seed: int,
+) -> DataLoader:
+    """The training batches: shuffled (or shared out by the distributed sampler), in workers."""
+    return DataLoader(
+        windows,
+        batch_size=batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        drop_last=drop_last,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        # Not persistent: each epoch's workers get a fresh copy of the dataset, whose epoch number
+        # decides the random windows; persistent workers would keep the first epoch's.
+        persistent_workers=False,
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+@dataclass(eq=False)
+class _Run:
+    """One training run, set up: the records, the network, and what steps it."""
+
+    group: ProcessGroup
+    device: torch.device
+    fit_indices: np.ndarray
+    val_indices: np.ndarray
+    network: nn.Module
+    trained_network: nn.Module  # the network itself, or its DistributedDataParallel wrapper
+    windows: TrainingWindows
+    sampler: DistributedSampler | None
+    loader: DataLoader
+    optimiser: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    fp16_scaler: torch.amp.GradScaler
+    weights: torch.Tensor
+
+
+def train_model(
+    store: RecordStore,
+    classes: ScoredClasses,
+    settings: Settings,
+    train_indices: Sequence[int] | None = None,
+    validation_indices: Sequence[int] | None = None,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    age_stats: AgeStatistics | None = None,
+) -> TrainedModel:
+    """Train on ``train_indices`` of the store (all records by default), keeping the best epoch.
+
+    The best epoch is chosen on ``validation_indices`` when given; otherwise a stratified part
+    (settings.training.validation_fraction) of the training records is held out for it.
+    """
+    config = settings.training
+    group, device = _join(config.device)
+    torch.manual_seed(config.seed)
+    fit_indices, val_indices = _split(store, settings, train_indices, validation_indices)
+    if age_stats is None:
+        age_stats = AgeStatistics.from_ages(store.ages[fit_indices])
+    run = _set_up(store, settings, fit_indices, val_indices, age_stats, group, device)
+    checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
+    identity = _identity(store, settings, run)
+    state = TrainingState.start(run.network)
+    if resume and checkpoint is not None and checkpoint.exists():
+        state = load_checkpoint(
+            checkpoint, identity, run.network, run.optimiser, run.scheduler, device
+        )
+        log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
+
+    predictor = Predictor(
+        [run.network], classes, settings.signal, settings.decision, age_stats, device=device
+    )
+    for epoch in range(state.epochs_done + 1, config.epochs + 1):
+        started = time.perf_counter()
+        loss = _train_epoch(run, settings, epoch, progress)
+        if not group.is_main:  # rank 0 alone validates, logs and writes checkpoints
+            state.epochs_done = epoch
+            barrier(group)
+            continue
+        score, probabilities = _validate(run, predictor, store, classes, settings)
+        entry = EpochLog(epoch, loss, score, time.perf_counter() - started)
+        _log_epoch(entry, config.epochs)
+        state.history.append(dataclasses.asdict(entry))
+        state.end_epoch(epoch, score, run.network, len(run.val_indices) > 0, probabilities)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, identity, state, run.network, run.optimiser, run.scheduler)
+        barrier(group)
+    return _best_model(run, state, settings, classes, age_stats)
+
+
+def _join(device_name: str) -> tuple[ProcessGroup, torch.device]:
+    """The device this process trains on, and its place in a distributed run (torchrun's)."""
+    device = resolve_device(device_name)
+    group = join_process_group(device)
+    if group.is_distributed and device.type == "cuda":
+        device = torch.device("cuda", group.local_rank)
+        torch.cuda.set_device(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed window shapes: let cuDNN pick its kernels
+    return group, device
+
+
+def _split(
+    store: RecordStore,
+    settings: Settings,
+    train_indices: Sequence[int] | None,
+    validation_indices: Sequence[int] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The records the network fits and those that choose its epoch."""
+    indices = np.arange(len(store)) if train_indices is None else np.asarray(train_indices)
+    if len(indices) == 0:
+        raise ValueError("no training records")
+    if validation_indices is not None:
+        return indices, np.asarray(validation_indices, dtype=np.int64)
+    config = settings.training
+    fit_part, val_part = validation_split(
+        store.labels[indices], config.validation_fraction, config.seed
+    )
+    return indices[fit_part], indices[val_part]
+
+
+def _set_up(
+    store: RecordStore,
+    settings: Settings,
+    fit_indices: np.ndarray,
+    val_indices: np.ndarray,
+    age_stats: AgeStatistics,
+    group: ProcessGroup,
+    device: torch.device,
+) -> _Run:
+    """The network, its batches, optimiser, schedule and loss weights, in the order that seeds them."""
+    config = settings.training
+    weights = class_weights(store.labels[fit_indices].sum(axis=0), settings.loss).to(device)
+    network = build_network(settings.network).to(device)
+    windows = TrainingWindows(store, fit_indices, settings.signal, age_stats, config.seed)
+    # With several processes each takes its share of the windows; the batch size stays global.
+    batch_size = max(1, config.batch_size // group.world_size)
+    network, trained_network, sampler = _distribute(network, windows, group, device, config.seed)
+    loader = window_loader(
+        windows,
+        batch_size,
+        sampler,
+        config.workers,
+        drop_last=len(fit_indices) > config.batch_size,
+        pin_memory=device.type == "cuda",
+        seed=config.seed,
+    )
+    optimiser = torch.optim.AdamW(
+        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=config.learning_rate, total_steps=config.epochs * len(loader)
+    )
+    fp16_scaler = torch.amp.GradScaler(
+        enabled=device.type == "cuda"
+        and config.mixed_precision
+        and not torch.cuda.is_bf16_supported(including_emulation=False)
+    )
+    return _Run(
+        group=group,
+        device=device,
+        fit_indices=fit_indices,
+        val_indices=val_indices,
+        network=network,
+        trained_network=trained_network,
+        windows=windows,
+        sampler=sampler,
+        loader=loader,
+        optimiser=optimiser,
+        scheduler=scheduler,
+        fp16_scaler=fp16_scaler,
+        weights=weights,
+    )
+
+
+def _distribute(
+    network: nn.Module,
+    windows: TrainingWindows,
+    group: ProcessGroup,
+    device: torch.device,
+    seed: int,
+) -> tuple[nn.Module, nn.Module, DistributedSampler | None]:
+    """In a distributed run: the network (with batch norm synchronised across GPUs), its
+    DistributedDataParallel wrapper, and the sampler that shares out the windows. Otherwise the
+    network twice and no sampler."""
+    if not group.is_distributed:
+        return network, network, None
+    sampler = DistributedSampler(windows, group.world_size, group.rank, shuffle=True, seed=seed)
+    if device.type == "cuda":
+        # each GPU sees batch_size / world windows: batch norm pools its statistics across
+        # GPUs (same parameter names, so the saved state_dict loads into a plain network)
+        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
+    wrapped = DistributedDataParallel(
+        network, device_ids=[device.index] if device.type == "cuda" else None
+    )
+    return network, wrapped, sampler
+
+
+def _identity(store: RecordStore, settings: Settings, run: _Run) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed by this run: its settings and its records."""
+    return {
+        "settings": json.loads(settings.to_json()),
+        "records": {
+            "fit": [store.names[i] for i in run.fit_indices],
+            "validation": [store.names[i] for i in run.val_indices],
+        },
+    }
+
+
+def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    if device.type != "cuda" or not enabled:
+        return contextlib.nullcontext()
+    dtype = (
+        torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+    )
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def _batches(loader: DataLoader, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
+    for batch in loader:
+        yield tuple(t.to(device, non_blocking=True) for t in batch)
+
+
+def _train_epoch(run: _Run, settings: Settings, epoch: int, progress: bool) -> float:
+    """One pass over the training records' windows; the mean batch loss."""
+    config = settings.training
+    run.network.train()
+    run.windows.set_epoch(epoch)
+    if run.sampler is not None:
+        run.sampler.set_epoch(epoch)
+    losses = []
+    bar = tqdm(
+        _batches(run.loader, run.device),
+        total=len(run.loader),
+        desc=f"epoch {epoch}/{config.epochs}",
+        disable=not progress or not run.group.is_main,
+        leave=False,
+    )
+    for x, demographics, targets in bar:
+        with _autocast(run.device, config.mixed_precision):
+            logits = run.trained_network(x, demographics)
+        loss = hard_mining_bce(logits.float(), targets, run.weights, settings.loss.hard_fraction)
+        run.optimiser.zero_grad(set_to_none=True)
+        run.fp16_scaler.scale(loss).backward()
+        run.fp16_scaler.step(run.optimiser)
+        run.fp16_scaler.update()
+        run.scheduler.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses):.4f}")
+    return float(np.mean(losses))
+
+
+def _validate(
+    run: _Run, predictor: Predictor, store: RecordStore, classes: ScoredClasses, settings: Settings
+) -> tuple[float, np.ndarray | None]:
+    """The validation records' challenge metric and probabilities (NaN and None without any)."""
+    if not len(run.val_indices):
+        return float("nan"), None
+    # eval mode: batch norm's running statistics and no dropout, exactly as the driver runs; in
+    # train mode a record's few windows would be normalised by themselves
+    run.network.eval()
+    probabilities = predictor.store_probabilities(store, run.val_indices)
+    outputs = decide(probabilities, settings.decision)
+    return challenge_metric(store.labels[run.val_indices], outputs, classes), probabilities
+
+
+def _log_epoch(entry: EpochLog, epochs: int) -> None:
+    log.info(
+        "epoch %d/%d: loss %.4f, validation challenge metric %.4f, %.1f s",
+        entry.epoch,
+        epochs,
+        entry.train_loss,
+        entry.validation_challenge_metric,
+        entry.seconds,
+    )
+
+
+def _best_model(
+    run: _Run,
+    state: TrainingState,
+    settings: Settings,
+    classes: ScoredClasses,
+    age_stats: AgeStatistics,
+) -> TrainedModel:
+    """The network at its best epoch, in eval mode, with the run's log."""
+    run.network.load_state_dict(state.best_state)
+    run.network.eval()
+    probabilities = state.best_probabilities
+    return TrainedModel(
+        network=run.network,
+        settings=settings,
+        classes=classes,
+        age_stats=age_stats,
+        best_epoch=state.best_epoch,
+        history=[EpochLog(**entry) for entry in state.history],
+        validation_indices=run.val_indices,
+        validation_probabilities=(
+            probabilities if probabilities is not None else np.zeros((0, len(classes)))
+        ),
+        is_main=run.group.is_main,
+    )

@@ -1,0 +1,201 @@
+"""How a network is trained, and all the settings of a run joined in one object.
+
+Each concern owns its settings class: signal preparation (``SignalSettings`` in
+:mod:`seecgnet.data.signals`), the networks (:mod:`seecgnet.models.settings`), the decision rule
+(``DecisionSettings`` in :mod:`seecgnet.inference.decision`), and here the loss and the
+optimisation. :class:`Settings` joins them; it is saved as ``settings.json`` beside every trained
+model, and loading a model rebuilds it from that file alone. Defaults are the paper's values where
+the paper gives one. Nothing here loads torch, so that the command line shows these defaults and
+reads a settings file at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
+from seecgnet.inference.decision import DecisionSettings
+from seecgnet.models.settings import ARCHITECTURES, BaselineSettings, NetworkSettings
+
+
+class SettingsError(ValueError):
+    """A settings file or value is wrong."""
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """Hard-mining fraction (the paper's 0.7) and the guard for rarely seen classes.
+
+    ``min_count``: positive counts below it are raised to it before the weight is taken. log(1) = 0
+    and log(0) is undefined, and log(2) would give a class with two examples a weight 1.6 times that
+    of a class with three; so every class seen fewer than 3 times is weighted as if seen 3 times.
+    ``normalise_to_mean_one``: divide the weights by their mean. 1 / log(N_c) shrinks as the data
+    set grows (about 0.3 for N_c = 30, 0.13 for N_c = 2000), which would tie the loss's scale, and
+    so the learning rate, to the data set's size; mean-one weights keep only the ratios between
+    classes, which is all the weighting is for, and equal counts give plain BCE.
+    """
+
+    hard_fraction: float = 0.7
+    min_count: int = 3
+    normalise_to_mean_one: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.hard_fraction <= 1.0:
+            raise SettingsError(f"hard_fraction must be in (0, 1], got {self.hard_fraction}")
+        if self.min_count < 2:
+            raise SettingsError(f"min_count must be at least 2 (log(1) = 0), got {self.min_count}")
+
+
+@dataclass(frozen=True)
+class OptimiserSettings:
+    """What every training loop of the package shares: AdamW with a one-cycle schedule (a warm-up
+    over the first 30 % of steps, then cosine decay), which trains a small network reliably in few
+    epochs without a step schedule per data set. The paper names Adam and a decaying rate without
+    numbers; these are ours. Each loop's settings extend these with their own."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise SettingsError("epochs and batch_size must be at least 1")
+
+
+@dataclass(frozen=True)
+class TrainSettings(OptimiserSettings):
+    """Training the challenge's network: the optimiser's settings, and how the best epoch is kept."""
+
+    # Part of the training records held out to keep the best epoch by the challenge metric.
+    validation_fraction: float = 0.2
+    seed: int = 0
+    device: str = "auto"  # "auto" takes CUDA when present
+    workers: int = 0  # DataLoader worker processes
+    # Mixed precision on CUDA (bf16 where supported); ignored on the CPU.
+    mixed_precision: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise SettingsError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that defines a trained model and how it decides."""
+
+    architecture: str = "seecgnet"
+    signal: SignalSettings = field(default_factory=SignalSettings)
+    network: NetworkSettings | BaselineSettings = field(default_factory=NetworkSettings)
+    loss: LossSettings = field(default_factory=LossSettings)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
+    training: TrainSettings = field(default_factory=TrainSettings)
+
+    def __post_init__(self) -> None:
+        expected = ARCHITECTURES.get(self.architecture)
+        if expected is None:
+            raise SettingsError(
+                f"architecture {self.architecture!r}: expected one of {sorted(ARCHITECTURES)}"
+            )
+        if not isinstance(self.network, expected):
+            raise SettingsError(
+                f"architecture {self.architecture!r} needs {expected.__name__}, "
+                f"got {type(self.network).__name__}"
+            )
+        if self.network.window_samples != self.signal.window_samples:
+            raise SettingsError(
+                f"the network takes windows of {self.network.window_samples} samples but the "
+                f"signal settings cut {self.signal.window_samples}"
+            )
+        if self.network.n_demographics != N_DEMOGRAPHICS:
+            raise SettingsError(
+                f"the network takes {self.network.n_demographics} age and sex features; "
+                f"there are {N_DEMOGRAPHICS}"
+            )
+
+    def to_json(self) -> str:
+        return json.dumps(to_plain(self), indent=2)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n")
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "settings") -> Settings:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise SettingsError(f"{source}: not valid JSON ({error})") from error
+        if not isinstance(data, dict):
+            raise SettingsError(f"{source}: expected a JSON object")
+        architecture = data.get("architecture", "seecgnet")
+        if architecture not in ARCHITECTURES:
+            raise SettingsError(f"{source}: unknown architecture {architecture!r}")
+        data = dict(data)
+        network_data = data.pop("network", {})
+        try:
+            network = from_plain(ARCHITECTURES[architecture], network_data, f"{source}: network")
+            return from_plain(cls, data, source, given={"network": network})
+        except (TypeError, ValueError) as error:
+            raise SettingsError(f"{source}: {error}") from error
+
+    @classmethod
+    def load(cls, path: str | Path) -> Settings:
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise SettingsError(f"cannot read {path}: {error.strerror}") from error
+        return cls.from_json(text, source=str(path))
+
+
+def to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def from_plain(cls: type, data: Any, source: str, given: dict[str, Any] | None = None) -> Any:
+    """Build dataclass ``cls`` from JSON values; ``given`` holds fields already built."""
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: expected an object for {cls.__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = set(data) - names
+    if unknown:
+        raise SettingsError(f"{source}: unknown {cls.__name__} setting(s) {sorted(unknown)}")
+    values = {name: _convert(hints[name], raw, f"{source}: {name}") for name, raw in data.items()}
+    return cls(**values, **(given or {}))
+
+
+def _convert(hint: Any, raw: Any, source: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return from_plain(hint, raw, source)
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if raw is None:
+            return None
+        return _convert(options[0], raw, source) if len(options) == 1 else raw
+    if origin is tuple:
+        if not isinstance(raw, list):
+            raise SettingsError(f"{source}: expected a list, got {raw!r}")
+        args = typing.get_args(hint)
+        item = args[0] if args else Any
+        return tuple(_convert(item, v, source) for v in raw)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(raw)
+    return raw

@@ -1,0 +1,141 @@
+"""Cross-validation on a handful of synthetic records with a tiny network."""
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seecgnet.cli import default_cache_dir
+from seecgnet.crossval.__main__ import main
+from seecgnet.crossval.results import FoldOutcome, decide_by_rule
+from seecgnet.crossval.run import CrossValError
+from seecgnet.inference.decision import DecisionSettings
+from seecgnet.io.synthetic import write_synthetic_dataset
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.training.settings import Settings, TrainSettings
+
+TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cv")
+    write_synthetic_dataset(root / "data", 15, seed=3)
+    TINY.save(root / "tiny.json")
+    args = [str(root / "data"), str(root / "work"), "--folds", "3", "--quiet"]
+    args += ["--settings", str(root / "tiny.json"), "--epochs", "1", "--batch-size", "4"]
+    assert main([*args, "--baseline", "--members", "2"]) == 0
+    return root, args, default_cache_dir()
+
+
+def test_a_module_fixture_caches_records_in_the_tests_folder_not_the_users_home(
+    finished_run, tmp_path_factory
+):
+    _, _, cache = finished_run  # where the fixture's run put its record cache
+    assert cache.is_relative_to(tmp_path_factory.getbasetemp())
+    assert any(cache.iterdir())
+    assert Path.home().is_relative_to(tmp_path_factory.getbasetemp())
+
+
+def test_every_record_is_predicted_in_exactly_one_validation_fold(finished_run):
+    root, _, _ = finished_run
+    work = root / "work"
+    records = sorted(p.stem for p in (root / "data").glob("*.hea"))
+    for method_root in (work, work / "baseline"):
+        predicted = sorted(
+            p.stem for k in (1, 2, 3) for p in (method_root / f"fold_{k}" / "outputs").iterdir()
+        )
+        assert predicted == records
+    with (work / "folds.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["record"] for r in rows) == records
+    for k in (1, 2, 3):
+        in_fold = sorted(r["record"] for r in rows if r["fold"] == str(k))
+        assert in_fold == sorted(p.stem for p in (work / f"fold_{k}" / "outputs").iterdir())
+
+
+def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run):
+    root, _, _ = finished_run
+    work = root / "work"
+    table = (work / "results.md").read_text()
+    for text in (
+        "SE-ECGNet",
+        "plain 1-D ResNet",
+        "per-sample max/5",
+        "fixed 0.5",
+        "per-class",
+        "pooled",
+        "union of two",
+    ):
+        assert text in table
+    with (work / "results.csv").open() as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    pooled = [row for row in rows if row[:2] == ["SE-ECGNet", "pooled"]]
+    assert len(pooled) == 1 and -1.0 <= float(pooled[0][-1]) <= 1.0
+    assert (work / "crossval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # each method's per-fold training curves, from each fold's model folder
+    for method_root in (work, work / "baseline"):
+        assert (method_root / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (method_root / "fold_3" / "model" / "training_curve.csv").is_file()
+    # a fold's member models are real model folders with tuned thresholds beside them
+    inner = np.load(work / "fold_1" / "member_2" / "inner_validation.npz")
+    assert inner["thresholds"].shape == (24,)
+
+
+def test_running_again_skips_complete_folds_and_keeps_their_outputs(finished_run, caplog):
+    root, args, _ = finished_run
+    output = root / "work" / "fold_2" / "outputs"
+    before = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+    with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
+        assert main([*args, "--baseline", "--members", "2"]) == 0
+    assert sum("skipping" in r.message for r in caplog.records) == 6
+    assert {p.name: p.stat().st_mtime_ns for p in output.iterdir()} == before
+
+
+def test_an_incomplete_fold_is_redone(finished_run, caplog):
+    root, args, _ = finished_run
+    (root / "work" / "fold_3" / "done.json").unlink()
+    with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
+        assert main([*args, "--baseline", "--members", "2"]) == 0
+    skipped = [r.message for r in caplog.records if "skipping" in r.message]
+    assert len(skipped) == 5 and not any("work/fold_3 " in m for m in skipped)
+    assert (root / "work" / "fold_3" / "done.json").exists()
+
+
+def test_a_work_folder_of_another_data_set_is_refused(finished_run, tmp_path, capsys):
+    _, args, _ = finished_run
+    write_synthetic_dataset(tmp_path / "other", 6, seed=9)
+    other = [str(tmp_path / "other"), *args[1:]]
+    assert main(other) == 2
+    assert "folds.csv lists other records" in capsys.readouterr().err
+    assert issubclass(CrossValError, ValueError)
+
+
+def test_the_fixed_rule_uses_the_settings_threshold():
+    probabilities = np.array([[[0.1, 0.3, 0.45, 0.6]]])  # (members, records, classes)
+    outcome = FoldOutcome(
+        1, ("A",), np.zeros((1, 4), bool), probabilities, np.zeros((1, 4), bool), np.full(4, 0.5)
+    )
+    settings = Settings(decision=DecisionSettings(fixed_threshold=0.3))
+    labels = decide_by_rule(outcome, "fixed", settings)
+    np.testing.assert_array_equal(labels, [[False, True, True, True]])
+
+
+@pytest.mark.parametrize(
+    ("records", "options", "message"),
+    [
+        (5, ["--folds", "2"], "5 readable records in 2 folds leave 2 record(s)"),
+        (15, ["--folds", "3", "--validation-fraction", "0"], "validation fraction must be above 0"),
+    ],
+)
+def test_data_too_few_for_the_folds_is_refused_before_anything_is_written(
+    tmp_path, capsys, records, options, message
+):
+    write_synthetic_dataset(tmp_path / "data", records, seed=5)
+    work = tmp_path / "work"
+    assert main([str(tmp_path / "data"), str(work), *options, "--no-cache", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert not work.exists()

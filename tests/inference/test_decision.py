@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from seecgnet.inference.decision import (
+    DecisionRule,
+    DecisionSettings,
+    decide,
+    decision_thresholds,
+    one_vote_union,
+    per_sample_threshold,
+)
+
+
+def test_union_vote_keeps_a_class_seen_in_one_window():
+    windows = np.array(
+        [
+            [0.9, 0.1, 0.0],
+            [0.8, 0.2, 0.7],  # only this window sees the third class
+            [0.7, 0.1, 0.1],
+        ]
+    )
+    record = one_vote_union(windows)
+    np.testing.assert_allclose(record, [0.9, 0.2, 0.7])
+    assert decide(record, DecisionSettings(rule="fixed"))[2]
+
+
+def test_union_of_thresholded_windows_equals_threshold_of_the_union():
+    rng = np.random.default_rng(3)
+    windows = rng.random((6, 24))
+    for threshold in (0.2, 0.5, 0.8):
+        union_of_labels = (windows >= threshold).any(axis=0)
+        assert np.array_equal(one_vote_union(windows) >= threshold, union_of_labels)
+
+
+def test_union_rejects_no_windows():
+    with pytest.raises(ValueError, match="n_windows"):
+        one_vote_union(np.zeros((0, 24)))
+
+
+def test_per_sample_threshold_keeps_classes_within_a_fifth_of_the_top():
+    # top 0.9 -> threshold 0.18: 0.18 is kept (at least), 0.17 is not
+    probabilities = np.array([0.9, 0.18, 0.17, 0.5, 0.01])
+    assert per_sample_threshold(probabilities, 5.0).tolist() == [True, True, False, True, False]
+
+
+def test_per_sample_threshold_always_keeps_the_top_class_even_when_low():
+    probabilities = np.array([[0.05, 0.02, 0.009], [0.3, 0.2, 0.1]])
+    labels = per_sample_threshold(probabilities, 5.0)
+    assert labels.tolist() == [[True, True, False], [True, True, True]]
+
+
+def test_fixed_rule_uses_half_by_default():
+    probabilities = np.array([0.5, 0.49, 0.99])
+    assert decide(probabilities, DecisionSettings(rule=DecisionRule.FIXED)).tolist() == [
+        True,
+        False,
+        True,
+    ]
+
+
+def test_per_class_rule_compares_each_class_with_its_own_threshold():
+    settings = DecisionSettings(rule="per_class", class_thresholds=(0.1, 0.6, 0.3))
+    probabilities = np.array([[0.2, 0.5, 0.3], [0.05, 0.7, 0.29]])
+    assert decide(probabilities, settings).tolist() == [[True, False, True], [False, True, False]]
+
+
+def test_per_class_rule_needs_thresholds_for_every_class():
+    with pytest.raises(ValueError, match="no class thresholds"):
+        decide(np.zeros(3), DecisionSettings(rule="per_class"))
+    settings = DecisionSettings(rule="per_class", class_thresholds=(0.5, 0.5))
+    with pytest.raises(ValueError, match="2 class thresholds for 3 classes"):
+        decide(np.zeros(3), settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        DecisionSettings(),
+        DecisionSettings(rule="fixed", fixed_threshold=0.3),
+        DecisionSettings(rule="per_class", class_thresholds=(0.2, 0.5, 0.7)),
+    ],
+    ids=["per_sample", "fixed", "per_class"],
+)
+def test_each_label_is_its_probability_against_the_threshold_the_rule_reports(settings):
+    probabilities = np.array([[0.9, 0.15, 0.69], [0.1, 0.5, 0.02]], dtype=np.float32)
+    thresholds = decision_thresholds(probabilities, settings)
+    assert thresholds.shape == probabilities.shape
+    np.testing.assert_array_equal(decide(probabilities, settings), probabilities >= thresholds)
+    expected = {
+        "per_sample": [[0.18] * 3, [0.1] * 3],
+        "fixed": [[0.3] * 3] * 2,
+        "per_class": [[0.2, 0.5, 0.7]] * 2,
+    }[settings.rule.value]
+    np.testing.assert_allclose(thresholds, expected, rtol=1e-6)

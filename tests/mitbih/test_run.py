@@ -1,0 +1,138 @@
+"""The benchmark command end to end on tiny synthetic records, and training's resumption."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seecgnet.mitbih import training
+from seecgnet.mitbih.__main__ import main
+from seecgnet.mitbih.beats import BeatSettings, read_beats
+from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.splits import intra_patient_split
+from seecgnet.mitbih.training import BeatTrainSettings, train_beat_model
+from tests.mitbih.records import rhythm, write_record
+
+TINY = ["--epochs", "2", "--batch-size", "16", "--quiet", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """Three records of 60 beats each: N, premature A and wide V beats."""
+    folder = tmp_path_factory.mktemp("mitdb")
+    for k, name in enumerate(["r1", "r2", "r3"]):
+        times, symbols = rhythm(60, seed=k)
+        write_record(folder, name, times, symbols, duration_s=times[-1] + 1.0)
+    return folder
+
+
+def test_intra_run_writes_settings_results_and_figure(data_dir, tmp_path):
+    workdir = tmp_path / "run"
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", "--baseline", *TINY]) == 0
+    settings = json.loads((workdir / "settings.json").read_text())
+    assert settings["protocol"] == "intra" and settings["training"]["epochs"] == 2
+    assert set(settings["networks"]) == {"seecgnet", "baseline"}
+    with (workdir / "results.csv").open() as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    methods = {row[1] for row in rows[1:] if row[0] == "intra"}
+    assert methods == {"SE-ECGNet", "plain 1-D ResNet"}
+    assert "weighted F1" in (workdir / "results.md").read_text()
+    assert (workdir / "confusion.png").stat().st_size > 1000
+    for architecture in ("seecgnet", "baseline"):
+        assert (workdir / architecture / "done.json").exists()
+        assert not (workdir / architecture / "checkpoint.pt").exists()
+
+
+def test_a_finished_run_is_not_trained_again(data_dir, tmp_path, monkeypatch):
+    workdir = tmp_path / "run"
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *TINY]) == 0
+    first = (workdir / "results.md").read_text()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished network was trained again")
+
+    monkeypatch.setattr("seecgnet.mitbih.run.train_beat_model", refuse)
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *TINY]) == 0
+    assert (workdir / "results.md").read_text() == first
+
+
+def test_a_work_folder_refuses_other_settings(data_dir, tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *TINY]) == 0
+    changed = [*TINY, "--seed", "5"]
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *changed]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monkeypatch):
+    beats = read_beats(data_dir, ["r1", "r2", "r3"], BeatSettings(), progress=False)
+    split = intra_patient_split(beats, 0.2, 0.2, seed=0)
+    network_settings = beat_settings_for("seecgnet", BeatSettings().window_samples, 4)
+    config = BeatTrainSettings(epochs=2, batch_size=16)
+    real_epoch = training._train_epoch
+
+    def stop_in_second_epoch(*args, **kwargs):
+        if args[-2] == 2:  # the epoch number
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_train_epoch", stop_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_beat_model(beats, split.train, split.validation, network_settings, config, tmp_path)
+    saved = torch.load(tmp_path / training.CHECKPOINT_NAME, weights_only=False)
+    assert saved["state"]["epochs_done"] == 1
+
+    monkeypatch.setattr(training, "_train_epoch", real_epoch)
+    resumed = train_beat_model(
+        beats, split.train, split.validation, network_settings, config, tmp_path, progress=False
+    )
+    assert [entry["epoch"] for entry in resumed.history] == [1, 2]
+    assert resumed.history[0] == saved["state"]["history"][0]
+    assert np.isfinite(resumed.history[1]["loss"])
+
+
+def test_help_names_both_protocols(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    text = capsys.readouterr().out
+    assert "--protocol {intra,inter}" in text and "--baseline" in text
+
+
+def test_a_missing_data_folder_is_named_in_the_error(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main([str(missing), str(tmp_path / "run"), "--protocol", "intra", *TINY]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_amplitude_jitter_scales_each_lead_with_its_template_row(data_dir, tmp_path):
+    workdir = tmp_path / "run"
+    jittered = [*TINY, "--amplitude-jitter", "0.2", "--hard-fraction", "0.7"]
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *jittered]) == 0
+    assert (
+        json.loads((workdir / "settings.json").read_text())["training"]["amplitude_jitter"] == 0.2
+    )
+    assert (workdir / "seecgnet" / "done.json").exists()
+
+
+def test_settings_out_of_range_are_a_usage_error(data_dir, tmp_path, capsys):
+    run = [str(data_dir), str(tmp_path / "run"), "--protocol", "intra", *TINY]
+    assert main([*run, "--batch-size", "0"]) == 2
+    assert "batch_size" in capsys.readouterr().err
+
+
+def test_a_work_folder_refuses_another_copy_of_the_database(data_dir, tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert main([str(data_dir), str(workdir), "--protocol", "intra", *TINY]) == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    for k, name in enumerate(["r1", "r2", "r3"]):  # the same names, other beats
+        times, symbols = rhythm(70, seed=10 + k)
+        write_record(other, name, times, symbols, duration_s=times[-1] + 1.0)
+    assert main([str(other), str(workdir), "--protocol", "intra", *TINY]) == 2
+    assert "other data files" in capsys.readouterr().err

@@ -1,0 +1,99 @@
+"""Training's own behaviour: windows that change every epoch, the best epoch, resuming, settings."""
+
+import argparse
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.cli import add_training_options, settings_from_args
+from seecgnet.data.dataset import TrainingWindows, load_store
+from seecgnet.data.signals import AgeStatistics, SignalSettings
+from seecgnet.io.synthetic import SINUS_RHYTHM, write_synthetic_dataset, write_synthetic_record
+from seecgnet.models.settings import BaselineSettings, NetworkSettings
+from seecgnet.training.checkpoint import CheckpointError
+from seecgnet.training.loop import train_model, window_loader
+from seecgnet.training.settings import Settings, SettingsError, TrainSettings
+
+CLASSES = load_scored_classes()
+TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=2, batch_size=4))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    write_synthetic_dataset(folder, 10, seed=13)
+    return load_store(folder, CLASSES, TINY.signal)[0]
+
+
+def test_worker_processes_draw_new_windows_every_epoch(store):
+    windows = TrainingWindows(store, [0], SignalSettings(), AgeStatistics(), seed=0)
+    loader = window_loader(windows, 1, None, workers=2, drop_last=False, pin_memory=False, seed=0)
+    drawn = []
+    for epoch in (1, 2):
+        windows.set_epoch(epoch)
+        drawn.append(next(iter(loader))[0])
+    assert not torch.equal(drawn[0], drawn[1])
+    windows.set_epoch(1)
+    assert torch.equal(next(iter(loader))[0], drawn[0])  # and the same epoch draws the same
+
+
+def test_validation_records_without_a_defined_metric_keep_the_last_epoch(tmp_path):
+    # all sinus rhythm: the challenge metric's best and baseline coincide, so it is NaN
+    for i in range(8):
+        write_synthetic_record(tmp_path, f"N{i}", dx_codes=(SINUS_RHYTHM,), seed=i)
+    sinus, _ = load_store(tmp_path, CLASSES, TINY.signal)
+    trained = train_model(
+        sinus, CLASSES, TINY, validation_indices=[6, 7], train_indices=range(6), progress=False
+    )
+    assert [np.isnan(e.validation_challenge_metric) for e in trained.history] == [True, True]
+    assert trained.best_epoch == 2
+    assert trained.validation_probabilities.shape == (2, len(CLASSES))
+
+
+def test_resuming_on_other_records_is_refused(store, tmp_path):
+    train_model(
+        store, CLASSES, TINY, train_indices=range(8), checkpoint_dir=tmp_path, progress=False
+    )
+    with pytest.raises(CheckpointError, match="other records"):
+        train_model(
+            store,
+            CLASSES,
+            TINY,
+            train_indices=range(9),
+            checkpoint_dir=tmp_path,
+            resume=True,
+            progress=False,
+        )
+
+
+def _parse(*argv: str) -> Settings:
+    parser = argparse.ArgumentParser()
+    add_training_options(parser)
+    return settings_from_args(parser.parse_args(argv))
+
+
+def test_a_settings_file_is_kept_where_the_command_line_is_silent(tmp_path):
+    saved = dataclasses.replace(
+        Settings(),
+        architecture="baseline",
+        network=BaselineSettings(),
+        training=TrainSettings(epochs=7, batch_size=8, seed=3),
+    )
+    saved.save(tmp_path / "settings.json")
+    assert _parse("--settings", str(tmp_path / "settings.json")) == saved
+    overridden = _parse("--settings", str(tmp_path / "settings.json"), "--epochs", "9")
+    assert overridden.training.epochs == 9 and overridden.training.batch_size == 8
+    assert overridden.architecture == "baseline"
+
+
+def test_without_a_file_the_defaults_apply():
+    assert _parse() == Settings()
+    assert _parse("--seed", "4").training == TrainSettings(seed=4)
+
+
+def test_settings_refuse_a_network_that_does_not_fit_the_windows():
+    with pytest.raises(SettingsError, match="windows of 2500 samples"):
+        Settings(network=NetworkSettings(window_samples=2500))
