@@ -10,18 +10,34 @@ import logging
 import os
 import sys
 
-from seecgnet.cli import EXIT_OK, EXIT_RECORDS_FAILED, EXIT_USAGE, script_parser, setup_logging
+from seecgnet.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RECORDS_FAILED,
+    EXIT_USAGE,
+    interruptible,
+    script_parser,
+    setup_logging,
+    whole_number,
+)
+from seecgnet.destinations import DestinationError, os_error_text
 
 log = logging.getLogger("driver")
 
 EXIT_CODES = {
     EXIT_OK: "every record got its output file",
     EXIT_RECORDS_FAILED: "with --strict: some record could not be read (it got an all-negative output)",
-    EXIT_USAGE: "wrong arguments, an unusable model, input or output folder, a device this "
-    "machine lacks, or a run stopped after repeated failures in the network",
+    EXIT_USAGE: "wrong arguments, an unusable model, input or output folder (a file, the input "
+    "folder, or one holding a NAME.csv that is not a challenge output), a device this machine "
+    "lacks, or a run stopped after repeated failures in the network",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C): the records done so far have their outputs",
 }
 
 
+@interruptible(
+    "driver.py",
+    "the records done so far have their outputs; run the same command again to write them all",
+)
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(
         "Classify every record (NAME.hea + NAME.mat) of INPUT with the model folder MODEL and "
@@ -30,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("model", help="model folder written by train_model.py")
     parser.add_argument("input", help="folder of records to classify")
-    parser.add_argument("output", help="folder for the outputs (created if needed)")
+    parser.add_argument(
+        "output",
+        help="folder for the outputs, created once the model has loaded; an existing NAME.csv "
+        "there is replaced only if it is a challenge output file of record NAME",
+    )
     parser.add_argument(
         "--device",
         default="auto",
@@ -47,14 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=whole_number(0),
         default=os.cpu_count() or 1,
         help="processes that read and prepare records while the network runs; 0 reads in the "
         "driver's own process (default: the machine's cores, %(default)s)",
     )
     args = parser.parse_args(argv)
-    if args.workers < 0:
-        parser.error(f"--workers must be 0 or more, got {args.workers}")
     setup_logging()
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
@@ -73,15 +91,17 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
         )
     except (
+        DestinationError,
         DeviceError,
         ModelFolderError,
         RecordError,
         NoRecordsError,
         PredictionError,
-        OSError,
     ) as error:
-        # OSError: an output folder that cannot be made or written, a model folder we cannot read
         print(f"driver.py: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # an output folder that cannot be written, a disk that is full
+        print(f"driver.py: error: {os_error_text(error)}", file=sys.stderr)
         return EXIT_USAGE
     log.info(
         "%d records: %d read, %d failed (all-negative outputs), %.1f s",
@@ -93,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         from seecgnet.report.diagnoses import folder_summary
 
-        print("\n".join(folder_summary(args.input, args.output)))
+        unread = {name for name, _ in summary.failures}
+        print("\n".join(folder_summary(args.input, args.output, unread)))
     if args.strict and summary.n_failed:
         return EXIT_RECORDS_FAILED
     return EXIT_OK

@@ -12,6 +12,7 @@ official script.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
@@ -26,7 +27,8 @@ from seecgnet.challenge.scoring import (
     format_scores,
     score_directories,
 )
-from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser
+from seecgnet.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, interruptible, script_parser
+from seecgnet.destinations import DestinationError, check_file_destination
 
 __all__ = ["evaluate_12ECG_score", "main"]
 
@@ -35,10 +37,13 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights.csv"
 EXIT_CODES = {
     EXIT_OK: "the scores were printed or written",
     EXIT_USAGE: "wrong arguments, a missing or malformed label, output or weights file, or a "
-    "scores file that cannot be written",
+    "scores file that cannot be written (a folder, one of the files scored, or the same file "
+    "named twice)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
 
+@interruptible("evaluate_12ECG_score.py", "run it again to score")
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(__doc__.split("\n\n")[0], EXIT_CODES)
     parser.add_argument("labels", type=Path, help="folder of label headers (NAME.hea)")
@@ -55,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-
+    try:
+        _check_score_files(args)
+    except DestinationError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         scores = score_directories(args.labels, args.outputs, load_scored_classes(args.weights))
     except (ChallengeFilesError, LabelFileError, OutputFileError, WeightsFileError) as error:
@@ -74,6 +83,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{parser.prog}: error: cannot write {path}: {error.strerror}", file=sys.stderr)
             return EXIT_USAGE
     return EXIT_OK
+
+
+def _check_score_files(args: argparse.Namespace) -> None:
+    """The scores files the user named: files, not the same one twice, none of the files scored
+    (the weights, a recording's label header or its output file), checked before scoring."""
+    named = [path for path in (args.scores_csv, args.class_scores_csv) if path is not None]
+    if len(named) == 2 and named[0].resolve() == named[1].resolve():
+        raise DestinationError(f"{named[0]}: named for both the scores and the class scores")
+    for path, role in zip(named, ("scores file", "class scores file"), strict=False):
+        recording = args.labels / f"{path.stem}.hea"
+        scored = [recording, args.outputs / f"{path.stem}.csv"] if recording.is_file() else []
+        check_file_destination(path, role, [args.weights, *scored])
 
 
 if __name__ == "__main__":

@@ -6,28 +6,39 @@ torchrun --nproc_per_node N train_model.py DATA MODEL
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
 from seecgnet.cli import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     add_training_options,
     cache_dir_from_args,
+    interruptible,
     script_parser,
     settings_from_args,
     setup_logging,
+    whole_number,
 )
+from seecgnet.destinations import DestinationError, os_error_text
+from seecgnet.training.settings import Settings, SettingsError
 
 log = logging.getLogger("train_model")
 
 EXIT_CODES = {
     EXIT_OK: "the model folder was written",
     EXIT_USAGE: "wrong arguments, no readable record in DATA, bad settings, a device this "
-    "machine lacks, or a checkpoint that does not fit the run",
+    "machine lacks, a MODEL that is not a model folder (or is DATA, holds it or lies inside it), "
+    "or a checkpoint that does not fit the run",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C): run the same command with --resume to continue",
 }
 
 
+@interruptible(
+    "train_model.py", "run the same command with --resume to continue after the last whole epoch"
+)
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(
         "Train SE-ECGNet on a folder of WFDB records (NAME.hea + NAME.mat) and write a model "
@@ -35,11 +46,15 @@ def main(argv: list[str] | None = None) -> int:
         EXIT_CODES,
     )
     parser.add_argument("data", help="folder of training records")
-    parser.add_argument("model", help="model folder to write (replaced atomically when done)")
+    parser.add_argument(
+        "model",
+        help="model folder to write: a new or empty folder, or a model folder, which is replaced "
+        "once the new model is complete (any other folder or file is refused)",
+    )
     add_training_options(parser)
     parser.add_argument(
         "--folds",
-        type=int,
+        type=whole_number(1),
         default=1,
         help="train one network per stratified fold and save them all as an ensemble "
         "(default: %(default)s, a single network)",
@@ -54,7 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         "--resume", action="store_true", help="continue a killed run from its last checkpoint"
     )
     args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except (SettingsError, ValueError) as error:
+        parser.error(str(error))
     setup_logging()
+    return _train(args, settings)
+
+
+def _train(args: argparse.Namespace, settings: Settings) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
     from seecgnet.inference.prediction import EnsembleRule
@@ -62,10 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     from seecgnet.pipeline import NothingToTrainError, train_folder
     from seecgnet.training.checkpoint import CheckpointError
     from seecgnet.training.distributed import leave_process_group
-    from seecgnet.training.settings import SettingsError
 
     try:
-        settings = settings_from_args(args)
         resolve_device(settings.training.device)  # before any record is read
         report = train_folder(
             args.data,
@@ -80,14 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     except (
         NothingToTrainError,
         CheckpointError,
+        DestinationError,
         DeviceError,
         RecordError,
         SettingsError,
-        FileNotFoundError,
-        NotADirectoryError,
-        PermissionError,
     ) as error:
         print(f"train_model.py: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"train_model.py: error: {os_error_text(error)}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         leave_process_group()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 import os
+import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from seecgnet.inference.decision import DecisionSettings
@@ -22,6 +24,48 @@ from seecgnet.training.settings import Settings, TrainSettings
 EXIT_OK = 0
 EXIT_RECORDS_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's own status for a command ended by Ctrl-C (128 + SIGINT)
+
+Main = Callable[[list[str] | None], int]
+
+
+def interruptible(prog: str, next_step: str) -> Callable[[Main], Main]:
+    """A script's main function whose Ctrl-C ends it with one line instead of a traceback.
+
+    The line names the script, says it was interrupted and what to do next (``next_step``: how to
+    resume, or what was left), and the status is EXIT_INTERRUPTED.
+    """
+
+    def wrap(main: Main) -> Main:
+        @functools.wraps(main)
+        def run(argv: list[str] | None = None) -> int:
+            try:
+                return main(argv)
+            except KeyboardInterrupt:
+                # on a terminal the line starts below the progress bar and the echoed ^C
+                lead = "\n" if sys.stderr.isatty() else ""
+                print(f"{lead}{prog}: interrupted; {next_step}", file=sys.stderr)
+                return EXIT_INTERRUPTED
+
+        return run
+
+    return wrap
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``, else a usage error saying so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 def script_parser(
@@ -33,7 +77,7 @@ def script_parser(
     cannot use as well (a missing folder, an unknown device), so that 2 always means "fix the call".
     """
     table = "\n".join(
-        textwrap.fill(meaning, width=90, initial_indent=f"  {code}  ", subsequent_indent="     ")
+        textwrap.fill(meaning, width=90, initial_indent=f"  {code:<3}  ", subsequent_indent=" " * 7)
         for code, meaning in sorted(exit_codes.items())
     )
     return argparse.ArgumentParser(
@@ -70,8 +114,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     defaults = TrainSettings()
     group = parser.add_argument_group("training")
     for flag, kind, default, text in (
-        ("--epochs", int, defaults.epochs, "passes over the data"),
-        ("--batch-size", int, defaults.batch_size, "windows per step"),
+        ("--epochs", whole_number(1), defaults.epochs, "passes over the data"),
+        ("--batch-size", whole_number(1), defaults.batch_size, "windows per step"),
         ("--learning-rate", float, defaults.learning_rate, "peak rate of the one-cycle schedule"),
         ("--seed", int, defaults.seed, "seed for splits, windows and weights"),
         (
@@ -80,7 +124,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
             defaults.device,
             "'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'...",
         ),
-        ("--workers", int, defaults.workers, "data loader worker processes"),
+        ("--workers", whole_number(0), defaults.workers, "data loader worker processes"),
         (
             "--validation-fraction",
             float,

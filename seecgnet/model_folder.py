@@ -11,9 +11,11 @@ A model folder holds:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -26,6 +28,13 @@ import torch
 
 from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
 from seecgnet.data.signals import AgeStatistics
+from seecgnet.destinations import (
+    DestinationError,
+    check_apart,
+    check_folder_destination,
+    check_not_the_current_folder,
+    remove_own_files,
+)
 from seecgnet.inference.decision import DecisionSettings
 from seecgnet.inference.prediction import EnsembleRule, Predictor
 from seecgnet.models.registry import build_network
@@ -35,6 +44,9 @@ from seecgnet.training.settings import Settings, SettingsError
 SETTINGS_FILE = "settings.json"
 MODEL_FILE = "model.json"
 FORMAT_VERSION = 1
+_WEIGHTS_NAME = re.compile(r"weights(_fold[0-9]+)?\.pt")
+
+log = logging.getLogger(__name__)
 
 
 class ModelFolderError(ValueError):
@@ -62,13 +74,16 @@ def save_model(
 ) -> Path:
     """Write a model folder atomically: everything goes to a temporary folder that is then renamed.
 
-    An existing folder at ``folder`` is replaced only once the new one is complete. ``histories``
-    (one per network) become the training-curve files.
+    An existing model folder at ``folder`` is replaced only once the new one is complete; anything
+    else there is refused (see :func:`check_model_destination`). A model folder that cannot be
+    renamed (a mount point) or that holds other files besides the model's (a README, say) has the
+    model's files replaced in place and keeps the others. ``histories`` (one per network) become
+    the training-curve files.
     """
-    folder = Path(folder)
+    folder = Path(os.path.abspath(folder))
+    check_model_destination(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    # a mount point (a container's volume, say) cannot be renamed: stage inside it instead
-    in_place = os.path.ismount(folder)
+    in_place = os.path.ismount(folder) or bool(foreign_entries(folder))
     staging_parent = folder if in_place else folder.parent
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=staging_parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
@@ -81,24 +96,9 @@ def save_model(
         for name, state in zip(names, state_dicts, strict=True):
             torch.save(state, staging / name)
         settings.save(staging / SETTINGS_FILE)
-        manifest = {
-            "format": FORMAT_VERSION,
-            "classes": list(classes.codes),
-            "age_statistics": {
-                "mean_years": age_stats.mean_years,
-                "std_years": age_stats.std_years,
-            },
-            "weights": names,
-            "ensemble": EnsembleRule(ensemble).value,
-            "n_training_records": summary.n_training_records,
-            "best_epochs": list(summary.best_epochs),
-            # JSON has no NaN (a model trained without validation records has no score): null
-            "validation_challenge_metric": [
-                score if math.isfinite(score) else None
-                for score in summary.validation_challenge_metric
-            ],
-        }
-        (staging / MODEL_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+        (staging / MODEL_FILE).write_text(
+            json.dumps(_manifest(classes, age_stats, names, ensemble, summary), indent=2) + "\n"
+        )
         if histories:
             write_training_curves(staging, histories, summary.best_epochs)
         if in_place:
@@ -109,6 +109,70 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def _manifest(
+    classes: ScoredClasses,
+    age_stats: AgeStatistics,
+    weight_files: list[str],
+    ensemble: EnsembleRule,
+    summary: ModelSummary,
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "classes": list(classes.codes),
+        "age_statistics": {
+            "mean_years": age_stats.mean_years,
+            "std_years": age_stats.std_years,
+        },
+        "weights": weight_files,
+        "ensemble": EnsembleRule(ensemble).value,
+        "n_training_records": summary.n_training_records,
+        "best_epochs": list(summary.best_epochs),
+        # JSON has no NaN (a model trained without validation records has no score): null
+        "validation_challenge_metric": [
+            score if math.isfinite(score) else None for score in summary.validation_challenge_metric
+        ],
+    }
+
+
+def check_model_destination(folder: str | Path, data_dir: str | Path | None = None) -> None:
+    """Refuse a model folder destination that would lose a user's files, before any work starts.
+
+    ``folder`` may be absent, an empty folder, or a model folder (one with ``model.json``), which
+    is then replaced. A file, a folder of other files, the current folder, and (given
+    ``data_dir``) the data folder, a folder holding it or one inside it are DestinationErrors.
+    """
+    if data_dir is not None:
+        check_apart(folder, "model folder", data_dir, "data folder")
+    check_not_the_current_folder(folder, "model folder")
+    check_folder_destination(folder, "model folder")
+    folder = Path(folder)
+    if folder.is_dir() and not (folder / MODEL_FILE).is_file() and any(folder.iterdir()):
+        raise DestinationError(
+            f"{folder}: not a model folder (it holds other files and no {MODEL_FILE}); "
+            "name a new or empty folder for the model, or a model folder to replace"
+        )
+
+
+def _own_files(folder: Path) -> set[str]:
+    """The names of the files a model folder's own model consists of."""
+    own = {MODEL_FILE, SETTINGS_FILE, CURVE_CSV, CURVE_PNG}
+    try:
+        listed = read_manifest(folder).get("weights", [])
+        own.update(name for name in listed if isinstance(name, str))
+    except ModelFolderError:
+        pass
+    own.update(p.name for p in folder.glob("weights*.pt") if _WEIGHTS_NAME.fullmatch(p.name))
+    return own
+
+
+def foreign_entries(folder: Path) -> list[Path]:
+    """What a folder holds besides a model's own files (none for an absent folder)."""
+    if not folder.is_dir():
+        return []
+    own = _own_files(folder)
+    return [path for path in folder.iterdir() if path.name not in own]
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:
@@ -123,19 +187,24 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
     except BaseException:
         retired.rename(folder)
         raise
-    shutil.rmtree(retired, ignore_errors=True)
+    # the retired folder held the old model's files only (see check_model_destination)
+    left = remove_own_files(retired, ["*"])
+    if left:
+        log.warning("could not remove the replaced model's files in %s", retired)
 
 
 def _replace_contents(staging: Path, folder: Path) -> None:
-    """Move the staged files into ``folder`` one by one, for a folder that cannot be renamed.
+    """Move the staged files into ``folder`` one by one, for a folder that cannot be renamed or that
+    holds other files besides the model's, which stay.
 
     The old manifest goes first and the new one comes last, so that at every moment the folder
     either loads as the old model, or as the new one, or not at all (no model.json).
     """
+    old_files = _own_files(folder) - {MODEL_FILE}
     (folder / MODEL_FILE).unlink(missing_ok=True)
     # the old model's files go too: weights, and curves that a save without histories would leave
-    for stale in [*folder.glob("weights*.pt"), folder / CURVE_CSV, folder / CURVE_PNG]:
-        stale.unlink(missing_ok=True)
+    for name in old_files:
+        (folder / name).unlink(missing_ok=True)
     for path in sorted(staging.iterdir(), key=lambda p: p.name == MODEL_FILE):
         os.replace(path, folder / path.name)
     staging.rmdir()
@@ -202,24 +271,8 @@ def load_model(
     stats = AgeStatistics(**manifest["age_statistics"])
     networks = []
     for name in manifest["weights"]:
-        path = folder / name
         network = build_network(settings.network)
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            network.load_state_dict(state)
-        except FileNotFoundError as error:
-            raise ModelFolderError(f"{path} is missing") from error
-        except (
-            RuntimeError,
-            OSError,
-            EOFError,
-            KeyError,
-            ValueError,
-            pickle.UnpicklingError,
-        ) as error:
-            raise ModelFolderError(
-                f"{path} is corrupt or does not fit the settings: {error}"
-            ) from error
+        network.load_state_dict(_read_weights(folder / name, network))
         networks.append(network.to(device))
     predictor = Predictor(
         networks,
@@ -231,6 +284,48 @@ def load_model(
         device=device,
     )
     return LoadedModel(folder, settings, reference, predictor, manifest)
+
+
+# What torch.load raises on a file that is not a whole torch.save file (truncated, overwritten,
+# or something else altogether).
+_UNREADABLE_WEIGHTS = (
+    RuntimeError, OSError, EOFError, KeyError, ValueError, IndexError, pickle.UnpicklingError,
+)  # fmt: skip
+
+
+def _read_weights(path: Path, network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A weights file's state_dict, checked against the network the settings build; a
+    ModelFolderError in one line otherwise."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as error:
+        raise ModelFolderError(f"{path} is missing") from error
+    except _UNREADABLE_WEIGHTS as error:
+        raise ModelFolderError(
+            f"{path} is damaged: not a whole weights file as torch.save writes one "
+            "(truncated or overwritten?)"
+        ) from error
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelFolderError(f"{path} holds no network weights (a state_dict of tensors)")
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    resized = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or resized:
+        parts = [
+            f"{what} {names[0]}" + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+            for what, names in (
+                ("lacks", missing),
+                ("has unknown", unexpected),
+                ("has another shape for", resized),
+            )
+            if names
+        ]
+        raise ModelFolderError(
+            f"{path} does not fit the network of {path.parent / SETTINGS_FILE}: it "
+            + ", ".join(parts)
+        )
+    return state
 
 
 def describe(loaded: LoadedModel) -> str:

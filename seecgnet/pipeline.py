@@ -5,31 +5,43 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
 from seecgnet.challenge.outputs import write_output
 from seecgnet.data.cache.build import open_cache
-from seecgnet.data.dataset import ReadFailure, RecordStore, load_store, prepare_signal
-from seecgnet.data.folds import iterative_stratification
-from seecgnet.data.signals import AgeStatistics, SignalSettings, demographic_features
+from seecgnet.data.dataset import ReadFailure, RecordStore, load_store
+from seecgnet.data.folds import iterative_stratification, validation_split
+from seecgnet.data.signals import AgeStatistics, SignalSettings
+from seecgnet.destinations import DestinationError, check_folder_destination
 from seecgnet.inference.decision import DecisionRule, decide
-from seecgnet.inference.prediction import EnsembleRule, NetworkInput, Predictor, RecordOutcome
+from seecgnet.inference.prediction import EnsembleRule, Predictor, RecordOutcome
+from seecgnet.inference.reading import ReadRecord, RecordReader, as_read, relogged, threads_beside
 from seecgnet.inference.thresholds import tune_class_thresholds
-from seecgnet.io.records import RecordError, find_records, read_record
-from seecgnet.model_folder import LoadedModel, ModelSummary, describe, load_model, save_model
+from seecgnet.io.records import find_records
+from seecgnet.model_folder import (
+    LoadedModel,
+    ModelSummary,
+    check_model_destination,
+    describe,
+    load_model,
+    save_model,
+)
+from seecgnet.training.checkpoint import (
+    check_checkpoint_folder,
+    checkpoint_folder,
+    remove_checkpoints,
+)
 from seecgnet.training.loop import TrainedModel, train_model
 from seecgnet.training.settings import Settings
 
@@ -68,6 +80,8 @@ def open_records(
     """
     if not find_records(data_dir, require_signal=False):
         raise NothingToTrainError(f"{data_dir}: no readable record to train on (no NAME.hea)")
+    if cache_dir is not None:
+        check_folder_destination(cache_dir, "record cache folder")
     if cache_dir is None:
         return load_store(data_dir, classes, settings, workers=workers)
     return open_cache(data_dir, cache_dir, classes, settings, workers=workers, progress=progress)
@@ -98,39 +112,42 @@ def train_folder(
     With ``folds`` > 1 the records are split into that many stratified folds and one network is
     trained per fold on the others, choosing its best epoch on its own fold; the model folder then
     holds all of them and predicts with their ``ensemble`` combination. With the per_class decision
-    rule the thresholds are tuned on the validation records' probabilities and saved in the settings.
+    rule the thresholds are tuned on validation records that the shipped model never trained on: a
+    single network's own validation records, or for an ensemble a stratified part of the records
+    (the validation fraction) held out of every fold, predicted by the ensemble itself.
     With ``cache_dir`` the prepared records go through the on-disk cache there (see
     :mod:`seecgnet.data.cache`).
+
+    ``model_dir`` and the checkpoint folder beside it are checked before anything is read.
     """
     started = time.perf_counter()
+    checkpoint_root = _check_destinations(data_dir, model_dir, folds)
     model_dir = Path(model_dir)
     classes = load_scored_classes()
     store, failures = _training_records(data_dir, classes, settings, cache_dir, progress)
     age_stats = AgeStatistics.from_ages(store.ages)
-    checkpoint_root = model_dir.with_name(f".{model_dir.name}.checkpoint")
-    members = []
-    for k, (train_indices, validation_indices) in enumerate(_member_plans(store, folds, settings)):
-        if folds > 1:
-            log.info("fold %d/%d: training on %d records", k + 1, folds, len(train_indices))
-        members.append(
-            train_model(
-                store,
-                classes,
-                settings,
-                train_indices=train_indices,
-                validation_indices=validation_indices,
-                checkpoint_dir=checkpoint_root / f"member_{k + 1}",
-                resume=resume,
-                progress=progress,
-                age_stats=age_stats,
-            )
+    plans, tuning = _member_plans(store, folds, settings)
+    members = [
+        train_model(
+            store,
+            classes,
+            settings,
+            train_indices=train_indices,
+            validation_indices=validation_indices,
+            checkpoint_dir=checkpoint_root / f"member_{k + 1}",
+            resume=resume,
+            progress=progress,
+            age_stats=age_stats,
         )
+        for k, (train_indices, validation_indices) in enumerate(plans)
+    ]
     best_epochs, best_scores = (), ()
     if all(m.is_main for m in members):  # not a helper process of a distributed run
+        shipped = Shipped(members, ensemble, tuning)
         best_epochs, best_scores = _save_members(
-            model_dir, settings, store, classes, age_stats, members, ensemble
+            model_dir, settings, store, classes, age_stats, shipped
         )
-        shutil.rmtree(checkpoint_root, ignore_errors=True)  # the model folder now holds the result
+        remove_checkpoints(checkpoint_root)  # the model folder now holds the result
     return TrainingReport(
         model_dir,
         len(store),
@@ -139,6 +156,19 @@ def train_folder(
         best_scores,
         time.perf_counter() - started,
     )
+
+
+def _check_destinations(data_dir: str | Path, model_dir: str | Path, folds: int) -> Path:
+    """Refuse a model folder that would lose a user's files (see
+    :func:`seecgnet.model_folder.check_model_destination`) or a checkpoint folder holding other
+    files; the checkpoint folder, ``.NAME.checkpoint`` beside the model folder, which ``resume``
+    continues from and which goes once the model is saved."""
+    if folds < 1:
+        raise ValueError(f"folds must be at least 1, got {folds}")
+    check_model_destination(model_dir, data_dir)
+    checkpoint_root = checkpoint_folder(model_dir)
+    check_checkpoint_folder(checkpoint_root)
+    return checkpoint_root
 
 
 def _training_records(
@@ -171,13 +201,42 @@ def _training_records(
 
 def _member_plans(
     store: RecordStore, folds: int, settings: Settings
-) -> list[tuple[np.ndarray, np.ndarray | None]]:
-    """Each network's training records and the records that choose its epoch: with folds, each
-    fold's own records; without, all records (training then holds a part out itself)."""
+) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], np.ndarray | None]:
+    """Each network's training records and the records that choose its epoch, and the records an
+    ensemble's per-class thresholds are tuned on (None where none are set aside).
+
+    Without folds: all records (training then holds a part out itself). With folds: each fold's own
+    records; under the per_class rule a stratified part of the records is first set aside from
+    every fold, since each of the others trains some member of the ensemble.
+    """
     if folds <= 1:
-        return [(np.arange(len(store)), None)]
-    fold_of = iterative_stratification(store.labels, folds, settings.training.seed)
-    return [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(folds)]
+        return [(np.arange(len(store)), None)], None
+    indices, tuning = np.arange(len(store)), None
+    if settings.decision.rule is DecisionRule.PER_CLASS:
+        config = settings.training
+        fit_part, tuning = validation_split(store.labels, config.validation_fraction, config.seed)
+        if len(tuning) == 0:
+            raise NothingToTrainError(
+                f"the per_class rule tunes an ensemble's thresholds on records held out of every "
+                f"fold: {len(store)} records with validation fraction "
+                f"{config.validation_fraction} leave none"
+            )
+        indices = fit_part
+    fold_of = iterative_stratification(store.labels[indices], folds, settings.training.seed)
+    plans = [(indices[fold_of != k], indices[fold_of == k]) for k in range(folds)]
+    for k, (train_indices, _) in enumerate(plans):
+        log.info("fold %d/%d trains on %d records", k + 1, folds, len(train_indices))
+    return plans, tuning
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """What a model folder ships: its trained networks, how they are combined, and the records
+    set aside to tune their per-class thresholds (None: a single network's validation records)."""
+
+    members: list[TrainedModel]
+    ensemble: EnsembleRule
+    tuning_indices: np.ndarray | None = None
 
 
 def _save_members(
@@ -186,12 +245,12 @@ def _save_members(
     store: RecordStore,
     classes: ScoredClasses,
     age_stats: AgeStatistics,
-    members: list[TrainedModel],
-    ensemble: EnsembleRule,
+    shipped: Shipped,
 ) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Write the trained networks as one model folder; their best epochs and validation scores."""
+    members = shipped.members
     if settings.decision.rule is DecisionRule.PER_CLASS:
-        settings = _with_tuned_thresholds(settings, store, members, classes)
+        settings = _with_tuned_thresholds(settings, store, classes, age_stats, shipped)
     best_epochs = tuple(m.best_epoch for m in members)
     best_scores = tuple(
         next(e.validation_challenge_metric for e in m.history if e.epoch == m.best_epoch)
@@ -204,20 +263,42 @@ def _save_members(
         age_stats,
         [m.network.state_dict() for m in members],
         ModelSummary(len(store), best_epochs, best_scores),
-        ensemble=ensemble,
+        ensemble=shipped.ensemble,
         histories=[m.history for m in members],
     )
     return best_epochs, best_scores
 
 
 def _with_tuned_thresholds(
-    settings: Settings, store: RecordStore, members: list[TrainedModel], classes: ScoredClasses
+    settings: Settings,
+    store: RecordStore,
+    classes: ScoredClasses,
+    age_stats: AgeStatistics,
+    shipped: Shipped,
 ) -> Settings:
-    """Settings whose per-class thresholds are tuned on the members' validation probabilities."""
-    indices = np.concatenate([m.validation_indices for m in members])
+    """Settings whose per-class thresholds are tuned on the probabilities of what is shipped: the
+    single network's on its validation records, or the ensemble's on the records set aside."""
+    if shipped.tuning_indices is None:
+        (member,) = shipped.members
+        indices, probabilities = member.validation_indices, member.validation_probabilities
+    else:
+        indices = shipped.tuning_indices
+        device = next(shipped.members[0].network.parameters()).device
+        ensemble = Predictor(
+            [m.network for m in shipped.members],
+            classes,
+            settings.signal,
+            settings.decision,
+            age_stats,
+            ensemble=shipped.ensemble,
+            device=device,
+        )
+        probabilities = ensemble.store_probabilities(store, indices)
     if len(indices) == 0:
-        raise ValueError("the per_class rule needs validation records to tune its thresholds")
-    probabilities = np.concatenate([m.validation_probabilities for m in members])
+        raise NothingToTrainError(
+            "the per_class rule needs validation records to tune its thresholds: raise "
+            "--validation-fraction or give more records"
+        )
     thresholds = tune_class_thresholds(store.labels[indices], probabilities, classes)
     log.info("per-class thresholds tuned on %d validation records", len(indices))
     decision = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
@@ -232,6 +313,7 @@ class DriverSummary:
     n_failed: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    failing_in_a_row: int = 0  # after reading: in preparation or the network
 
 
 def predict_folder(
@@ -244,15 +326,16 @@ def predict_folder(
 ) -> DriverSummary:
     """Write one challenge CSV per record of ``input_dir`` into ``output_dir``; see predict_records.
 
-    The input folder (missing, or without records) and the output folder (cannot be made) are
-    checked before the model is loaded, so that a wrong path is reported at once.
+    The input folder (missing, or without records) and the output folder are checked before the
+    model is loaded, so that a wrong path is reported at once; the output folder is made only once
+    the model has loaded, so that a model that cannot be loaded leaves nothing behind.
     """
     started = time.perf_counter()
     # headers without a .mat too: each gets an (all-negative) output and its reason in the log
     headers = find_records(input_dir, require_signal=False)
     if not headers:
         raise NoRecordsError(f"no records (NAME.hea) in {input_dir}")
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    check_output_folder(output_dir, input_dir, [header.stem for header in headers])
     loaded = load_model(model_dir, device=device)
     log.info("loaded %s", describe(loaded))
     summary = predict_records(loaded, headers, output_dir, progress=progress, workers=workers)
@@ -260,59 +343,39 @@ def predict_folder(
     return summary
 
 
-@dataclass(frozen=True)
-class _ReadRecord:
-    """A header's record, read and prepared for the network, or why it could not be."""
-
-    header: Path
-    prepared: NetworkInput | None
-    error: str = ""
-    record_at_fault: bool = True  # an unreadable file, rather than a failure after reading
-
-
-class _RecordReader(Dataset):
-    """The records of a list of headers, read and prepared (in DataLoader worker processes)."""
-
-    def __init__(self, headers: Sequence[Path], predictor: Predictor) -> None:
-        self.headers = list(headers)
-        self.signal_settings = predictor.signal_settings
-        self.age_stats = predictor.age_stats
-
-    def __len__(self) -> int:
-        return len(self.headers)
-
-    def __getitem__(self, index: int) -> _ReadRecord:
-        header = self.headers[index]
-        try:
-            record = read_record(header)
-            signal = prepare_signal(record, self.signal_settings)
-        # RuntimeError: what a library raises for an input it cannot take; one record must not
-        # end the run for the thousands after it
-        except (RecordError, ValueError, OSError, RuntimeError) as error:
-            return _ReadRecord(header, None, str(error), isinstance(error, RecordError))
-        demographics = demographic_features(record.age, record.sex, self.age_stats)
-        return _ReadRecord(header, NetworkInput(signal, demographics))
+def check_output_folder(output_dir: str | Path, input_dir: str | Path, names: list[str]) -> None:
+    """Refuse an output folder that is a file, is the input folder, or holds a ``NAME.csv`` of one
+    of the records that is not a challenge output file (whose first line is ``#NAME``): the driver
+    replaces its own outputs, never anyone's other files."""
+    check_folder_destination(output_dir, "output folder")
+    if Path(output_dir).resolve() == Path(input_dir).resolve():
+        raise DestinationError(
+            f"{output_dir}: the output folder cannot be the input folder; name another folder"
+        )
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return
+    for name in names:
+        path = folder / f"{name}.csv"
+        if path.exists() and not _is_output_file(path, name):
+            raise DestinationError(
+                f"{path}: it would be replaced by the record's output, but it is not a challenge "
+                f"output file (no '#{name}' first line); move it or name another output folder"
+            )
 
 
-@contextlib.contextmanager
-def _threads_beside(workers: int, device: torch.device) -> Iterator[None]:
-    """On a CPU the network's threads leave a core to each reading process (up to half of them):
-    a thread that waits for a core taken by a reader stalls every layer of the network (on our
-    2-core machine, shared with other work, 295 records took 20 s with two network threads beside
-    two readers and 6 s with one)."""
-    before = torch.get_num_threads()
-    if device.type == "cpu" and workers > 0:
-        # at most half the threads go, so that many readers on a many-core machine leave the
-        # network more than one thread
-        torch.set_num_threads(max(1, before - min(workers, before // 2)))
+def _is_output_file(path: Path, name: str) -> bool:
+    """Whether a file starts as a challenge output file of record ``name`` does."""
     try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+        with path.open("rb") as handle:
+            first = handle.readline(4096)
+    except OSError:
+        return False
+    return path.is_file() and first.strip() == f"#{name}".encode(errors="surrogateescape")
 
 
 def _alone_after_failed_batch(
-    predictor: Predictor, item: _ReadRecord, outcome: RecordOutcome[_ReadRecord]
+    predictor: Predictor, item: ReadRecord, outcome: RecordOutcome[ReadRecord]
 ) -> tuple[np.ndarray | None, RuntimeError | None]:
     """A record whose batch failed in the network, run again on its own: one passing fault (a
     record in the batch too long for the memory left, say) costs no record an answer. Returns the
@@ -329,19 +392,14 @@ def _alone_after_failed_batch(
 
 
 def _reading_failures_stop_the_run(
-    outcomes: Iterator[RecordOutcome[_ReadRecord]],
-) -> Iterator[RecordOutcome[_ReadRecord]]:
+    outcomes: Iterator[RecordOutcome[ReadRecord]],
+) -> Iterator[RecordOutcome[ReadRecord]]:
     """The outcomes as they come; a reading process that died (killed, out of memory) ends the run
     with a PredictionError, which the scripts report in one line, instead of a traceback."""
     try:
         yield from outcomes
     except RuntimeError as error:
         raise PredictionError(f"reading or predicting the records stopped: {error}") from error
-
-
-def _as_read(item: _ReadRecord) -> _ReadRecord:
-    """No collation: the loader hands over one record at a time."""
-    return item
 
 
 def predict_records(
@@ -356,50 +414,63 @@ def predict_records(
     ``workers`` processes read and prepare the records (0: this process) while the network runs
     on batches of windows drawn from many records (``Predictor.predict_stream``). A record that
     cannot be read gets an all-negative output (all labels 0, all probabilities 0, as the challenge
-    scores a missing answer) and one log line naming the file and the reason.
+    scores a missing answer) and one log line naming the file and the reason. Log lines are
+    printed above the progress bar.
     """
     started = time.perf_counter()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    codes = loaded.classes.codes
     predictor = loaded.predictor
     summary = DriverSummary()
-    failing_in_a_row = 0
     reader = DataLoader(
-        _RecordReader(headers, predictor),
+        RecordReader(headers, predictor),
         batch_size=None,
         num_workers=workers,
-        collate_fn=_as_read,
+        collate_fn=as_read,
     )
     stream = _reading_failures_stop_the_run(
-        predictor.predict_stream((item, item.prepared) for item in reader)
+        predictor.predict_stream((relogged(item), item.prepared) for item in reader)
     )
-    with _threads_beside(workers, predictor.device):
+    with threads_beside(workers, predictor.device), logging_redirect_tqdm():
         for outcome in tqdm(stream, total=len(headers), desc="records", disable=not progress):
-            item = outcome.tag
-            name = item.header.stem
-            probabilities, network_error = outcome.probabilities, outcome.network_error
-            if network_error is not None:
-                probabilities, network_error = _alone_after_failed_batch(predictor, item, outcome)
-            if probabilities is not None:
-                labels = decide(probabilities, predictor.decision)
-                failing_in_a_row = 0
-            else:
-                error = item.error if network_error is None else str(network_error)
-                log.error("%s: %s; writing an all-negative output", item.header, error)
-                summary.n_failed += 1
-                summary.failures.append((name, error))
-                labels = np.zeros(len(codes), dtype=bool)
-                probabilities = np.zeros(len(codes), dtype=np.float32)
-                if network_error is not None or not item.record_at_fault:
-                    failing_in_a_row += 1
-                    if failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
-                        raise PredictionError(
-                            f"{failing_in_a_row} records in a row failed in preparation or in the "
-                            f"network, the last ({item.header}) with: {error}; stopping, since the "
-                            "model or the machine rather than the records is likely at fault"
-                        ) from network_error
-            write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
-            summary.n_records += 1
+            _write_outcome(loaded, outcome, output_dir, summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _write_outcome(
+    loaded: LoadedModel,
+    outcome: RecordOutcome[ReadRecord],
+    output_dir: Path,
+    summary: DriverSummary,
+) -> None:
+    """Decide and write one record's output; a record without probabilities gets an all-negative
+    one, is logged and counted, and too many such failures in a row stop the run."""
+    predictor, codes = loaded.predictor, loaded.classes.codes
+    item = outcome.tag
+    name = item.header.stem
+    probabilities, network_error = outcome.probabilities, outcome.network_error
+    if network_error is not None:
+        probabilities, network_error = _alone_after_failed_batch(predictor, item, outcome)
+    if probabilities is not None:
+        labels = decide(probabilities, predictor.decision)
+        summary.failing_in_a_row = 0
+    else:
+        error = item.error if network_error is None else str(network_error)
+        # the reader's errors name the file already; others get its name in front
+        where = "" if str(item.header.with_suffix("")) in error else f"{item.header}: "
+        log.error("%s%s; writing an all-negative output", where, error)
+        summary.n_failed += 1
+        summary.failures.append((name, error))
+        labels = np.zeros(len(codes), dtype=bool)
+        probabilities = np.zeros(len(codes), dtype=np.float32)
+        if network_error is not None or not item.record_at_fault:
+            summary.failing_in_a_row += 1
+            if summary.failing_in_a_row >= MAX_MODEL_FAILURES_IN_A_ROW:
+                raise PredictionError(
+                    f"{summary.failing_in_a_row} records in a row failed in preparation or in "
+                    f"the network, the last ({item.header}) with: {error}; stopping, since the "
+                    "model or the machine rather than the records is likely at fault"
+                ) from network_error
+    write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
+    summary.n_records += 1

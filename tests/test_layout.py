@@ -21,6 +21,7 @@ LAYERS = {
     "seecgnet.io": 0,
     "seecgnet.challenge": 0,
     "seecgnet.device": 0,
+    "seecgnet.destinations": 0,
     "seecgnet.data": 1,
     "seecgnet.models": 2,
     "seecgnet.inference": 3,
@@ -138,6 +139,7 @@ def test_the_layer_check_finds_an_import_from_above():
         "seecgnet.challenge.metrics, seecgnet.challenge.scoring",
         "import evaluate_12ECG_score",
         "import seecgnet.cli",
+        "import seecgnet.destinations",
     ],
 )
 def test_reading_records_and_scoring_load_no_torch(statement):

@@ -12,11 +12,13 @@ import torch
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.signals import AgeStatistics
+from seecgnet.destinations import DestinationError
 from seecgnet.model_folder import MODEL_FILE, ModelSummary, load_model, save_model
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.training.curves import CURVE_CSV, CURVE_PNG
 from seecgnet.training.settings import Settings
+from tests.files import snapshot
 
 CLASSES = load_scored_classes()
 TINY = Settings(network=NetworkSettings.small())
@@ -77,14 +79,15 @@ def test_a_mount_point_model_folder_is_replaced_in_place_keeping_other_files(
 ) -> None:
     # `docker run -v HOST:/model ... train_model.py DATA /model`: /model cannot be renamed
     folder = tmp_path / "model"
-    folder.mkdir()
-    (folder / "notes.txt").write_text("the user's own file")
+    folder.mkdir()  # an empty volume, as docker makes it
     real_ismount = os.path.ismount
     monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == folder or real_ismount(path))
     monkeypatch.setattr(Path, "rename", lambda self, target: pytest.fail("renamed a mount point"))
     save_tiny(folder, seed=0)
+    (folder / "notes.txt").write_text("the user's own file")
     old_weight = first_weight(folder)
     save_tiny(folder, seed=1)
+    assert (folder / "notes.txt").read_text() == "the user's own file"
     assert not torch.equal(first_weight(folder), old_weight)
     names = ["model.json", "notes.txt", "settings.json", "weights.pt"]
     assert sorted(p.name for p in folder.iterdir()) == names  # no staging folder left
@@ -113,3 +116,41 @@ def test_a_nan_validation_score_is_written_as_null_and_read_back_as_nan(tmp_path
     loaded = load_model(folder)
     (score,) = loaded.manifest["validation_challenge_metric"]
     assert math.isnan(score)
+
+
+def test_a_model_folder_holding_other_files_is_updated_in_place_and_keeps_them(
+    tmp_path: Path,
+) -> None:
+    # the bundled model/ holds a README.md beside the model's own files
+    folder = save_tiny(tmp_path / "model", seed=0, validation_score=0.1)
+    (folder / "README.md").write_bytes(b"# the model card\n")
+    (folder / "weights_mine.pt").write_bytes(b"the user's own weights, not the model's")
+    old_weight = first_weight(folder)
+    save_tiny(folder, seed=1)
+    assert not torch.equal(first_weight(folder), old_weight)
+    assert (folder / "README.md").read_bytes() == b"# the model card\n"
+    assert (folder / "weights_mine.pt").read_bytes() == b"the user's own weights, not the model's"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md",
+        "model.json",
+        "settings.json",
+        "weights.pt",
+        "weights_mine.pt",
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # nothing hidden beside it
+
+
+@pytest.mark.parametrize("kind", ["file", "folder of other files"])
+def test_saving_over_anything_but_a_model_folder_is_refused_and_leaves_it_as_it_was(
+    tmp_path: Path, kind: str
+) -> None:
+    target = tmp_path / "model"
+    if kind == "file":
+        target.write_bytes(b"the user's file")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_bytes(b"the user's notes")
+    before = snapshot(tmp_path)
+    with pytest.raises(DestinationError, match="model"):
+        save_tiny(target, seed=0)
+    assert snapshot(tmp_path) == before

@@ -12,25 +12,31 @@ from pathlib import Path
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.cli import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     add_training_options,
     cache_dir_from_args,
+    interruptible,
     script_parser,
     settings_from_args,
     setup_logging,
+    whole_number,
 )
 from seecgnet.crossval.results import MethodResult
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT
+from seecgnet.destinations import DestinationError, check_apart, check_work_folder, os_error_text
 from seecgnet.io.records import RecordError, find_records
-from seecgnet.training.settings import Settings
+from seecgnet.training.settings import Settings, SettingsError
 
 log = logging.getLogger("seecgnet.crossval")
 
 EXIT_CODES = {
     EXIT_OK: "every fold is complete and the results are written",
-    EXIT_USAGE: "wrong arguments, data too few for the folds, a work folder of other data, "
-    "or a device this machine lacks",
+    EXIT_USAGE: "wrong arguments, data too few for the folds, a work folder of other data (or "
+    "not a work folder of this command, or the data folder, holding it or inside it), or a "
+    "device this machine lacks",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C): run the same command again to resume",
 }
 
 
@@ -55,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("data", help="folder of labelled records (NAME.hea + NAME.mat)")
     parser.add_argument("workdir", help="work folder for folds, models, outputs and results")
     parser.add_argument(
-        "--folds", type=int, default=5, help="number of folds (default: %(default)s)"
+        "--folds", type=whole_number(2), default=5, help="number of folds (default: %(default)s)"
     )
     parser.add_argument(
         "--baseline",
@@ -64,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--members",
-        type=int,
+        type=whole_number(1),
         default=1,
         help="networks per fold, to compare ensembles (default: %(default)s)",
     )
@@ -72,20 +78,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@interruptible(
+    "python -m seecgnet.crossval",
+    "run the same command again to resume (complete folds are kept, a fold cut off in training "
+    "resumes after its last whole epoch)",
+)
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except (SettingsError, ValueError) as error:
+        parser.error(str(error))
     setup_logging()
     # imported once the arguments are known good: running the folds loads torch
-    from seecgnet.crossval.run import CrossValError
+    from seecgnet.crossval.run import FOLDS_FILE, CrossValError
     from seecgnet.pipeline import PredictionError
 
     started = time.perf_counter()
     try:
-        n_records, n_failures, methods, results = cross_validate(args)
-    except (CrossValError, PredictionError, RecordError, ValueError, OSError) as error:
+        check_apart(args.workdir, "work folder", args.data, "data folder")
+        check_work_folder(args.workdir, "work folder", FOLDS_FILE)
+        n_records, n_failures, methods, results = cross_validate(args, settings)
+        write_results(results, methods, Path(args.workdir), args.folds)
+    except (CrossValError, DestinationError, PredictionError, RecordError, ValueError) as error:
         print(f"crossval: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    write_results(results, methods, Path(args.workdir), args.folds)
+    except OSError as error:
+        print(f"crossval: error: {os_error_text(error)}", file=sys.stderr)
+        return EXIT_USAGE
     log.info(
         "%d records (%d unreadable), %d folds, %.0f s; results in %s",
         n_records,
@@ -109,7 +130,9 @@ def methods_to_run(args: argparse.Namespace, settings: Settings) -> list[Method]
     return methods
 
 
-def cross_validate(args: argparse.Namespace) -> tuple[int, int, list[Method], list[MethodResult]]:
+def cross_validate(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[int, int, list[Method], list[MethodResult]]:
     """Read the records, assign the folds, and run (or resume) every method through them.
 
     Returns the number of records read and of records that could not be read, the methods and
@@ -119,7 +142,6 @@ def cross_validate(args: argparse.Namespace) -> tuple[int, int, list[Method], li
     from seecgnet.device import resolve_device
     from seecgnet.pipeline import open_records
 
-    settings = settings_from_args(args)
     resolve_device(settings.training.device)  # before any record is read
     classes = load_scored_classes()
     store, failures = open_records(

@@ -3,13 +3,21 @@ pooled, under the model's own decision rule and the rules compared beside it."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import Scores, challenge_metric, compute_scores
-from seecgnet.inference.decision import decide, per_sample_threshold
+from seecgnet.inference.decision import (
+    DecisionRule,
+    DecisionSettings,
+    decide,
+    per_sample_threshold,
+)
+from seecgnet.inference.thresholds import tune_class_thresholds
 from seecgnet.training.settings import Settings
 
 # The decision rules compared on the same out-of-fold probabilities.
@@ -21,6 +29,8 @@ class FoldOutcome:
     """One fold's out-of-fold labels and probabilities, and the thresholds tuned on its inner part.
 
     ``probabilities`` is (members, records, classes); ``binary`` the first member's written labels.
+    With several networks, ``inner_labels`` (records, classes) and ``inner_probabilities``
+    (members, records, classes) are their inner validation records', where they share them.
     """
 
     fold: int
@@ -29,6 +39,8 @@ class FoldOutcome:
     probabilities: np.ndarray
     binary: np.ndarray
     thresholds: np.ndarray
+    inner_labels: np.ndarray | None = None
+    inner_probabilities: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -83,16 +95,42 @@ def score_method(
 def _ensemble_scores(
     outcomes: list[FoldOutcome], labels: np.ndarray, settings: Settings, classes: ScoredClasses
 ) -> dict[str, float]:
-    """Pooled challenge metric of one network, and of the mean and the union of the members;
-    empty with one member per fold."""
+    """Pooled challenge metric of one network, and of the mean and the union of the members, under
+    the model's rule; empty with one member per fold. Under the per_class rule each combination's
+    thresholds are tuned on its own inner validation probabilities."""
     if min(o.probabilities.shape[0] for o in outcomes) < 2:
         return {}
-    combined = {
-        "single": [o.probabilities[0] for o in outcomes],
-        "mean": [o.probabilities.mean(axis=0) for o in outcomes],
-        "union": [o.probabilities.max(axis=0) for o in outcomes],
+    combiners = {
+        "single": lambda p: p[0],
+        "mean": lambda p: p.mean(axis=0),
+        "union": lambda p: p.max(axis=0),
     }
-    return {
-        name: challenge_metric(labels, decide(np.concatenate(parts), settings.decision), classes)
-        for name, parts in combined.items()
-    }
+    scores = {}
+    for name, combine in combiners.items():
+        decided = [
+            decide(combine(o.probabilities), _fold_decision(o, combine, settings, classes))
+            for o in outcomes
+        ]
+        scores[name] = challenge_metric(labels, np.concatenate(decided), classes)
+    return scores
+
+
+def _fold_decision(
+    outcome: FoldOutcome,
+    combine: Callable[[np.ndarray], np.ndarray],
+    settings: Settings,
+    classes: ScoredClasses,
+) -> DecisionSettings:
+    """The model's decision for one fold's combination of networks."""
+    if settings.decision.rule is not DecisionRule.PER_CLASS:
+        return settings.decision
+    if outcome.inner_probabilities is None or outcome.inner_labels is None:
+        raise ValueError(
+            f"fold {outcome.fold}: its networks were not validated on the same inner records "
+            "(a work folder of an earlier version), so their ensembles cannot be tuned for the "
+            "per_class rule: use a new work folder"
+        )
+    thresholds = tune_class_thresholds(
+        outcome.inner_labels, combine(outcome.inner_probabilities), classes
+    )
+    return dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))

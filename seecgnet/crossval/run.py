@@ -17,7 +17,6 @@ import csv
 import dataclasses
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,17 +27,24 @@ from seecgnet.challenge.scoring import load_labels
 from seecgnet.crossval.report import FoldCurve
 from seecgnet.crossval.results import FoldOutcome, MethodResult, score_method
 from seecgnet.data.dataset import RecordStore
-from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT, iterative_stratification
+from seecgnet.data.folds import (
+    MIN_RECORDS_TO_SPLIT,
+    iterative_stratification,
+    validation_split,
+)
+from seecgnet.destinations import remove_own_files
+from seecgnet.inference.decision import DecisionRule
 from seecgnet.inference.thresholds import tune_class_thresholds
 from seecgnet.model_folder import ModelSummary, load_model, read_manifest, save_model
 from seecgnet.pipeline import predict_records
+from seecgnet.training.checkpoint import CHECKPOINT_FILES
 from seecgnet.training.curves import CURVE_CSV, read_curve_csv
 from seecgnet.training.loop import train_model
 from seecgnet.training.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FOLDS_FILE = "folds.csv"
+FOLDS_FILE = "folds.csv"  # written first: what makes a folder a cross-validation work folder
 DONE_FILE = "done.json"
 INNER_FILE = "inner_validation.npz"
 
@@ -122,10 +128,15 @@ def run_fold(
         return
     train_indices = np.flatnonzero(folds != fold)
     held_out = [headers[store.names[i]] for i in np.flatnonzero(folds == fold)]
+    # one inner split for every network of the fold, so that their ensembles are validated (and
+    # their per-class thresholds tuned) on the same records
+    config = settings.training
+    fit, inner = validation_split(
+        store.labels[train_indices], config.validation_fraction, config.seed
+    )
     for member in range(members):
-        seed = settings.training.seed + member
         member_settings = dataclasses.replace(
-            settings, training=dataclasses.replace(settings.training, seed=seed)
+            settings, training=dataclasses.replace(config, seed=config.seed + member)
         )
         log.info(
             "fold %d, network %d: training on %d records", fold + 1, member + 1, len(train_indices)
@@ -134,7 +145,7 @@ def run_fold(
             store,
             classes,
             member_settings,
-            train_indices,
+            (train_indices[fit], train_indices[inner]),
             held_out,
             member_dir(fold_dir, member),
             progress,
@@ -148,30 +159,37 @@ def run_member(
     store: RecordStore,
     classes: ScoredClasses,
     settings: Settings,
-    train_indices: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
     held_out: list[Path],
     out: Path,
     progress: bool,
 ) -> None:
-    """One network of a fold: trained (resuming from its checkpoint), its thresholds tuned on its
-    inner validation records, saved as a model folder, and the held-out records predicted."""
+    """One network of a fold: trained on the first part of ``split`` (resuming from its
+    checkpoint), its epoch chosen and its thresholds tuned on the second (the inner validation
+    records), saved as a model folder, and the held-out records predicted."""
+    fit, inner = split
     trained = train_model(
         store,
         classes,
         settings,
-        train_indices=train_indices,
+        train_indices=fit,
+        validation_indices=inner,
         checkpoint_dir=out / "checkpoint",
         resume=True,
         progress=progress,
     )
-    inner_labels = store.labels[trained.validation_indices]
+    inner_labels = store.labels[inner]
     thresholds = tune_class_thresholds(inner_labels, trained.validation_probabilities, classes)
     np.savez(
         out / INNER_FILE,
         labels=inner_labels,
         probabilities=trained.validation_probabilities,
         thresholds=thresholds,
+        names=np.array([store.names[i] for i in inner], dtype=str),
     )
+    if settings.decision.rule is DecisionRule.PER_CLASS:  # the fold's model decides with them
+        tuned = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
+        settings = dataclasses.replace(settings, decision=tuned)
     best = next(e for e in trained.history if e.epoch == trained.best_epoch)
     save_model(
         out / "model",
@@ -179,7 +197,7 @@ def run_member(
         classes,
         trained.age_stats,
         [trained.network.state_dict()],
-        ModelSummary(len(train_indices), (best.epoch,), (best.validation_challenge_metric,)),
+        ModelSummary(len(fit) + len(inner), (best.epoch,), (best.validation_challenge_metric,)),
         histories=[trained.history],
     )
     # the held-out fold goes through exactly the driver's path: model folder, records, files
@@ -190,7 +208,7 @@ def run_member(
         progress=progress,
         workers=settings.training.workers,
     )
-    shutil.rmtree(out / "checkpoint", ignore_errors=True)
+    remove_own_files(out / "checkpoint", CHECKPOINT_FILES)
 
 
 def read_fold(
@@ -206,7 +224,29 @@ def read_fold(
         probabilities.append(outputs.scalar)
         binary = outputs.binary if binary is None else binary
     thresholds = np.load(fold_dir / INNER_FILE)["thresholds"]
-    return FoldOutcome(fold, tuple(names), labels, np.stack(probabilities), binary, thresholds)
+    inner = [np.load(member_dir(fold_dir, m) / INNER_FILE) for m in range(n_members)]
+    inner_labels, inner_probabilities = None, None
+    if n_members > 1 and _same_inner_records(inner):
+        inner_labels = inner[0]["labels"]
+        inner_probabilities = np.stack([part["probabilities"] for part in inner])
+    return FoldOutcome(
+        fold,
+        tuple(names),
+        labels,
+        np.stack(probabilities),
+        binary,
+        thresholds,
+        inner_labels,
+        inner_probabilities,
+    )
+
+
+def _same_inner_records(inner: list[np.lib.npyio.NpzFile]) -> bool:
+    """Whether a fold's networks were validated on the same records (folds made before the record
+    names were saved, or with one inner split per network, were not)."""
+    if any("names" not in part for part in inner):
+        return False
+    return all(np.array_equal(part["names"], inner[0]["names"]) for part in inner)
 
 
 def run_method(

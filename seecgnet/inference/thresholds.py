@@ -8,10 +8,13 @@ thousands of times; it must run on records other than those it will be scored on
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric
+from seecgnet.inference.decision import DecisionRule, DecisionSettings
 
 DEFAULT_CANDIDATES = np.round(np.arange(0.02, 0.99, 0.02), 2)
 
@@ -69,3 +72,21 @@ def tune_class_thresholds(
         if not improved:
             break
     return thresholds
+
+
+def validation_decision(
+    decision: DecisionSettings,
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    classes: ScoredClasses,
+) -> DecisionSettings:
+    """The decision that validation scores an epoch with: the rule as it is, or for the per_class
+    rule thresholds tuned on these very records, as training tunes them for the model it saves.
+
+    Tuned and scored on the same records, the per_class score is optimistic; it serves to choose
+    the epoch whose probabilities tune best, not to estimate the score on new records.
+    """
+    if decision.rule is not DecisionRule.PER_CLASS:
+        return decision
+    thresholds = tune_class_thresholds(labels, probabilities, classes)
+    return dataclasses.replace(decision, class_thresholds=tuple(thresholds.tolist()))

@@ -9,23 +9,37 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser, setup_logging
-from seecgnet.mitbih.beats import BeatError
-from seecgnet.mitbih.run import BenchmarkSettings, SplitSettings, WorkdirError, run_benchmark
-from seecgnet.mitbih.splits import PROTOCOLS, SplitError
-from seecgnet.mitbih.training import BeatTrainingError, BeatTrainSettings
-from seecgnet.training.checkpoint import CheckpointError
+from seecgnet.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    interruptible,
+    script_parser,
+    setup_logging,
+    whole_number,
+)
+from seecgnet.destinations import (
+    DestinationError,
+    check_apart,
+    check_work_folder,
+    os_error_text,
+)
+from seecgnet.mitbih.settings import PROTOCOLS, BeatTrainSettings, SplitSettings
 from seecgnet.training.settings import SettingsError
+
+if TYPE_CHECKING:
+    from seecgnet.mitbih.run import BenchmarkSettings
 
 log = logging.getLogger("seecgnet.mitbih")
 
 EXIT_CODES = {
     EXIT_OK: "every network of the protocol is trained and scored; the results files are written",
     EXIT_USAGE: "wrong arguments, a data folder without the database's records, or a work "
-    "folder made with other options",
+    "folder made with other options (or one that is not a work folder of this benchmark, or the "
+    "data folder, holds it or lies inside it)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C): run the same command again to resume",
 }
 
 
@@ -46,8 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     train, split = BeatTrainSettings(), SplitSettings()
     for flag, kind, default, text in (
-        ("--epochs", int, train.epochs, "passes over the training beats"),
-        ("--batch-size", int, train.batch_size, "beats per step"),
+        ("--epochs", whole_number(1), train.epochs, "passes over the training beats"),
+        ("--batch-size", whole_number(1), train.batch_size, "beats per step"),
         ("--learning-rate", float, train.learning_rate, "peak one-cycle rate"),
         (
             "--hard-fraction",
@@ -64,20 +78,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ("--seed", int, train.seed, "seed of split and weights"),
         (
             "--validation-records",
-            int,
+            whole_number(1),
             split.validation_records,
             "inter-patient: DS1 records held out to choose the epoch",
         ),
     ):
         parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: %(default)s)")
     parser.add_argument(
-        "--threads", type=int, help="torch CPU threads (default: torch's own choice)"
+        "--threads", type=whole_number(1), help="torch CPU threads (default: torch's own choice)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
 
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
+    from seecgnet.mitbih.run import BenchmarkSettings
+
     return BenchmarkSettings(
         protocol=args.protocol,
         architectures=("seecgnet", "baseline") if args.baseline else ("seecgnet",),
@@ -95,9 +111,28 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     )
 
 
+@interruptible(
+    "python -m seecgnet.mitbih",
+    "run the same command again to resume after the last whole epoch",
+)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging()
+    try:
+        check_apart(args.workdir, "work folder", args.data, "data folder")
+        check_work_folder(args.workdir, "work folder", "settings.json")
+    except DestinationError as error:
+        print(f"mitbih: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    # imported once the arguments are known good: torch and wfdb take seconds to load
+    import torch
+
+    from seecgnet.mitbih.beats import BeatError
+    from seecgnet.mitbih.run import WorkdirError, run_benchmark
+    from seecgnet.mitbih.splits import SplitError
+    from seecgnet.mitbih.training import BeatTrainingError
+    from seecgnet.training.checkpoint import CheckpointError
+
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -111,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         SettingsError,
         SplitError,
         WorkdirError,
-        OSError,
+        ValueError,
     ) as error:
         print(f"mitbih: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"mitbih: error: {os_error_text(error)}", file=sys.stderr)
         return EXIT_USAGE
     print((args.workdir / "results.md").read_text())
     log.info(

@@ -33,18 +33,14 @@ from seecgnet.mitbih.beats import (
 from seecgnet.mitbih.network import beat_settings_for
 from seecgnet.mitbih.report import MethodResult, draw_confusion, markdown, write_csv
 from seecgnet.mitbih.scores import score_beats
+from seecgnet.mitbih.settings import PROTOCOLS, BeatTrainSettings, SplitSettings
 from seecgnet.mitbih.splits import (
-    PROTOCOLS,
     Split,
     inter_patient_split,
     intra_patient_split,
     protocol_records,
 )
-from seecgnet.mitbih.training import (
-    BeatTrainSettings,
-    predict,
-    train_beat_model,
-)
+from seecgnet.mitbih.training import predict, train_beat_model
 from seecgnet.training.checkpoint import CHECKPOINT_NAME
 from seecgnet.training.settings import to_plain
 
@@ -55,18 +51,6 @@ METHOD_NAMES = {"seecgnet": "SE-ECGNet", "baseline": "plain 1-D ResNet"}
 
 class WorkdirError(ValueError):
     """The work folder was made by a run with other settings."""
-
-
-@dataclass(frozen=True)
-class SplitSettings:
-    """How the beats are split. ``test_fraction`` and ``validation_fraction`` (a share of the
-    training beats) serve the intra-patient protocol, ``validation_records`` (DS1 records held out)
-    the inter-patient one."""
-
-    test_fraction: float = 0.2
-    validation_fraction: float = 0.1
-    validation_records: int = 4
-    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
-
-Protocol = Literal["intra", "inter"]
-PROTOCOLS: tuple[Protocol, ...] = ("intra", "inter")
+from seecgnet.mitbih.settings import PROTOCOLS, Protocol
 
 DS1 = (
     *("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122"),

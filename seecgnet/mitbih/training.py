@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from seecgnet.mitbih.beats import Beats
 from seecgnet.mitbih.scores import selection_score
+from seecgnet.mitbih.settings import BeatTrainSettings
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import ModelSettings
 from seecgnet.training.checkpoint import (
@@ -29,7 +30,7 @@ from seecgnet.training.checkpoint import (
     save_checkpoint,
 )
 from seecgnet.training.loss import class_weights, hard_sample_count
-from seecgnet.training.settings import LossSettings, OptimiserSettings, to_plain
+from seecgnet.training.settings import LossSettings, to_plain
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +39,6 @@ PREDICT_BATCH = 2048
 
 class BeatTrainingError(ValueError):
     """Training cannot run as asked (too few beats for a batch); the message says why."""
-
-
-@dataclass(frozen=True)
-class BeatTrainSettings(OptimiserSettings):
-    """Optimisation of a beat classifier: the package's optimiser settings with our values, sized
-    for two CPU cores, and what only beats need."""
-
-    epochs: int = 12
-    batch_size: int = 128
-    # 1.0 averages every beat of a batch; below 1 only the hardest part (the paper's hard mining)
-    hard_fraction: float = 1.0
-    # each training beat's leads are scaled by factors drawn from [1 - j, 1 + j], j this value,
-    # since amplitudes differ between patients far more than between beats of one patient
-    amplitude_jitter: float = 0.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        LossSettings(hard_fraction=self.hard_fraction)  # validates the fraction
 
 
 def hard_mining_cross_entropy(

@@ -7,17 +7,28 @@ import sys
 import time
 from pathlib import Path
 
-from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser, setup_logging
+from seecgnet.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    interruptible,
+    script_parser,
+    setup_logging,
+)
+from seecgnet.destinations import DestinationError, check_file_destination, os_error_text
 
 log = logging.getLogger("seecgnet.report")
 
 EXIT_CODES = {
     EXIT_OK: "the report was written",
     EXIT_USAGE: "wrong arguments, an unusable model folder or record, an output file that cannot "
-    "be written or has another suffix than .png, .pdf or .html, or a device this machine lacks",
+    "be written or has another suffix than .png, .pdf or .html (or, without --out, a "
+    "NAME_report.png that exists already), or a device this machine lacks",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C): no report was written",
 }
 
 
+@interruptible("python -m seecgnet.report", "run it again to write the report")
 def main(argv: list[str] | None = None) -> int:
     parser = script_parser(
         "Draw one record as a 12-lead ECG (3 × 4 leads and a lead II rhythm strip at 25 mm/s, "
@@ -31,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("record", help="record to report: NAME.hea, NAME.mat or the path NAME")
     parser.add_argument(
         "--out",
-        help="output file, .png, .pdf or .html by its suffix (default: NAME_report.png here)",
+        help="output file, .png, .pdf or .html by its suffix, replaced if it exists (default: "
+        "NAME_report.png here, which must not exist yet)",
     )
     parser.add_argument(
         "--device",
@@ -40,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     setup_logging()
+    try:
+        out = _report_file(args.record, args.out)
+    except DestinationError as error:
+        print(f"seecgnet.report: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
     from seecgnet.io.records import RecordError, read_record
@@ -50,11 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = load_model(args.model, device=str(resolve_device(args.device)))
         record = read_record(args.record)
-        out = Path(args.out) if args.out else Path(f"{record.name}_report.png")
         report = build_report(loaded, record)
         save_report(report, out)
-    except (DeviceError, ModelFolderError, RecordError, ReportError, OSError) as error:
+    except (DeviceError, ModelFolderError, RecordError, ReportError) as error:
         print(f"seecgnet.report: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"seecgnet.report: error: {os_error_text(error)}", file=sys.stderr)
         return EXIT_USAGE
     positives = ", ".join(report.positive_abbreviations) or "none"
     log.info(
@@ -65,6 +84,25 @@ def main(argv: list[str] | None = None) -> int:
         time.perf_counter() - started,
     )
     return EXIT_OK
+
+
+def _report_file(record: str, out: str | None) -> Path:
+    """Where the report goes: ``out`` (a file, replaced if it exists), or NAME_report.png in the
+    current folder, which is never replaced since the user did not name it."""
+    base = Path(record)
+    if base.suffix in (".hea", ".mat"):
+        base = base.with_suffix("")
+    if out is None:
+        path = Path(f"{base.name}_report.png")
+        if path.exists():
+            raise DestinationError(
+                f"{path} exists already: give --out {path} to replace it, or another file"
+            )
+    else:
+        path = Path(out)
+    reads = [base.with_suffix(".hea"), base.with_suffix(".mat")]
+    check_file_destination(path, "report file", reads)
+    return path
 
 
 if __name__ == "__main__":

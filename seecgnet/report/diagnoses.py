@@ -8,7 +8,7 @@ checks them against the table. Each of the three equivalent pairs is one class, 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,9 @@ import numpy as np
 from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.io.records import find_records
+
+# A summary line's text for a record that could not be read (it has no diagnoses to show).
+UNREAD = "(not read: see its error above; all-negative output)"
 
 # SNOMED CT code -> (abbreviation, name), in the table's order.
 DIAGNOSES: dict[str, tuple[str, str]] = {
@@ -147,23 +150,32 @@ def summary_line(
 
 
 def summary_lines(
-    record_names: Sequence[str], output_dir: str | Path, classes: ScoredClasses
+    record_names: Sequence[str],
+    output_dir: str | Path,
+    classes: ScoredClasses,
+    unread: Collection[str] = (),
 ) -> list[str]:
     """One summary line per record, read back from its challenge output file in ``output_dir``.
 
-    Reading the written files means the summary says exactly what the challenge outputs say.
+    Reading the written files means the summary says exactly what the challenge outputs say. The
+    records named in ``unread`` could not be read: their (all-negative) outputs say nothing, and
+    their lines say so instead of "(none)".
     """
     paths = [Path(output_dir) / f"{name}.csv" for name in record_names]
     outputs = load_outputs(paths, classes)
     return [
-        summary_line(name, classes, labels, probabilities)
+        f"{name}: {UNREAD}"
+        if name in unread
+        else summary_line(name, classes, labels, probabilities)
         for name, labels, probabilities in zip(
             record_names, outputs.binary, outputs.scalar, strict=True
         )
     ]
 
 
-def folder_summary(input_dir: str | Path, output_dir: str | Path) -> list[str]:
+def folder_summary(
+    input_dir: str | Path, output_dir: str | Path, unread: Collection[str] = ()
+) -> list[str]:
     """The summary lines of every record of ``input_dir`` whose outputs are in ``output_dir``."""
     names = [header.stem for header in find_records(input_dir, require_signal=False)]
-    return summary_lines(names, output_dir, load_scored_classes())
+    return summary_lines(names, output_dir, load_scored_classes(), unread)

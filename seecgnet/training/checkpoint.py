@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from seecgnet.destinations import DestinationError, remove_own_files
+
+log = logging.getLogger(__name__)
+
 CHECKPOINT_NAME = "checkpoint.pt"
+# Every file a checkpoint is: the file itself, and the one it is written to before being renamed.
+CHECKPOINT_FILES = (CHECKPOINT_NAME, "checkpoint.partial")
 
 # Checkpoints written before this module held numpy arrays (the best epoch's validation
 # probabilities); these rebuild them, and nothing else, when such a file is resumed.
@@ -100,7 +108,7 @@ def save_checkpoint(
 ) -> None:
     """Write the checkpoint beside its final name and rename it, so a kill never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
+    partial = path.with_name(CHECKPOINT_FILES[1])
     best_probabilities = state.best_probabilities
     torch.save(
         {
@@ -142,7 +150,10 @@ def load_checkpoint(
         with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
             saved = torch.load(path, map_location=device, weights_only=True)
     except _UNREADABLE as error:
-        raise CheckpointError(f"cannot resume from {path}: {error}") from error
+        raise CheckpointError(
+            f"cannot resume from {path}: it is damaged (truncated or overwritten?); delete it "
+            "to start afresh"
+        ) from error
     if not isinstance(saved, dict):
         raise CheckpointError(f"cannot resume from {path}: not a checkpoint")
     saved = _in_current_layout(saved)
@@ -183,3 +194,43 @@ def _in_current_layout(saved: dict[str, Any]) -> dict[str, Any]:
         "identity": {"settings": json.loads(saved["settings"]), "records": saved["split"]},
         "state": {**{key: saved.get(key) for key in progress}, "history": saved.get("history")},
     }
+
+
+# What a training run's checkpoint folder holds: one checkpoint per network (each with the partial
+# file it is first written to).
+_CHECKPOINT_FILES = tuple(f"member_*/{name}" for name in CHECKPOINT_FILES)
+
+
+def checkpoint_folder(model_dir: str | Path) -> Path:
+    """Where training keeps its checkpoints until the model is saved: ``.NAME.checkpoint`` beside
+    the model folder ``NAME``."""
+    model_dir = Path(os.path.abspath(model_dir))
+    return model_dir.with_name(f".{model_dir.name}.checkpoint")
+
+
+def check_checkpoint_folder(folder: Path) -> None:
+    """Refuse a checkpoint folder that holds anything but checkpoints: it is deleted at the end."""
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if not folder.is_dir() or folder.is_symlink():
+        raise DestinationError(f"{folder}: training keeps its checkpoints here, but it is a file")
+    own = {path for pattern in _CHECKPOINT_FILES for path in folder.glob(pattern)}
+    others = [path for path in folder.rglob("*") if path not in own and not _holds_only(path, own)]
+    if others:
+        raise DestinationError(
+            f"{folder}: training keeps its checkpoints here, but it holds other files "
+            f"({others[0].name}); move them or delete the folder"
+        )
+
+
+def _holds_only(path: Path, own: set[Path]) -> bool:
+    """A folder whose files are all among ``own`` (an empty one included)."""
+    return path.is_dir() and all(p in own or p.is_dir() for p in path.rglob("*"))
+
+
+def remove_checkpoints(folder: Path) -> None:
+    """Delete a training run's checkpoints once its model is saved (and the folder, when that
+    leaves it empty)."""
+    left = remove_own_files(folder, _CHECKPOINT_FILES)
+    if left:
+        log.warning("%s holds other files than checkpoints; it was left in place", folder)

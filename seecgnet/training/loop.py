@@ -37,6 +37,7 @@ from seecgnet.data.signals import AgeStatistics
 from seecgnet.device import resolve_device
 from seecgnet.inference.decision import decide
 from seecgnet.inference.prediction import Predictor
+from seecgnet.inference.thresholds import validation_decision
 from seecgnet.models.registry import build_network
 from seecgnet.training.checkpoint import (
     CHECKPOINT_NAME,
@@ -352,8 +353,11 @@ def _validate(
     # train mode a record's few windows would be normalised by themselves
     run.network.eval()
     probabilities = predictor.store_probabilities(store, run.val_indices)
-    outputs = decide(probabilities, settings.decision)
-    return challenge_metric(store.labels[run.val_indices], outputs, classes), probabilities
+    labels = store.labels[run.val_indices]
+    outputs = decide(
+        probabilities, validation_decision(settings.decision, labels, probabilities, classes)
+    )
+    return challenge_metric(labels, outputs, classes), probabilities
 
 
 def _log_epoch(entry: EpochLog, epochs: int) -> None:

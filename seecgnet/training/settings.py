@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
-from seecgnet.inference.decision import DecisionSettings
+from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES, BaselineSettings, NetworkSettings
 
 
@@ -67,7 +67,11 @@ class OptimiserSettings:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
-            raise SettingsError("epochs and batch_size must be at least 1")
+            raise SettingsError(
+                f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}"
+            )
+        if not self.learning_rate > 0:
+            raise SettingsError(f"learning_rate must be above 0, got {self.learning_rate}")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,10 @@ class TrainSettings(OptimiserSettings):
         if not 0.0 <= self.validation_fraction < 1.0:
             raise SettingsError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+        if self.workers < 0:
+            raise SettingsError(
+                f"workers (data loader processes) must be 0 or more, got {self.workers}"
             )
 
 
@@ -121,6 +129,14 @@ class Settings:
             raise SettingsError(
                 f"the network takes {self.network.n_demographics} age and sex features; "
                 f"there are {N_DEMOGRAPHICS}"
+            )
+        untuned = (
+            self.decision.rule is DecisionRule.PER_CLASS and not self.decision.class_thresholds
+        )
+        if untuned and self.training.validation_fraction <= 0:
+            raise SettingsError(
+                "the per_class rule tunes its thresholds on validation records: the validation "
+                "fraction must be above 0"
             )
 
     def to_json(self) -> str:

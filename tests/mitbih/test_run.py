@@ -122,8 +122,13 @@ def test_amplitude_jitter_scales_each_lead_with_its_template_row(data_dir, tmp_p
 
 def test_settings_out_of_range_are_a_usage_error(data_dir, tmp_path, capsys):
     run = [str(data_dir), str(tmp_path / "run"), "--protocol", "intra", *TINY]
-    assert main([*run, "--batch-size", "0"]) == 2
-    assert "batch_size" in capsys.readouterr().err
+    assert main([*run, "--hard-fraction", "0"]) == 2
+    assert "hard_fraction" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # argparse's own usage error
+        main([*run, "--batch-size", "0"])
+    assert stopped.value.code == 2
+    assert "--batch-size: must be at least 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_work_folder_refuses_another_copy_of_the_database(data_dir, tmp_path, capsys):

@@ -24,9 +24,11 @@ from seecgnet.pipeline import predict_records
 from seecgnet.report.__main__ import main as report_main
 from seecgnet.report.diagnoses import (
     DIAGNOSES,
+    UNREAD,
     Agreement,
     class_names,
     diagnosis_rows,
+    summary_line,
 )
 from seecgnet.report.explain import explain_record
 from seecgnet.report.page import (
@@ -146,7 +148,10 @@ def test_driver_summary_prints_each_records_positives_by_abbreviation(tiny_model
     assert driver_main([str(tiny_model), str(data), str(tmp_path / "out"), "--summary"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == ["S0", "S1", "S2", "S9"]
-    assert lines[-1] == "S9: (none)"
+    # an unreadable record is told apart from one the model found no diagnosis in
+    assert lines[-1] == f"S9: {UNREAD}"
+    nothing = np.zeros(len(load_scored_classes()), dtype=bool)
+    assert summary_line("S9", load_scored_classes(), nothing, nothing.astype(float)) == "S9: (none)"
     loaded = load_model(tiny_model)
     for header, line in zip(headers, lines[:-1], strict=True):
         report = build_report(loaded, read_record(header))

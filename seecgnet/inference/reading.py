@@ -1,0 +1,121 @@
+"""Reading records for prediction: headers read and prepared, in this process or in DataLoader
+worker processes, beside the network that runs on them.
+
+What reading a record logs (a warning about its age field, say) is held back with the record and
+logged again where it is consumed, in the main process, so that every line goes above the
+progress bar there, whichever process read the record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from seecgnet.data.dataset import prepare_signal
+from seecgnet.data.signals import demographic_features
+from seecgnet.inference.prediction import NetworkInput, Predictor
+from seecgnet.io.records import RecordError, read_record
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    """A header's record, read and prepared for the network, or why it could not be; ``logged``
+    holds what reading it logged, to be logged again where the progress bar is drawn."""
+
+    header: Path
+    prepared: NetworkInput | None
+    error: str = ""
+    record_at_fault: bool = True  # an unreadable file, rather than a failure after reading
+    logged: tuple[logging.LogRecord, ...] = ()
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # plain text only: the record may go to another process, and tracebacks do not pickle
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def collected_logs() -> Iterator[list[logging.LogRecord]]:
+    """What the package logs inside the block, held back instead of printed."""
+    package = logging.getLogger("seecgnet")
+    handler, propagate = _Collect(), package.propagate
+    package.addHandler(handler)
+    package.propagate = False
+    try:
+        yield handler.records
+    finally:
+        package.removeHandler(handler)
+        package.propagate = propagate
+
+
+class RecordReader(Dataset):
+    """The records of a list of headers, read and prepared (in DataLoader worker processes)."""
+
+    def __init__(self, headers: Sequence[Path], predictor: Predictor) -> None:
+        self.headers = list(headers)
+        self.signal_settings = predictor.signal_settings
+        self.age_stats = predictor.age_stats
+
+    def __len__(self) -> int:
+        return len(self.headers)
+
+    def __getitem__(self, index: int) -> ReadRecord:
+        with collected_logs() as logged:
+            item = self._read(self.headers[index])
+        return dataclasses.replace(item, logged=tuple(logged))
+
+    def _read(self, header: Path) -> ReadRecord:
+        try:
+            record = read_record(header)
+            signal = prepare_signal(record, self.signal_settings)
+        # RuntimeError: what a library raises for an input it cannot take; one record must not
+        # end the run for the thousands after it
+        except (RecordError, ValueError, OSError, RuntimeError) as error:
+            return ReadRecord(header, None, str(error), isinstance(error, RecordError))
+        demographics = demographic_features(record.age, record.sex, self.age_stats)
+        return ReadRecord(header, NetworkInput(signal, demographics))
+
+
+@contextlib.contextmanager
+def threads_beside(workers: int, device: torch.device) -> Iterator[None]:
+    """On a CPU the network's threads leave a core to each reading process (up to half of them):
+    a thread that waits for a core taken by a reader stalls every layer of the network (on our
+    2-core machine, shared with other work, 295 records took 20 s with two network threads beside
+    two readers and 6 s with one)."""
+    before = torch.get_num_threads()
+    if device.type == "cpu" and workers > 0:
+        # at most half the threads go, so that many readers on a many-core machine leave the
+        # network more than one thread
+        torch.set_num_threads(max(1, before - min(workers, before // 2)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def as_read(item: ReadRecord) -> ReadRecord:
+    """No collation: the loader hands over one record at a time."""
+    return item
+
+
+def relogged(item: ReadRecord) -> ReadRecord:
+    """The record, once what reading it logged (in a worker, say) is logged here."""
+    for record in item.logged:
+        logging.getLogger(record.name).handle(record)
+    return item
