@@ -33,7 +33,9 @@ def _imported_modules(stderr: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("script", [*SCRIPTS, "-m seecgnet.crossval", "-m seecgnet.report"])
+@pytest.mark.parametrize(
+    "script", [*SCRIPTS, "-m seecgnet.crossval", "-m seecgnet.report", "-m seecgnet.mitbih"]
+)
 @pytest.mark.parametrize("arguments", [("--help",), (), ("a", "b", "c", "d", "e", "--no-such")])
 def test_help_and_usage_errors_answer_without_importing_torch(script, arguments):
     run = _run(*script.split(), *arguments, python_options=("-X", "importtime"))

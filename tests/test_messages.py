@@ -1,0 +1,196 @@
+"""What a user reads when something goes wrong: one line naming the problem, never a traceback, a
+raw errno text or a torch message; Ctrl-C ends every command with one line saying what to do next.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import driver
+import evaluate_12ECG_score
+import train_model
+from seecgnet.cli import EXIT_INTERRUPTED
+from seecgnet.crossval import __main__ as crossval
+from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
+from seecgnet.mitbih.__main__ import main as mitbih_main
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.report.__main__ import main as report_main
+from seecgnet.training.settings import Settings, TrainSettings
+from tests.paths import ROOT
+
+TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
+
+
+def usage_error(capsys: pytest.CaptureFixture[str], main, argv: list[str]) -> str:
+    """The usage error line of a command that argparse (or the settings) refused, exit 2."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "argv", "message"),
+    [
+        (train_model.main, ["d", "m", "--folds", "0"], "--folds: must be at least 1, got 0"),
+        (train_model.main, ["d", "m", "--workers", "-1"], "--workers: must be at least 0, got -1"),
+        (train_model.main, ["d", "m", "--epochs", "two"], "expected a whole number, got 'two'"),
+        (train_model.main, ["d", "m", "--learning-rate", "0"], "learning_rate must be above 0"),
+        (
+            train_model.main,
+            ["d", "m", "--decision", "per_class", "--validation-fraction", "0"],
+            "the validation fraction must be above 0",
+        ),
+        (driver.main, ["m", "i", "o", "--workers", "-1"], "--workers: must be at least 0, got -1"),
+        (crossval.main, ["d", "w", "--folds", "1"], "--folds: must be at least 2, got 1"),
+        (crossval.main, ["d", "w", "--members", "0"], "--members: must be at least 1, got 0"),
+        (crossval.main, ["d", "w", "--workers", "-1"], "--workers: must be at least 0, got -1"),
+    ],
+)
+def test_numbers_out_of_range_are_one_usage_line(capsys, command, argv, message):
+    assert message in usage_error(capsys, command, argv)
+
+
+def test_the_driver_names_damaged_weights_without_torchs_words(tmp_path, capsys):
+    model = tmp_path / "model"
+    model.mkdir()
+    for path in (ROOT / "model").iterdir():
+        (model / path.name).write_bytes(path.read_bytes())
+    write_synthetic_dataset(tmp_path / "in", 1, seed=3)
+    for damage in (b"", b"\x00garbage", (ROOT / "model" / "weights.pt").read_bytes()[:50000]):
+        (model / "weights.pt").write_bytes(damage)
+        assert driver.main([str(model), str(tmp_path / "in"), str(tmp_path / "out")]) == 2
+        (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+        assert f"{model / 'weights.pt'} is damaged" in line
+        for noise in ("Errno", "torch.load", "weights_only", "PytorchStreamReader"):
+            assert noise not in line
+        assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_is_a_file_is_named_without_errno_text(tmp_path, capsys):
+    write_synthetic_dataset(tmp_path / "in", 1, seed=3)
+    (tmp_path / "out").write_text("a file")
+    assert driver.main([str(ROOT / "model"), str(tmp_path / "in"), str(tmp_path / "out")]) == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert (
+        line == f"driver.py: error: {tmp_path / 'out'}: the output folder is a file, not a folder"
+    )
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_record_lines_are_printed_above_the_progress_bar_naming_the_file_once(tmp_path, workers):
+    write_synthetic_dataset(tmp_path / "in", 3, seed=3)
+    (tmp_path / "in" / "SYN00002.mat").write_bytes(b"not a MATLAB file")
+    header = (tmp_path / "in" / "SYN00003.hea").read_text()
+    (tmp_path / "in" / "SYN00003.hea").write_text(header.replace("#Age:", "#Age: 200 #"))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "driver.py"), str(ROOT / "model"), "in", "out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    stderr = run.stderr
+    # what a terminal shows as one line: the text between two carriage returns or line ends
+    pieces = stderr.replace("\r", "\n").split("\n")
+    (error,) = [piece for piece in pieces if "ERROR" in piece]
+    (warning,) = [piece for piece in pieces if "#Age" in piece]  # logged where it was read
+    assert "records:" in stderr  # the progress bar was drawn...
+    assert "records:" not in error + warning  # ...and no line ran into it
+    assert error.count("SYN00002") == 1
+
+
+def interrupt(*_args, **_kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("command", "argv", "target", "next_step"),
+    [
+        (train_model.main, ["d", "m"], "seecgnet.pipeline.train_folder", "--resume"),
+        (driver.main, ["m", "i", "o"], "seecgnet.pipeline.predict_folder", "run the same"),
+        (
+            evaluate_12ECG_score.main,
+            ["l", "o"],
+            "evaluate_12ECG_score.score_directories",
+            "run it again",
+        ),
+        (crossval.main, ["d", "w"], "seecgnet.crossval.__main__.cross_validate", "resume"),
+        (
+            mitbih_main,
+            ["d", "w", "--protocol", "intra"],
+            "seecgnet.mitbih.run.run_benchmark",
+            "resume",
+        ),
+        (report_main, ["m", "r.hea"], "seecgnet.model_folder.load_model", "run it again"),
+    ],
+)
+def test_ctrl_c_ends_every_command_with_one_line_and_status_130(
+    tmp_path, monkeypatch, capsys, command, argv, target, next_step
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(target, interrupt)
+    assert command(argv) == EXIT_INTERRUPTED == 130
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    interrupted = [line for line in lines if "interrupted" in line]
+    assert len(interrupted) == 1 and next_step in interrupted[0]
+    assert "Traceback" not in "\n".join(lines)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["train_model.py", "driver.py"])
+def test_ctrl_c_in_a_terminal_ends_a_run_and_its_workers_with_one_line(tmp_path, command):
+    """SIGINT to the whole process group, as a terminal sends it: the data loader's worker
+    processes get it too, and print nothing."""
+    if command == "train_model.py":
+        write_synthetic_dataset(tmp_path / "data", 8, seed=4)
+        TINY.save(tmp_path / "tiny.json")
+        argv = ["data", "model", "--settings", "tiny.json", "--epochs", "200", "--workers", "1"]
+        started = tmp_path / ".model.checkpoint" / "member_1" / "checkpoint.pt"
+    else:
+        for k in range(24):
+            write_synthetic_record(tmp_path / "in", f"R{k:03d}", seed=k, duration_s=60.0)
+        argv = [str(ROOT / "model"), "in", "out", "--workers", "2"]
+        started = tmp_path / "out" / "R000.csv"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / command), *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not started.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    last = [line for line in stderr.splitlines() if line.strip()][-1]
+    assert last.startswith(f"{command}: interrupted; ")
+    if command == "train_model.py":
+        assert "--resume" in last
+        assert not (tmp_path / "model").exists()
+
+
+def test_team_code_explains_itself_when_run():
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", str(ROOT / "team_code.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0
+    assert "train_12ECG_classifier" in run.stdout and "train_model.py" in run.stdout
+    assert "| torch" not in run.stderr  # explaining itself loads no torch
