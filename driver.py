@@ -6,6 +6,7 @@ probabilities). A record that cannot be read still gets an output, all negative,
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -39,6 +40,12 @@ EXIT_CODES = {
     "the records done so far have their outputs; run the same command again to write them all",
 )
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    return _predict(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
         "Classify every record (NAME.hea + NAME.mat) of INPUT with the model folder MODEL and "
         "write one challenge-format NAME.csv per record into OUTPUT.",
@@ -72,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         help="processes that read and prepare records while the network runs; 0 reads in the "
         "driver's own process (default: the machine's cores, %(default)s)",
     )
-    args = parser.parse_args(argv)
-    setup_logging()
+    return parser
+
+
+def _predict(args: argparse.Namespace) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
     from seecgnet.io.records import RecordError

@@ -45,6 +45,18 @@ EXIT_CODES = {
 
 @interruptible("evaluate_12ECG_score.py", "run it again to score")
 def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        _check_score_files(args)
+    except DestinationError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return _score(args, parser.prog)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(__doc__.split("\n\n")[0], EXIT_CODES)
     parser.add_argument("labels", type=Path, help="folder of label headers (NAME.hea)")
     parser.add_argument("outputs", type=Path, help="folder of output files (NAME.csv)")
@@ -58,17 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_WEIGHTS,
         help="the challenge's weights.csv (default: the one beside this script)",
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    try:
-        _check_score_files(args)
-    except DestinationError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    return parser
+
+
+def _score(args: argparse.Namespace, prog: str) -> int:
     try:
         scores = score_directories(args.labels, args.outputs, load_scored_classes(args.weights))
     except (ChallengeFilesError, LabelFileError, OutputFileError, WeightsFileError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.scores_csv is None:
         print(format_scores(scores))
@@ -80,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             path.write_text(text, encoding="utf-8", newline="")
         except OSError as error:
-            print(f"{parser.prog}: error: cannot write {path}: {error.strerror}", file=sys.stderr)
+            print(f"{prog}: error: cannot write {path}: {error.strerror}", file=sys.stderr)
             return EXIT_USAGE
     return EXIT_OK
 

@@ -40,6 +40,17 @@ EXIT_CODES = {
     "train_model.py", "run the same command with --resume to continue after the last whole epoch"
 )
 def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except (SettingsError, ValueError) as error:
+        parser.error(str(error))
+    setup_logging()
+    return _train(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
         "Train SE-ECGNet on a folder of WFDB records (NAME.hea + NAME.mat) and write a model "
         "folder that driver.py runs.",
@@ -68,13 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="continue a killed run from its last checkpoint"
     )
-    args = parser.parse_args(argv)
-    try:
-        settings = settings_from_args(args)
-    except (SettingsError, ValueError) as error:
-        parser.error(str(error))
-    setup_logging()
-    return _train(args, settings)
+    return parser
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:

@@ -44,6 +44,10 @@ EXIT_CODES = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
         "Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
         "beats of the MIT-BIH Arrhythmia Database, under the intra-patient (random beats) or the "
@@ -88,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--threads", type=whole_number(1), help="torch CPU threads (default: torch's own choice)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:

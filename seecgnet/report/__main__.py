@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import time
@@ -30,6 +31,17 @@ EXIT_CODES = {
 
 @interruptible("python -m seecgnet.report", "run it again to write the report")
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    try:
+        out = _report_file(args.record, args.out)
+    except DestinationError as error:
+        print(f"seecgnet.report: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return _report(args, out)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
         "Draw one record as a 12-lead ECG (3 × 4 leads and a lead II rhythm strip at 25 mm/s, "
         "10 mm/mV) with the model's diagnoses by name, probability and threshold, the reference "
@@ -50,13 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         default="cpu",
         help="'cpu', 'cuda' or 'auto' (CUDA when present) (default: %(default)s)",
     )
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        out = _report_file(args.record, args.out)
-    except DestinationError as error:
-        print(f"seecgnet.report: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    return parser
+
+
+def _report(args: argparse.Namespace, out: Path) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
     from seecgnet.io.records import RecordError, read_record

@@ -1,0 +1,273 @@
+"""Every option of every command, run end to end on tiny synthetic data: nothing advertised is broken.
+
+Each command's runs are listed below; a last test checks that together they use every option and
+every choice that the command's parser offers (and so its --help and the README), so that a new
+option without a run here fails the suite.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import driver
+import evaluate_12ECG_score
+import train_model
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.challenge.outputs import load_outputs
+from seecgnet.crossval import __main__ as crossval
+from seecgnet.data.dataset import load_store
+from seecgnet.data.folds import validation_split
+from seecgnet.inference.thresholds import tune_class_thresholds
+from seecgnet.io.synthetic import write_synthetic_dataset
+from seecgnet.mitbih import __main__ as mitbih
+from seecgnet.mitbih.splits import DS1, DS2
+from seecgnet.model_folder import load_model
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.report import __main__ as report
+from seecgnet.training import loop
+from seecgnet.training.settings import Settings, TrainSettings
+from tests.mitbih.records import rhythm, write_record
+from tests.paths import ROOT
+
+CLASSES = load_scored_classes()
+TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
+COMMON = ["--settings", "tiny.json", "--epochs", "1", "--batch-size", "4", "--quiet"]
+
+# train_model.py: every decision rule and architecture, an ensemble of each kind, both caches
+TRAINING_RUNS = {
+    "per_class": ["--decision", "per_class", "--no-cache"],  # the README's own example
+    "per_class_ensemble": [
+        *("--decision", "per_class", "--folds", "2", "--ensemble", "union"),
+        *("--architecture", "baseline", "--workers", "1", "--validation-fraction", "0.3"),
+        *("--learning-rate", "0.01", "--seed", "3", "--device", "cpu", "--no-cache"),
+    ],
+    "fixed_ensemble": [
+        *("--decision", "fixed", "--folds", "2", "--ensemble", "mean"),
+        *("--architecture", "seecgnet", "--cache-dir", "cache"),
+    ],
+}
+# run once cut off after its first epoch, then with --resume
+RESUMED_RUN = ["--decision", "per_sample", "--epochs", "2", "--cache-dir", "cache"]
+DRIVER_RUNS = [
+    ["--device", "cpu", "--workers", "0", "--quiet", "--strict", "--summary"],
+    ["--device", "auto", "--workers", "2", "--quiet"],
+]
+CROSSVAL_RUNS = {
+    "per_class": [
+        *("--folds", "2", "--baseline", "--members", "2", "--decision", "per_class"),
+        *("--architecture", "seecgnet", "--cache-dir", "cache", "--workers", "0"),
+        *("--device", "cpu", "--seed", "1", "--learning-rate", "0.01"),
+        *("--validation-fraction", "0.25"),
+    ],
+    "fixed": ["--folds", "2", "--decision", "fixed", "--architecture", "baseline", "--no-cache"],
+    "per_sample": ["--folds", "2", "--decision", "per_sample", "--no-cache"],
+}
+EVALUATE_OPTIONS = ["--weights", str(ROOT / "weights.csv")]
+REPORT_OPTIONS = ["--device", "cpu"]
+REPORT_FORMATS = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".html": b"<!DOCTYPE html>"}
+MITBIH_COMMON = ["--epochs", "1", "--batch-size", "32", "--quiet", "--threads", "1"]
+MITBIH_RUNS = {
+    "intra": [
+        *("--protocol", "intra", "--baseline", "--learning-rate", "0.005", "--seed", "2"),
+        *("--hard-fraction", "0.7", "--amplitude-jitter", "0.1"),
+    ],
+    "inter": ["--protocol", "inter", "--validation-records", "4"],
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("options")
+    write_synthetic_dataset(root / "data", 10, seed=5)
+    TINY.save(root / "tiny.json")
+    return root
+
+
+@pytest.fixture
+def here(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def drive_and_score(model: Path, name: str, options: list[str]) -> np.ndarray:
+    """Run the driver on the data with ``options`` and score its outputs; the outputs' binary
+    labels and probabilities as written (records × classes)."""
+    out = Path(f"out_{name}")
+    assert driver.main([str(model), "data", str(out), *options]) == 0
+    headers = sorted(Path("data").glob("*.hea"))
+    outputs = load_outputs([out / f"{h.stem}.csv" for h in headers], CLASSES)
+    scores = [f"scores_{name}.csv", f"class_scores_{name}.csv"]
+    assert evaluate_12ECG_score.main(["data", str(out), *scores, *EVALUATE_OPTIONS]) == 0
+    assert Path(scores[0]).read_text().startswith("AUROC,AUPRC,Accuracy")
+    assert Path(scores[1]).read_text().startswith("Classes,")
+    return outputs
+
+
+def thresholds_of(model: Path, probabilities: np.ndarray) -> np.ndarray:
+    """The thresholds the model's rule holds each probability against."""
+    decision = load_model(model).settings.decision
+    if decision.rule.value == "fixed":
+        return np.full_like(probabilities, decision.fixed_threshold)
+    if decision.rule.value == "per_class":
+        return np.broadcast_to(np.array(decision.class_thresholds), probabilities.shape)
+    return np.broadcast_to(probabilities.max(axis=1, keepdims=True) / 5, probabilities.shape)
+
+
+@pytest.mark.parametrize("name", list(TRAINING_RUNS))
+def test_every_training_option_trains_a_model_the_driver_runs(here, name):
+    options = TRAINING_RUNS[name]
+    assert train_model.main(["data", f"model_{name}", *COMMON, *options]) == 0
+    model = here / f"model_{name}"
+    manifest = json.loads((model / "model.json").read_text())
+    settings = load_model(model).settings
+    folds = int(options[options.index("--folds") + 1]) if "--folds" in options else 1
+    assert len(manifest["weights"]) == folds
+    if "--ensemble" in options:
+        assert manifest["ensemble"] == options[options.index("--ensemble") + 1]
+    rule = options[options.index("--decision") + 1]
+    assert settings.decision.rule.value == rule
+    assert settings.architecture == ("baseline" if "baseline" in options else "seecgnet")
+    for k, driver_options in enumerate(DRIVER_RUNS):
+        outputs = drive_and_score(model, f"{name}_{k}", driver_options)
+        # the labels written are the model's rule applied to the probabilities written
+        limits = thresholds_of(model, outputs.scalar)
+        assert np.array_equal(outputs.binary, outputs.scalar >= limits)
+
+
+def test_an_ensembles_per_class_thresholds_are_tuned_on_the_ensembles_own_probabilities(here):
+    model = here / "model_per_class_ensemble"
+    if not model.exists():
+        assert train_model.main(["data", model.name, *COMMON, *TRAINING_RUNS[model.name[6:]]]) == 0
+    loaded = load_model(model)
+    store, _ = load_store("data", CLASSES, loaded.settings.signal)
+    # the records every fold was kept from, predicted by the ensemble as shipped
+    _, tuning = validation_split(store.labels, 0.3, seed=3)
+    probabilities = loaded.predictor.store_probabilities(store, tuning)
+    expected = tune_class_thresholds(store.labels[tuning], probabilities, CLASSES)
+    np.testing.assert_array_equal(loaded.settings.decision.class_thresholds, expected)
+
+
+def test_a_run_cut_off_after_an_epoch_resumes_with_resume(here, monkeypatch, caplog):
+    real = loop.save_checkpoint
+
+    def save_then_stop(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C just after the first epoch's checkpoint
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_stop)
+    argv = ["data", "model_resumed", *COMMON, *RESUMED_RUN]
+    assert train_model.main(argv) == 130
+    assert (here / ".model_resumed.checkpoint" / "member_1" / "checkpoint.pt").exists()
+    assert not (here / "model_resumed").exists()
+    monkeypatch.setattr(loop, "save_checkpoint", real)
+    with caplog.at_level("INFO", logger="seecgnet.training.loop"):
+        assert train_model.main([*argv, "--resume"]) == 0
+    assert any("after epoch 1" in r.getMessage() for r in caplog.records)
+    logged = [r.getMessage() for r in caplog.records]
+    logged = [message for message in logged if "validation challenge metric" in message]
+    assert [m.split(":")[0] for m in logged] == ["epoch 2/2"]  # epoch 1 was not done again
+    assert not (here / ".model_resumed.checkpoint").exists()
+    outputs = drive_and_score(here / "model_resumed", "resumed", DRIVER_RUNS[0])
+    assert np.array_equal(
+        outputs.binary, outputs.scalar >= thresholds_of(here / "model_resumed", outputs.scalar)
+    )
+
+
+@pytest.mark.parametrize("name", list(CROSSVAL_RUNS))
+def test_cross_validation_runs_every_option_and_rule(here, name):
+    work = here / f"crossval_{name}"
+    options = CROSSVAL_RUNS[name]
+    assert crossval.main(["data", str(work), *COMMON, *options]) == 0
+    table = (work / "results.md").read_text()
+    assert "SE-ECGNet" in table
+    methods = [work]
+    if "--baseline" in options:
+        assert "plain 1-D ResNet" in table
+        methods.append(work / "baseline")
+    if "--members" in options:
+        assert "mean of two" in table and "union of two" in table
+    for method in methods:
+        for fold in (1, 2):
+            model = method / f"fold_{fold}" / "model"
+            outputs = sorted((method / f"fold_{fold}" / "outputs").glob("*.csv"))
+            read = load_outputs(outputs, CLASSES)
+            assert np.array_equal(read.binary, read.scalar >= thresholds_of(model, read.scalar))
+            if "per_class" in options:
+                tuned = np.load(method / f"fold_{fold}" / "inner_validation.npz")["thresholds"]
+                assert load_model(model).settings.decision.class_thresholds == tuple(tuned)
+
+
+@pytest.mark.parametrize("suffix", list(REPORT_FORMATS))
+def test_the_report_writes_each_format(here, suffix):
+    model = here / "model_per_class"
+    if not model.exists():
+        assert train_model.main(["data", model.name, *COMMON, *TRAINING_RUNS["per_class"]]) == 0
+    out = here / f"report{suffix}"
+    assert report.main([str(model), "data/SYN00001.hea", "--out", str(out), *REPORT_OPTIONS]) == 0
+    assert out.read_bytes().startswith(REPORT_FORMATS[suffix])
+
+
+@pytest.fixture(scope="module")
+def mitdb(tmp_path_factory) -> Path:
+    """Both protocols' records (DS1 and DS2), 16 beats each: N, premature A and wide V beats."""
+    folder = tmp_path_factory.mktemp("mitdb")
+    for k, name in enumerate([*DS1, *DS2]):
+        times, symbols = rhythm(16, seed=k)
+        write_record(folder, name, times, symbols, duration_s=times[-1] + 1.0)
+    return folder
+
+
+@pytest.mark.parametrize("protocol", list(MITBIH_RUNS))
+def test_the_mitbih_benchmark_runs_each_protocol_with_every_option(mitdb, tmp_path, protocol):
+    work = tmp_path / "work"
+    argv = [str(mitdb), str(work), *MITBIH_COMMON, *MITBIH_RUNS[protocol]]
+    assert mitbih.main(argv) == 0
+    settings = json.loads((work / "settings.json").read_text())
+    assert settings["protocol"] == protocol
+    assert "weighted F1" in (work / "results.md").read_text()
+
+
+def _options_used(runs: list[list[str]]) -> set[str]:
+    """Each option of the runs, and each "--option value" pair (for options with choices)."""
+    used = set()
+    for argv in runs:
+        used.update(token for token in argv if token.startswith("--"))
+        used.update(f"{a} {b}" for a, b in itertools.pairwise(argv) if a.startswith("--"))
+    return used
+
+
+COMMANDS = {
+    "train_model.py": (
+        train_model.build_parser,
+        [[*COMMON, *run] for run in TRAINING_RUNS.values()] + [[*RESUMED_RUN, "--resume"]],
+    ),
+    "driver.py": (driver.build_parser, DRIVER_RUNS),
+    "evaluate_12ECG_score.py": (evaluate_12ECG_score.build_parser, [EVALUATE_OPTIONS]),
+    "python -m seecgnet.crossval": (
+        crossval.build_parser,
+        [[*COMMON, *run] for run in CROSSVAL_RUNS.values()],
+    ),
+    "python -m seecgnet.report": (report.build_parser, [["--out", *REPORT_OPTIONS]]),
+    "python -m seecgnet.mitbih": (
+        mitbih.build_parser,
+        [[*MITBIH_COMMON, *run] for run in MITBIH_RUNS.values()],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_the_runs_above_use_every_option_and_choice_each_command_offers(command):
+    build, runs = COMMANDS[command]
+    used = _options_used(runs)
+    offered = set()
+    for action in build()._actions:
+        options = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
+        for option in options:
+            offered.add(option)
+            offered.update(f"{option} {choice}" for choice in action.choices or ())
+    assert offered - used == set()
