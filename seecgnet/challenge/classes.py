@@ -1,15 +1,21 @@
-"""The scored classes: their list, their equivalences and the multi-hot encoding.
+"""The scored classes: their list, their equivalences, their names and the multi-hot encoding.
 
 This is the only module that knows which SNOMED CT codes the challenge scores. Everything else asks it.
+It reads the challenge's two published tables, shipped in this folder as package data and read from
+here alone (the project's top-level ``weights.csv``, where the challenge's layout puts it, is a
+symbolic link to this one):
 
-The challenge's ``weights.csv`` is a square table whose header row and first column list 27 codes.
-Three pairs of codes are scored as one class; the challenge keeps the code that comes first in the
-table and folds the other into it, which leaves 24 distinct classes in the table's order.
+- ``weights.csv``, a square table whose header row and first column list 27 codes. Three pairs of
+  codes are scored as one class; the challenge keeps the code that comes first in the table and
+  folds the other into it, which leaves 24 distinct classes in the table's order;
+- ``dx_mapping_scored.csv``, the table of the scored diagnoses: each code's name, abbreviation and
+  counts per source database (the names in lower case, as the challenge wrote them).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +32,12 @@ EQUIVALENT_CODES: tuple[tuple[str, str], ...] = (
 
 NORMAL_CODE = "426783006"  # sinus rhythm: the challenge metric's "inactive" reference class
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_WEIGHTS_PATH = PROJECT_ROOT / "weights.csv"
+DEFAULT_WEIGHTS_PATH = Path(__file__).with_name("weights.csv")
+DIAGNOSIS_TABLE_PATH = Path(__file__).with_name("dx_mapping_scored.csv")
 
 
 class WeightsFileError(ValueError):
-    """weights.csv is missing or malformed."""
+    """One of the challenge's tables (weights.csv, the diagnosis table) is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -114,3 +120,35 @@ def load_scored_classes(path: str | Path = DEFAULT_WEIGHTS_PATH) -> ScoredClasse
     keep = [i for i, code in enumerate(header) if code not in folded]
     codes = tuple(header[i] for i in keep)
     return ScoredClasses(codes=codes, weights=table[np.ix_(keep, keep)])
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One row of the challenge's table of scored diagnoses."""
+
+    code: str
+    abbreviation: str
+    name: str  # as the table writes it, in lower case: "1st degree av block"
+
+
+@functools.cache
+def scored_diagnoses(path: Path = DIAGNOSIS_TABLE_PATH) -> dict[str, Diagnosis]:
+    """The challenge's table of scored diagnoses by SNOMED CT code, in the table's order."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as error:
+        raise WeightsFileError(
+            f"cannot read the diagnosis table {path}: {error.strerror}"
+        ) from error
+    try:
+        return {
+            row["SNOMED CT Code"].strip(): Diagnosis(
+                row["SNOMED CT Code"].strip(), row["Abbreviation"].strip(), row["Dx"].strip()
+            )
+            for row in rows
+        }
+    except (KeyError, AttributeError) as error:
+        raise WeightsFileError(
+            f"{path}: expected the columns Dx, SNOMED CT Code, Abbreviation"
+        ) from error

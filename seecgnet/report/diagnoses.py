@@ -1,56 +1,38 @@
 """The scored diagnoses by name, and a record's diagnoses set beside its reference ``#Dx``.
 
-The names and abbreviations are those of the challenge's table of scored diagnoses
-(``dx_mapping_scored.csv``), shipped here so that a report needs nothing outside the package; a test
-checks them against the table. Each of the three equivalent pairs is one class, named by both codes.
+The names and abbreviations are those of the challenge's table of scored diagnoses, read through
+:func:`seecgnet.challenge.classes.scored_diagnoses`; the table writes its names in lower case, and
+a report writes them as a clinician does ("1st degree AV block", "Q wave abnormal"). Each of the
+three equivalent pairs is one class, named by both codes.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
+from seecgnet.challenge.classes import ScoredClasses, load_scored_classes, scored_diagnoses
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.io.records import find_records
 
 # A summary line's text for a record that could not be read (it has no diagnoses to show).
 UNREAD = "(not read: see its error above; all-negative output)"
 
-# SNOMED CT code -> (abbreviation, name), in the table's order.
-DIAGNOSES: dict[str, tuple[str, str]] = {
-    "270492004": ("IAVB", "1st degree AV block"),
-    "164889003": ("AF", "Atrial fibrillation"),
-    "164890007": ("AFL", "Atrial flutter"),
-    "426627000": ("Brady", "Bradycardia"),
-    "713427006": ("CRBBB", "Complete right bundle branch block"),
-    "713426002": ("IRBBB", "Incomplete right bundle branch block"),
-    "445118002": ("LAnFB", "Left anterior fascicular block"),
-    "39732003": ("LAD", "Left axis deviation"),
-    "164909002": ("LBBB", "Left bundle branch block"),
-    "251146004": ("LQRSV", "Low QRS voltages"),
-    "698252002": ("NSIVCB", "Nonspecific intraventricular conduction disorder"),
-    "10370003": ("PR", "Pacing rhythm"),
-    "284470004": ("PAC", "Premature atrial contraction"),
-    "427172004": ("PVC", "Premature ventricular contractions"),
-    "164947007": ("LPR", "Prolonged PR interval"),
-    "111975006": ("LQT", "Prolonged QT interval"),
-    "164917005": ("QAb", "Q wave abnormal"),
-    "47665007": ("RAD", "Right axis deviation"),
-    "59118001": ("RBBB", "Right bundle branch block"),
-    "427393009": ("SA", "Sinus arrhythmia"),
-    "426177001": ("SB", "Sinus bradycardia"),
-    "426783006": ("NSR", "Sinus rhythm"),
-    "427084000": ("STach", "Sinus tachycardia"),
-    "63593006": ("SVPB", "Supraventricular premature beats"),
-    "164934002": ("TAb", "T wave abnormal"),
-    "59931005": ("TInv", "T wave inversion"),
-    "17338001": ("VPB", "Ventricular premature beats"),
-}
+# How the table's lower-case words are written in a report: the abbreviations inside the names,
+# the wave letters, and the table's one word run together.
+_SPELLING = {"av": "AV", "qrs": "QRS", "pr": "PR", "qt": "QT", "t": "T", "qwave": "Q wave"}
+
+
+def display_name(table_name: str) -> str:
+    """A name of the diagnosis table as a report writes it: "low qrs voltages" -> "Low QRS voltages"."""
+    words = [_SPELLING.get(word, word) for word in table_name.split()]
+    name = " ".join(words)
+    return re.sub(r"^[a-z]", lambda first: first.group().upper(), name)
 
 
 @dataclass(frozen=True)
@@ -68,7 +50,13 @@ def class_names(classes: ScoredClasses) -> list[ClassName]:
     names = []
     for code in classes.codes:
         codes = [code] + ([folded[code]] if code in folded else [])
-        known = [DIAGNOSES.get(c, (c, f"SNOMED CT {c}")) for c in codes]
+        table = scored_diagnoses()
+        known = [
+            (table[c].abbreviation, display_name(table[c].name))
+            if c in table
+            else (c, f"SNOMED CT {c}")
+            for c in codes
+        ]
         names.append(
             ClassName(
                 code,
