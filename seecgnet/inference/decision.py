@@ -1,5 +1,20 @@
 """From window probabilities to a record's labels: the one-vote union and the decision rules.
 
+What is computed, in two steps:
+
+1. the record's probability of each class is its largest window probability (``one_vote_union``);
+2. the rule turns the record's probabilities into labels: a class is positive when its record
+   probability is at least a threshold, which is a constant (``fixed``), the class's own tuned
+   value (``per_class``), or, with the paper's ``per_sample`` rule, the record's largest
+   probability (over all its classes and so over all its windows) divided by ``divisor``.
+
+With a fixed or per-class threshold this is the union of the windows' own decisions: a class is
+positive exactly when some window alone would say so. With the per_sample rule it is not: each
+window would hold its classes against its own largest probability, and the record's threshold is
+the largest of any window. For windows [[0.9, 0.1], [0.1, 0.1]] the record's probabilities are
+[0.9, 0.1] and its threshold 0.9 / 5 = 0.18, so only the first class is positive, while the second
+window on its own (threshold 0.1 / 5 = 0.02) would call both classes positive.
+
 Shapes: window probabilities are (n_windows, classes); record probabilities are (classes,) or, for
 many records at once, (records, classes).
 """
@@ -39,8 +54,10 @@ class DecisionSettings:
 def one_vote_union(window_probabilities: np.ndarray) -> np.ndarray:
     """A record's probabilities from its windows' (n_windows, classes): the largest per class.
 
-    One vote in favour: with any threshold t, max over windows >= t exactly when some window says
-    the class is present, so thresholding the maximum is the union of the windows' labels.
+    One vote in favour: for a threshold t that does not depend on the window, max over windows
+    >= t exactly when some window has the class at t or above, so thresholding the maximum is the
+    union of the windows' labels. The per_sample rule's threshold is taken from the record's
+    probabilities, not each window's (see the module's docstring): there it is not such a union.
     """
     if window_probabilities.ndim != 2 or window_probabilities.shape[0] == 0:
         raise ValueError(
@@ -52,7 +69,8 @@ def one_vote_union(window_probabilities: np.ndarray) -> np.ndarray:
 def per_sample_threshold(probabilities: np.ndarray, divisor: float = 5.0) -> np.ndarray:
     """Labels where a class's probability is at least the record's largest divided by ``divisor``.
 
-    Works on (classes,) or (records, classes); each record always gets at least its top class.
+    Works on record probabilities, (classes,) or (records, classes), after the windows' union;
+    each record always gets at least its top class.
     """
     top = probabilities.max(axis=-1, keepdims=True)
     return probabilities >= top / divisor

@@ -3,7 +3,9 @@
 The same path serves ``driver.py``, validation during training and cross-validation: records come
 in as a stream, their 10 s windows are packed into batches of a fixed shape (windows of many records
 share a batch, and a long record spans several), and each record's probabilities are the largest of
-its windows' (the one-vote union) once all of them are through. ``record_probabilities`` runs one
+its windows' (the one-vote union) once all of them are through. The decision rule is applied to
+those record probabilities, not to each window (see :mod:`seecgnet.inference.decision` for what
+that computes under each rule). ``record_probabilities`` runs one
 record alone, as ``team_code.run_12ECG_classifier`` is called; both give the same probabilities
 within float32 rounding.
 """

@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
+from torch import nn
 
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.data.signals import AgeStatistics, SignalSettings
 from seecgnet.inference.decision import (
     DecisionRule,
     DecisionSettings,
@@ -9,6 +12,7 @@ from seecgnet.inference.decision import (
     one_vote_union,
     per_sample_threshold,
 )
+from seecgnet.inference.prediction import Predictor
 
 
 def test_union_vote_keeps_a_class_seen_in_one_window():
@@ -30,6 +34,35 @@ def test_union_of_thresholded_windows_equals_threshold_of_the_union():
     for threshold in (0.2, 0.5, 0.8):
         union_of_labels = (windows >= threshold).any(axis=0)
         assert np.array_equal(one_vote_union(windows) >= threshold, union_of_labels)
+
+
+def test_the_per_sample_rule_thresholds_the_records_union_not_each_window():
+    windows = np.array([[0.9, 0.1], [0.1, 0.1]])  # (windows, classes)
+    paper = DecisionSettings(rule="per_sample")
+    # what the driver computes: the record's probabilities [0.9, 0.1] against 0.9 / 5 = 0.18
+    assert decide(one_vote_union(windows), paper).tolist() == [True, False]
+    # the union of each window's own decision would differ: the second window alone (0.1 / 5)
+    # calls both classes positive
+    assert decide(windows, paper).any(axis=0).tolist() == [True, True]
+    # the predictor takes the union of the windows first, then decides
+    predictor = Predictor(
+        [nn.Identity()], load_scored_classes(), SignalSettings(), paper, AgeStatistics()
+    )
+    record = predictor.union_of_windows(windows[np.newaxis])  # (members, windows, classes)
+    assert decide(record, predictor.decision).tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        DecisionSettings(rule="fixed", fixed_threshold=0.1),
+        DecisionSettings(rule="per_class", class_thresholds=(0.5, 0.1)),
+    ],
+)
+def test_a_threshold_that_does_not_depend_on_the_window_makes_it_a_union_of_windows(settings):
+    windows = np.array([[0.9, 0.1], [0.1, 0.1], [0.3, 0.05]])
+    record = decide(one_vote_union(windows), settings)
+    assert record.tolist() == decide(windows, settings).any(axis=0).tolist() == [True, True]
 
 
 def test_union_rejects_no_windows():
