@@ -7,11 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.challenge.metrics import SUMMARY_NAMES, challenge_metric
+from seecgnet.challenge.outputs import load_outputs
+from seecgnet.challenge.scoring import load_labels
 from seecgnet.cli import default_cache_dir
 from seecgnet.crossval.__main__ import main
 from seecgnet.crossval.results import FoldOutcome, decide_by_rule
 from seecgnet.crossval.run import CrossValError
-from seecgnet.inference.decision import DecisionSettings
+from seecgnet.inference.decision import DecisionSettings, per_sample_threshold
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.training.settings import Settings, TrainSettings
@@ -73,7 +77,7 @@ def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run)
     with (work / "results.csv").open() as handle:
         rows = [row for row in csv.reader(handle) if row]
     pooled = [row for row in rows if row[:2] == ["SE-ECGNet", "pooled"]]
-    assert len(pooled) == 1 and -1.0 <= float(pooled[0][-1]) <= 1.0
+    assert len(pooled) == 1
     assert (work / "crossval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # each method's per-fold training curves, from each fold's model folder
     for method_root in (work, work / "baseline"):
@@ -82,6 +86,51 @@ def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run)
     # a fold's member models are real model folders with tuned thresholds beside them
     inner = np.load(work / "fold_1" / "member_2" / "inner_validation.npz")
     assert inner["thresholds"].shape == (24,)
+
+
+def test_the_tables_hold_the_out_of_fold_scores_of_the_files_written(finished_run):
+    """Every challenge metric of results.csv, computed again from the folds' files: the labels of
+    the headers, each record's output file in its own fold, each fold's inner thresholds."""
+    root, _, _ = finished_run
+    work, classes = root / "work", load_scored_classes()
+    with (work / "folds.csv").open() as handle:
+        fold_of = {row["record"]: int(row["fold"]) for row in csv.DictReader(handle)}
+    names = sorted(fold_of)
+    labels = load_labels([root / "data" / f"{name}.hea" for name in names], classes)
+
+    def written(member: str) -> tuple[np.ndarray, np.ndarray]:
+        paths = [work / f"fold_{fold_of[n]}" / member / "outputs" / f"{n}.csv" for n in names]
+        outputs = load_outputs(paths, classes)
+        return outputs.binary, outputs.scalar
+
+    binary, scalar = written("")
+    _, second = written("member_2")
+    thresholds = np.stack(
+        [np.load(work / f"fold_{fold_of[n]}" / "inner_validation.npz")["thresholds"] for n in names]
+    )
+    expected = {
+        ("pooled", "Challenge metric"): challenge_metric(labels, binary, classes),
+        ("per_sample", "pooled"): challenge_metric(
+            labels, per_sample_threshold(scalar, 5.0), classes
+        ),
+        ("fixed", "pooled"): challenge_metric(labels, scalar >= 0.5, classes),
+        ("per_class", "pooled"): challenge_metric(labels, scalar >= thresholds, classes),
+        ("ensemble mean", None): challenge_metric(
+            labels, per_sample_threshold((scalar + second) / 2, 5.0), classes
+        ),
+        ("ensemble union", None): challenge_metric(
+            labels, per_sample_threshold(np.maximum(scalar, second), 5.0), classes
+        ),
+    }
+    with (work / "results.csv").open() as handle:
+        rows = [row for row in csv.reader(handle) if row and row[0] == "SE-ECGNet"]
+    table = {row[1]: row[2:] for row in rows}
+    header = ["method", "rows", *SUMMARY_NAMES]
+    for (row, column), value in expected.items():
+        cell = (
+            table[row][-1] if column in (None, "pooled") else table[row][header.index(column) - 2]
+        )
+        assert float(cell) == pytest.approx(value, abs=5e-5), (row, column)
 
 
 def test_running_again_skips_complete_folds_and_keeps_their_outputs(finished_run, caplog):
