@@ -19,6 +19,30 @@ SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 TEXT = st.text(alphabet=string.printable + "éü\u00a0\ufeff", max_size=600)
+BITS = st.sampled_from(["1", "0", "T", "t", "True", "true", "f", "F", " 1 ", "x", ""])
+VALUES = st.one_of(
+    st.sampled_from(["nan", "inf", "-0.0", "x", "", " 0.25 ", "1e-3", "1_0", "0x1"]),
+    st.floats(-2.0, 2.0, allow_nan=False).map(repr),
+)
+DAMAGE = st.one_of(
+    st.sampled_from(["", "  ", "#A0001", "  # a note", "1,0,1", "0.5"]),
+    st.text(alphabet=string.printable, max_size=40),
+)
+
+
+@st.composite
+def output_files(draw: st.DrawFn, damaged: bool = True) -> str:
+    """The text of an output file: three lines of values as wide as each other, naming scored,
+    equivalent and unscored codes, perhaps with a damaged or extra line put anywhere."""
+    width = draw(st.integers(1, 30))
+    lines = [
+        ",".join(draw(st.lists(st.sampled_from(CODES), min_size=width, max_size=width))),
+        ",".join(draw(st.lists(BITS, min_size=width, max_size=width))),
+        ",".join(draw(st.lists(VALUES, min_size=width, max_size=width))),
+    ]
+    for line in draw(st.lists(DAMAGE, max_size=2)) if damaged else ():
+        lines.insert(draw(st.integers(0, len(lines))), line)
+    return "\n".join(lines)
 
 
 def _read(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
@@ -72,7 +96,7 @@ def _check_read_as_written(text: str, binary: np.ndarray, scalar: np.ndarray) ->
 
 
 @SETTINGS
-@given(text=TEXT)
+@given(text=st.one_of(TEXT, output_files()))
 def test_arbitrary_text_reads_as_its_own_values_or_the_projects_own_error(tmp_path, text):
     path = tmp_path / "A0001.csv"
     path.write_text(text, encoding="utf-8", newline="")
@@ -99,7 +123,7 @@ def test_bytes_that_are_not_utf8_are_the_projects_own_error_naming_the_file(tmp_
 
 @SETTINGS
 @given(
-    text=TEXT,
+    text=st.one_of(output_files(damaged=False), output_files(), TEXT),
     inserted=st.lists(
         st.tuples(st.integers(0, 50), st.sampled_from(["", "  ", "#x", " # y,1,2", "\t#"])),
         max_size=4,
