@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from seecgnet.challenge.classes import load_scored_classes
-from seecgnet.challenge.metrics import SUMMARY_NAMES, challenge_metric
+from seecgnet.challenge.metrics import SUMMARY_NAMES, challenge_metric, compute_scores
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import load_labels
 from seecgnet.cli import default_cache_dir
@@ -108,8 +108,15 @@ def test_the_tables_hold_the_out_of_fold_scores_of_the_files_written(finished_ru
     thresholds = np.stack(
         [np.load(work / f"fold_{fold_of[n]}" / "inner_validation.npz")["thresholds"] for n in names]
     )
-    expected = {
-        ("pooled", "Challenge metric"): challenge_metric(labels, binary, classes),
+    pooled = compute_scores(labels, scalar, binary, classes).summary()
+    expected = {("pooled", name): value for name, value in zip(SUMMARY_NAMES, pooled, strict=True)}
+    for fold in (1, 2, 3):
+        in_fold = np.array([fold_of[name] == fold for name in names])
+        scores = compute_scores(
+            labels[in_fold], scalar[in_fold], binary[in_fold], classes
+        ).summary()
+        expected |= {(f"fold {fold}", n): v for n, v in zip(SUMMARY_NAMES, scores, strict=True)}
+    expected |= {
         ("per_sample", "pooled"): challenge_metric(
             labels, per_sample_threshold(scalar, 5.0), classes
         ),
