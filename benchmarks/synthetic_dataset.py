@@ -102,12 +102,15 @@ def write_mixed_dataset(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, help="number of records")
-    parser.add_argument("dir", type=Path, help="folder to write into (made if missing)")
+    parser.add_argument("dir", type=Path, help="new or empty folder to write into")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
     args = parser.parse_args()
     if args.n < 1:
         parser.error(f"N must be at least 1, got {args.n}")
+    if args.dir.exists() and (not args.dir.is_dir() or any(args.dir.iterdir())):
+        # the records it writes would replace files of the same names
+        parser.error(f"{args.dir}: not a new or empty folder")
     started = time.perf_counter()
     total = write_mixed_dataset(args.n, args.dir, args.seed, args.workers)
     seconds = time.perf_counter() - started
