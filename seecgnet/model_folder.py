@@ -76,14 +76,15 @@ def save_model(
 
     An existing model folder at ``folder`` is replaced only once the new one is complete; anything
     else there is refused (see :func:`check_model_destination`). A model folder that cannot be
-    renamed (a mount point) or that holds other files besides the model's (a README, say) has the
-    model's files replaced in place and keeps the others. ``histories`` (one per network) become
-    the training-curve files.
+    renamed (a mount point), that is a symbolic link, or that holds other files besides the model's
+    (a README, say) has the model's files replaced in place and keeps the others. ``histories``
+    (one per network) become the training-curve files.
     """
     folder = Path(os.path.abspath(folder))
     check_model_destination(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    in_place = os.path.ismount(folder) or bool(foreign_entries(folder))
+    # a symbolic link is kept, and the folder it points to updated
+    in_place = os.path.ismount(folder) or folder.is_symlink() or bool(foreign_entries(folder))
     staging_parent = folder if in_place else folder.parent
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=staging_parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared

@@ -154,3 +154,15 @@ def test_saving_over_anything_but_a_model_folder_is_refused_and_leaves_it_as_it_
     with pytest.raises(DestinationError, match="model"):
         save_tiny(target, seed=0)
     assert snapshot(tmp_path) == before
+
+
+def test_a_model_folder_named_through_a_symbolic_link_is_updated_where_the_link_points(
+    tmp_path: Path,
+) -> None:
+    target = save_tiny(tmp_path / "models" / "current", seed=0)
+    (tmp_path / "model").symlink_to(target)
+    old_weight = first_weight(target)
+    save_tiny(tmp_path / "model", seed=1)
+    assert (tmp_path / "model").is_symlink() and (tmp_path / "model").resolve() == target
+    assert not torch.equal(first_weight(target), old_weight)
+    assert sorted(p.name for p in target.iterdir()) == ["model.json", "settings.json", "weights.pt"]
