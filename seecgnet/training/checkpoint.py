@@ -34,10 +34,12 @@ CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FILES = (CHECKPOINT_NAME, "checkpoint.partial")
 
 # Checkpoints written before this module held numpy arrays (the best epoch's validation
-# probabilities); these rebuild them, and nothing else, when such a file is resumed.
+# probabilities); these rebuild them, and nothing else, when such a file is resumed. The two
+# functions are the ones numpy's own pickles of an array and a scalar call, whatever numpy's
+# version names their module.
 _NUMPY_ARRAY_GLOBALS = [
-    np._core.multiarray._reconstruct,
-    np._core.multiarray.scalar,
+    np.zeros(0).__reduce__()[0],
+    np.float64(0).__reduce__()[0],
     np.ndarray,
     np.dtype,
     *(type(np.dtype(kind)) for kind in ("f4", "f8", "i8", "?")),
