@@ -204,14 +204,16 @@ def write_results(
     from seecgnet.crossval.compare import (
         architecture_row,
         comparison_markdown,
+        paired_bootstrap,
         write_comparison_csv,
     )
     from seecgnet.crossval.report import draw, draw_fold_curves, markdown, write_csv
     from seecgnet.crossval.run import fold_curves, fold_seconds
 
+    differences = paired_bootstrap(results, load_scored_classes())
     rows = [
-        architecture_row(r, m.settings.network, fold_seconds(m.root, n_folds))
-        for r, m in zip(results, methods, strict=True)
+        architecture_row(r, m.settings.network, fold_seconds(m.root, n_folds), d)
+        for r, m, d in zip(results, methods, differences, strict=True)
     ]
     write_csv(results, workdir / "results.csv")
     write_comparison_csv(rows, workdir / "architectures.csv")
