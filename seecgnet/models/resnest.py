@@ -63,7 +63,8 @@ class SplitAttention(nn.Module):
         logits = logits.view(batch, self.cardinality, self.radix, -1)  # (B, g, radix, C/g)
         # the splits of each channel sum to one; a single split is a gate, as in SE
         gates = torch.softmax(logits, dim=2) if self.radix > 1 else torch.sigmoid(logits)
-        return gates.transpose(1, 2).reshape(batch, self.radix, self.channels, 1)
+        gates = gates.transpose(1, 2)  # (B, g, radix, C/g) -> (B, radix, g, C/g)
+        return gates.reshape(batch, self.radix, self.channels, 1)  # -> (B, radix, C, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         splits = self.splits(x)  # (B, in, T) -> (B, radix · C, T)
