@@ -1,11 +1,11 @@
-"""Cost of SE-ECGNet and of the plain 1-D ResNet baseline on this machine's CPU.
+"""Cost of SE-ECGNet, the plain 1-D ResNet baseline, ResNeXt and ResNeSt on this machine's CPU.
 
 For each network: trainable parameters, multiply-adds per 10 s window, training throughput
 (forward + backward + Adam step, train mode) and inference throughput (eval mode, no_grad), in
 windows per second, with torch's default number of threads. Random inputs; timings on a shared
 machine are noisy, so read them as an order of magnitude.
 
-    python benchmarks/network_cost.py [--batch-size 32] [--repeats 5] [--network both]
+    python benchmarks/network_cost.py [--batch-size 32] [--repeats 5] [--network all]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-NETWORKS = ("seecgnet", "baseline")
+NETWORKS = ("seecgnet", "baseline", "resnext", "resnest")
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,7 +26,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32, help="windows per batch (32)")
     parser.add_argument("--repeats", type=int, default=5, help="timed batches per measurement (5)")
     parser.add_argument(
-        "--network", choices=(*NETWORKS, "both"), default="both", help="what to measure (both)"
+        "--network", choices=(*NETWORKS, "all"), default="all", help="what to measure (all)"
     )
     return parser.parse_args()
 
@@ -78,7 +78,7 @@ def main() -> None:
     # The package is used from a checkout rather than installed; find it beside this script.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}")
-    for name in NETWORKS if args.network == "both" else (args.network,):
+    for name in NETWORKS if args.network == "all" else (args.network,):
         print(measure(name, args.batch_size, args.repeats))
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from seecgnet.inference.decision import DecisionSettings
-from seecgnet.models.settings import BaselineSettings, NetworkSettings
+from seecgnet.models.settings import ARCHITECTURES
 from seecgnet.training.settings import Settings, TrainSettings
 
 # The meaning of an exit status is the same in every script; each lists the ones it uses.
@@ -135,9 +135,10 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default})")
     group.add_argument(
         "--architecture",
-        choices=["seecgnet", "baseline"],
+        choices=list(ARCHITECTURES),
         default=None,
-        help="SE-ECGNet, or the plain 1-D ResNet baseline (default: seecgnet)",
+        help="SE-ECGNet, the plain 1-D ResNet baseline, or the paper's comparison networks "
+        "ResNeXt and ResNeSt, at their default sizes (default: seecgnet)",
     )
     group.add_argument(
         "--decision",
@@ -178,7 +179,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     """The resolved settings: a settings file if given, then the options given on the command line."""
     base = Settings.load(args.settings) if args.settings else Settings()
     if args.architecture is not None and args.architecture != base.architecture:
-        network = BaselineSettings() if args.architecture == "baseline" else NetworkSettings()
+        network = ARCHITECTURES[args.architecture]()
         base = dataclasses.replace(base, architecture=args.architecture, network=network)
     given = {
         name: getattr(args, name) for name in TRAINING_OPTIONS if getattr(args, name) is not None

@@ -4,9 +4,12 @@
 (saved in WORKDIR/folds.csv), and for each fold trains on the others, writes the held-out fold's
 outputs in challenge format with the driver's own code (WORKDIR/fold_K/outputs/), and scores them.
 A fold whose outputs are complete is skipped when the command runs again, and a fold cut off during
-training resumes from its last epoch. With ``--baseline`` the plain 1-D ResNet goes through the same
-folds (WORKDIR/baseline/fold_K/). With ``--members 2`` each fold trains a second network (another
-seed) so that ensembles (mean and union of the members) can be compared on out-of-fold data.
+training resumes from its last epoch. ``--architectures seecgnet,baseline,resnext,resnest`` puts
+several networks through the same folds, SE-ECGNet in WORKDIR itself and each other in
+WORKDIR/NAME/fold_K/ (``--baseline`` adds the plain 1-D ResNet), and compares them side by side:
+cost, scores over folds and seconds (:mod:`.compare`). With ``--members 2`` each fold trains a
+second network (another seed) so that ensembles (mean and union of the members) can be compared on
+out-of-fold data.
 Each method's per-fold training curves (loss and validation challenge metric by epoch) are drawn
 in its training_curves.png.
 
@@ -15,5 +18,5 @@ probabilities: fixed 0.5, the paper's per-sample max/5, and per-class thresholds
 fold's *training* part (the inner validation records that chose its best epoch), never on the fold.
 
 Modules: :mod:`.run` (the folds in a work folder), :mod:`.results` (scoring them), :mod:`.report`
-(tables and figures), ``__main__`` (the command).
+(tables and figures), :mod:`.compare` (the architectures side by side), ``__main__`` (the command).
 """

@@ -1,5 +1,6 @@
-"""``python -m seecgnet.crossval DATA WORKDIR --folds 5 [--baseline] [--members 2]``: K-fold
-cross-validation scored with the challenge metric. Run it again to resume."""
+"""``python -m seecgnet.crossval DATA WORKDIR --folds 5 [--architectures seecgnet,resnext,...]
+[--baseline] [--members 2]``: K-fold cross-validation scored with the challenge metric. Run it again
+to resume."""
 
 from __future__ import annotations
 
@@ -27,15 +28,16 @@ from seecgnet.crossval.results import MethodResult
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT
 from seecgnet.destinations import DestinationError, check_apart, check_work_folder, os_error_text
 from seecgnet.io.records import RecordError, find_records
+from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.training.settings import Settings, SettingsError
 
 log = logging.getLogger("seecgnet.crossval")
 
 EXIT_CODES = {
     EXIT_OK: "every fold is complete and the results are written",
-    EXIT_USAGE: "wrong arguments, data too few for the folds, a work folder of other data (or "
-    "not a work folder of this command, or the data folder, holding it or inside it), or a "
-    "device this machine lacks",
+    EXIT_USAGE: "wrong arguments, data too few for the folds, a work folder of other data or "
+    "of another architecture (or not a work folder of this command, or the data folder, holding "
+    "it or inside it), or a device this machine lacks",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C): run the same command again to resume",
 }
 
@@ -49,11 +51,24 @@ class Method:
     root: Path
 
 
+def architecture_list(text: str) -> list[str]:
+    """The architectures of ``--architectures``: known names, comma-separated, each once."""
+    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in ARCHITECTURES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown architecture(s) {', '.join(unknown) or '(none given)'}: choose from "
+            + ", ".join(ARCHITECTURES)
+        )
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
         "K-fold cross-validation of SE-ECGNet scored with the challenge metric. Writes folds.csv, "
-        "fold_K/ (model, outputs), results.csv, results.md, crossval.png and training_curves.png "
-        "(per-fold curves) into WORKDIR; run it again to resume. Every fold's training part "
+        "fold_K/ (model, outputs), results.csv, results.md, architectures.csv, crossval.png and "
+        "training_curves.png (per-fold curves) into WORKDIR; run it again to resume. Every fold's "
+        "training part "
         f"needs at least {MIN_RECORDS_TO_SPLIT} records (some are held out to choose its epoch).",
         EXIT_CODES,
         prog="python -m seecgnet.crossval",
@@ -64,9 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--folds", type=whole_number(2), default=5, help="number of folds (default: %(default)s)"
     )
     parser.add_argument(
+        "--architectures",
+        type=architecture_list,
+        metavar="LIST",
+        help="run these networks through the same folds, one after the other, e.g. "
+        "seecgnet,baseline,resnext,resnest: SE-ECGNet's folds in WORKDIR itself, each other's in "
+        "WORKDIR/NAME; a --settings file sets its own architecture's network, the others take "
+        "their defaults (default: --architecture's network alone)",
+    )
+    parser.add_argument(
         "--baseline",
         action="store_true",
-        help="also run the plain 1-D ResNet through the same folds",
+        help="also run the plain 1-D ResNet through the same folds (as baseline in --architectures)",
     )
     parser.add_argument(
         "--members",
@@ -86,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.architectures and args.architecture:
+        parser.error("give --architecture or --architectures, not both")
     try:
         settings = settings_from_args(args)
     except (SettingsError, ValueError) as error:
@@ -118,14 +144,27 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
+def method_root(workdir: Path, architecture: str) -> Path:
+    """Where an architecture's folds go: SE-ECGNet's in the work folder itself (where they were
+    before it held others), every other architecture's in WORKDIR/NAME."""
+    return workdir if architecture == "seecgnet" else workdir / architecture
+
+
 def methods_to_run(args: argparse.Namespace, settings: Settings) -> list[Method]:
-    """SE-ECGNet, and with --baseline the plain 1-D ResNet in WORKDIR/baseline."""
-    workdir = Path(args.workdir)
-    methods = [Method("SE-ECGNet", settings, workdir)]
-    if args.baseline:
-        baseline_args = argparse.Namespace(**{**vars(args), "architecture": "baseline"})
+    """The --architectures (or the settings' architecture alone), then with --baseline the plain
+    1-D ResNet, each with the run's options and in its own folder."""
+    architectures = list(args.architectures or [settings.architecture])
+    if args.baseline and "baseline" not in architectures:
+        architectures.append("baseline")
+    methods = []
+    for architecture in architectures:
+        own = argparse.Namespace(**{**vars(args), "architecture": architecture})
         methods.append(
-            Method("plain 1-D ResNet", settings_from_args(baseline_args), workdir / "baseline")
+            Method(
+                ARCHITECTURE_NAMES[architecture],
+                settings_from_args(own),
+                method_root(Path(args.workdir), architecture),
+            )
         )
     return methods
 
@@ -181,13 +220,25 @@ def cross_validate(
 def write_results(
     results: list[MethodResult], methods: list[Method], workdir: Path, n_folds: int
 ) -> None:
-    """results.csv, results.md, crossval.png and each method's training_curves.png; the table
-    is printed too."""
+    """results.csv, results.md (the architectures side by side first), architectures.csv,
+    crossval.png and each method's training_curves.png; the tables are printed too."""
+    from seecgnet.crossval.compare import (
+        architecture_row,
+        comparison_markdown,
+        paired_bootstrap,
+        write_comparison_csv,
+    )
     from seecgnet.crossval.report import draw, draw_fold_curves, markdown, write_csv
-    from seecgnet.crossval.run import fold_curves
+    from seecgnet.crossval.run import fold_curves, fold_seconds
 
+    differences = paired_bootstrap(results, load_scored_classes())
+    rows = [
+        architecture_row(r, m.settings.network, fold_seconds(m.root, n_folds), d)
+        for r, m, d in zip(results, methods, differences, strict=True)
+    ]
     write_csv(results, workdir / "results.csv")
-    table = markdown(results)
+    write_comparison_csv(rows, workdir / "architectures.csv")
+    table = comparison_markdown(rows) + "\n" + markdown(results)
     (workdir / "results.md").write_text(table)
     draw(results, workdir / "crossval.png")
     for method in methods:

@@ -52,6 +52,9 @@ class MethodResult:
     pooled_scores: Scores
     rule_challenge: dict[str, tuple[list[float], float]]  # rule -> (per fold, pooled)
     ensemble_challenge: dict[str, float]  # "single", "mean", "union" -> pooled (members > 1)
+    # the out-of-fold labels and written outputs, (records, classes), fold after fold
+    pooled_labels: np.ndarray | None = None
+    pooled_binary: np.ndarray | None = None
 
 
 def decide_by_rule(outcome: FoldOutcome, rule: str, settings: Settings) -> np.ndarray:
@@ -74,11 +77,9 @@ def score_method(
         compute_scores(o.labels, o.probabilities[0], o.binary, classes) for o in outcomes
     ]
     labels = np.concatenate([o.labels for o in outcomes])
+    binary = np.concatenate([o.binary for o in outcomes])
     pooled = compute_scores(
-        labels,
-        np.concatenate([o.probabilities[0] for o in outcomes]),
-        np.concatenate([o.binary for o in outcomes]),
-        classes,
+        labels, np.concatenate([o.probabilities[0] for o in outcomes]), binary, classes
     )
     rules = {}
     for rule in RULES:
@@ -87,9 +88,8 @@ def score_method(
             challenge_metric(o.labels, d, classes) for o, d in zip(outcomes, decided, strict=True)
         ]
         rules[rule] = (per_fold, challenge_metric(labels, np.concatenate(decided), classes))
-    return MethodResult(
-        method, fold_scores, pooled, rules, _ensemble_scores(outcomes, labels, settings, classes)
-    )
+    ensembles = _ensemble_scores(outcomes, labels, settings, classes)
+    return MethodResult(method, fold_scores, pooled, rules, ensembles, labels, binary)
 
 
 def _ensemble_scores(

@@ -7,8 +7,10 @@ Work folder layout::
     fold_K/model/, fold_K/outputs/    the fold's model folder and the held-out records' CSVs
     fold_K/inner_validation.npz       its inner validation labels, probabilities and thresholds
     fold_K/member_2/ ...              further networks of the fold (--members)
-    fold_K/done.json                  written last: the fold is complete
-    baseline/fold_K/ ...              the same for the plain 1-D ResNet (--baseline)
+    fold_K/done.json                  written last: the fold is complete, its architecture, and
+                                      the seconds its networks took to train, tune and predict
+    NAME/fold_K/ ...                  the same for each further architecture (--architectures,
+                                      --baseline): baseline/, resnext/, resnest/
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import csv
 import dataclasses
 import json
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +38,7 @@ from seecgnet.data.folds import (
 from seecgnet.destinations import remove_own_files
 from seecgnet.inference.decision import DecisionRule
 from seecgnet.inference.thresholds import tune_class_thresholds
-from seecgnet.model_folder import ModelSummary, load_model, read_manifest, save_model
+from seecgnet.model_folder import SETTINGS_FILE, ModelSummary, load_model, read_manifest, save_model
 from seecgnet.pipeline import predict_records
 from seecgnet.training.checkpoint import CHECKPOINT_FILES
 from seecgnet.training.curves import CURVE_CSV, read_curve_csv
@@ -124,8 +127,10 @@ def run_fold(
 ) -> None:
     """Train, save, tune and predict one fold, unless its done-file says that it is complete."""
     if (fold_dir / DONE_FILE).exists():
+        check_fold_architecture(fold_dir, settings.architecture)
         log.info("%s is complete; skipping it", fold_dir)
         return
+    started = time.perf_counter()
     train_indices = np.flatnonzero(folds != fold)
     held_out = [headers[store.names[i]] for i in np.flatnonzero(folds == fold)]
     # one inner split for every network of the fold, so that their ensembles are validated (and
@@ -150,9 +155,37 @@ def run_fold(
             member_dir(fold_dir, member),
             progress,
         )
-    (fold_dir / DONE_FILE).write_text(
-        json.dumps({"fold": fold + 1, "records": len(held_out), "members": members}) + "\n"
-    )
+    done = {
+        "fold": fold + 1,
+        "records": len(held_out),
+        "members": members,
+        "architecture": settings.architecture,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    (fold_dir / DONE_FILE).write_text(json.dumps(done) + "\n")
+
+
+def check_fold_architecture(fold_dir: Path, architecture: str) -> None:
+    """Refuse to count a complete fold of another architecture as this one's (a work folder
+    reused with other options); folds done before done.json named it are read from the model."""
+    done = json.loads((fold_dir / DONE_FILE).read_text())
+    found = done.get("architecture")
+    if found is None:
+        model_settings = fold_dir / "model" / SETTINGS_FILE
+        found = json.loads(model_settings.read_text()).get("architecture", "seecgnet")
+    if found != architecture:
+        raise CrossValError(
+            f"{fold_dir} holds a {found} fold, not {architecture}: use a new work folder"
+        )
+
+
+def fold_seconds(root: Path, n_folds: int) -> list[float | None]:
+    """The seconds each complete fold under ``root`` took, from its done-file; None for a fold
+    done before the time was recorded. A fold resumed after a cut counts only its last run."""
+    return [
+        json.loads((root / f"fold_{k}" / DONE_FILE).read_text()).get("seconds")
+        for k in range(1, n_folds + 1)
+    ]
 
 
 def run_member(

@@ -22,9 +22,11 @@ def time_conv(
     out_channels: int,
     kernel_samples: int,
     stride_samples: int = 1,
+    groups: int = 1,
 ) -> nn.Conv1d | nn.Conv2d:
     """A bias-free convolution along time: ``Conv1d`` on (B, C, T), or ``Conv2d`` with a (1, k)
-    kernel on (B, C, leads, T).
+    kernel on (B, C, leads, T). With ``groups`` g > 1 the channels are split into g groups that are
+    convolved apart (each output sees in_channels / g inputs), as in ResNeXt's grouped convolution.
 
     The padding of (k - 1) // 2 samples on each side gives ceil(T / s) output samples for odd k
     (T at stride 1), but ceil((T - 1) / s) for even k such as the stem's 50: one sample short at
@@ -34,7 +36,13 @@ def time_conv(
     padding = (kernel_samples - 1) // 2
     if dims == 1:
         return nn.Conv1d(
-            in_channels, out_channels, kernel_samples, stride_samples, padding, bias=False
+            in_channels,
+            out_channels,
+            kernel_samples,
+            stride_samples,
+            padding,
+            groups=groups,
+            bias=False,
         )
     if dims == 2:
         return nn.Conv2d(
@@ -43,6 +51,7 @@ def time_conv(
             (1, kernel_samples),
             (1, stride_samples),
             (0, padding),
+            groups=groups,
             bias=False,
         )
     raise ValueError(f"dims must be 1 or 2, got {dims!r}")
@@ -72,7 +81,8 @@ def check_network_input(
 
 
 class ConvBnRelu(nn.Sequential):
-    """Convolution along time, then batch norm, then ReLU: the layers of the stem."""
+    """Convolution along time (grouped when ``groups`` > 1), then batch norm, then ReLU: the layers
+    of the stem, and the inner layers of post-activation bottleneck blocks."""
 
     def __init__(
         self,
@@ -81,9 +91,10 @@ class ConvBnRelu(nn.Sequential):
         out_channels: int,
         kernel_samples: int,
         stride_samples: int = 1,
+        groups: int = 1,
     ) -> None:
         super().__init__(
-            time_conv(dims, in_channels, out_channels, kernel_samples, stride_samples),
+            time_conv(dims, in_channels, out_channels, kernel_samples, stride_samples, groups),
             batch_norm(dims, out_channels),
             nn.ReLU(inplace=True),
         )

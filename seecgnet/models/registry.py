@@ -12,17 +12,33 @@ import torch
 from torch import nn
 
 from seecgnet.models.baseline import PlainResNet1d
+from seecgnet.models.resnest import ResNeSt1d
+from seecgnet.models.resnext import ResNeXt1d
 from seecgnet.models.seecgnet import SEECGNet
-from seecgnet.models.settings import BaselineSettings, ModelSettings, NetworkSettings
+from seecgnet.models.settings import (
+    BaselineSettings,
+    ModelSettings,
+    NetworkSettings,
+    ResNeStSettings,
+    ResNeXtSettings,
+)
+
+# Each settings class and the network it describes.
+NETWORKS: dict[type, type[nn.Module]] = {
+    NetworkSettings: SEECGNet,
+    BaselineSettings: PlainResNet1d,
+    ResNeXtSettings: ResNeXt1d,
+    ResNeStSettings: ResNeSt1d,
+}
 
 
-def build_network(settings: ModelSettings) -> SEECGNet | PlainResNet1d:
-    """The network those settings describe: SE-ECGNet or the plain 1-D ResNet baseline."""
-    if isinstance(settings, NetworkSettings):
-        return SEECGNet(settings)
-    if isinstance(settings, BaselineSettings):
-        return PlainResNet1d(settings)
-    raise TypeError(f"no network is built from settings of type {type(settings).__name__}")
+def build_network(settings: ModelSettings) -> nn.Module:
+    """The network those settings describe: SE-ECGNet, the plain 1-D ResNet baseline, ResNeXt or
+    ResNeSt."""
+    network = NETWORKS.get(type(settings))
+    if network is None:
+        raise TypeError(f"no network is built from settings of type {type(settings).__name__}")
+    return network(settings)
 
 
 def count_parameters(model: nn.Module) -> int:

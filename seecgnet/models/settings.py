@@ -96,7 +96,144 @@ class BaselineSettings:
             )
 
 
-ModelSettings = NetworkSettings | BaselineSettings
+def _check_stages(settings: ResNeXtSettings | ResNeStSettings) -> None:
+    """Stage lists of one length, at least one block each, and widths the groups divide."""
+    lengths = {
+        len(settings.stage_channels),
+        len(settings.stage_blocks),
+        len(settings.stage_stride_samples),
+    }
+    if len(lengths) != 1 or not settings.stage_channels:
+        raise ValueError(
+            f"stage_channels {settings.stage_channels}, stage_blocks {settings.stage_blocks} and "
+            f"stage_stride_samples {settings.stage_stride_samples} must be non-empty and of the "
+            "same length"
+        )
+    if min(settings.stage_blocks) < 1 or settings.kernel_samples % 2 == 0:
+        raise ValueError(
+            f"every stage needs a block and an odd kernel; got stage_blocks "
+            f"{settings.stage_blocks}, kernel_samples {settings.kernel_samples}"
+        )
+    if settings.cardinality < 1 or settings.bottleneck_width < 1:
+        raise ValueError(
+            f"cardinality {settings.cardinality} and bottleneck_width "
+            f"{settings.bottleneck_width} must be at least 1"
+        )
+
+
+@dataclass(frozen=True)
+class ResNeXtSettings:
+    """Widths and depths of the 1-D ResNeXt (Xie et al., 2017) that the SE-ECGNet paper compares
+    against: our choices, sized like SE-ECGNet (0.79 M weights, 74 M multiply-adds per window).
+
+    A stage is ``stage_blocks`` bottleneck blocks with ``stage_channels`` outputs; its first block
+    carries the stride. Inside a block of stage s the grouped convolution has
+    ``cardinality`` × ``bottleneck_width`` × 2^s channels in ``cardinality`` groups (the paper's
+    "C × d" template, 32 × 4d for ResNeXt-50, doubling the width per stage); ours is 16 × 2d.
+    Kernel sizes and strides are in samples along time (at 500 Hz).
+    """
+
+    n_leads: int = 12
+    window_samples: int = 5000
+    n_demographics: int = 5
+    n_classes: int = 24
+    stem_channels: int = 32
+    stem_kernel_samples: int = 15
+    stem_stride_samples: int = 5
+    stage_channels: tuple[int, ...] = (64, 128, 256, 512)
+    stage_blocks: tuple[int, ...] = (1, 1, 1, 2)
+    stage_stride_samples: tuple[int, ...] = (2, 2, 2, 2)
+    cardinality: int = 16
+    bottleneck_width: int = 2
+    kernel_samples: int = 7
+    dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        _check_stages(self)
+
+    @classmethod
+    def small(cls, **overrides: object) -> ResNeXtSettings:
+        """A tiny ResNeXt for tests, about 4 k weights and 2 M multiply-adds: two stages of one
+        block, 4 groups. Keyword arguments override any field."""
+        tiny = {
+            "stem_channels": 8,
+            "stage_channels": (16, 16),
+            "stage_blocks": (1, 1),
+            "stage_stride_samples": (4, 2),
+            "cardinality": 4,
+            "bottleneck_width": 2,
+        }
+        return cls(**{**tiny, **overrides})
+
+
+@dataclass(frozen=True)
+class ResNeStSettings:
+    """Widths and depths of the 1-D ResNeSt (Zhang et al., 2020) that the SE-ECGNet paper compares
+    against: our choices, sized like SE-ECGNet (0.79 M weights, 79 M multiply-adds per window).
+
+    The same stages as :class:`ResNeXtSettings`; each block's middle convolution is a
+    split-attention convolution of ``radix`` splits in ``cardinality`` groups, and its width in
+    stage s is ``cardinality`` × ``bottleneck_width`` × 2^s. ResNeSt-50 is 2s1x64d (radix 2,
+    cardinality 1, width 64); ours is 2s1x16d. The attention's hidden layer has
+    max(width × radix / ``attention_reduction``, ``attention_min_units``) units (the paper's 4
+    and 32). Kernel sizes and strides are in samples along time (at 500 Hz).
+    """
+
+    n_leads: int = 12
+    window_samples: int = 5000
+    n_demographics: int = 5
+    n_classes: int = 24
+    stem_channels: int = 32
+    stem_kernel_samples: int = 15
+    stem_stride_samples: int = 5
+    stage_channels: tuple[int, ...] = (64, 128, 256, 512)
+    stage_blocks: tuple[int, ...] = (1, 1, 1, 2)
+    stage_stride_samples: tuple[int, ...] = (2, 2, 2, 2)
+    radix: int = 2
+    cardinality: int = 1
+    bottleneck_width: int = 16
+    kernel_samples: int = 7
+    attention_reduction: int = 4
+    attention_min_units: int = 32
+    dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        _check_stages(self)
+        if self.radix < 1 or self.attention_reduction < 1 or self.attention_min_units < 1:
+            raise ValueError(
+                f"radix {self.radix}, attention_reduction {self.attention_reduction} and "
+                f"attention_min_units {self.attention_min_units} must be at least 1"
+            )
+
+    @classmethod
+    def small(cls, **overrides: object) -> ResNeStSettings:
+        """A tiny ResNeSt for tests, about 4 k weights and 2 M multiply-adds: two stages of one
+        block, radix 2. Keyword arguments override any field."""
+        tiny = {
+            "stem_channels": 8,
+            "stage_channels": (16, 16),
+            "stage_blocks": (1, 1),
+            "stage_stride_samples": (4, 2),
+            "bottleneck_width": 4,
+            "attention_min_units": 4,
+        }
+        return cls(**{**tiny, **overrides})
+
+
+ModelSettings = NetworkSettings | BaselineSettings | ResNeXtSettings | ResNeStSettings
 
 # The architectures by the name settings files and the command line give them.
-ARCHITECTURES: dict[str, type] = {"seecgnet": NetworkSettings, "baseline": BaselineSettings}
+ARCHITECTURES: dict[str, type] = {
+    "seecgnet": NetworkSettings,
+    "baseline": BaselineSettings,
+    "resnext": ResNeXtSettings,
+    "resnest": ResNeStSettings,
+}
+
+# The architectures by the name tables and figures give them.
+ARCHITECTURE_NAMES: dict[str, str] = {
+    "seecgnet": "SE-ECGNet",
+    "baseline": "plain 1-D ResNet",
+    "resnext": "ResNeXt",
+    "resnest": "ResNeSt",
+}

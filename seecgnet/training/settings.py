@@ -22,7 +22,7 @@ from typing import Any
 
 from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
-from seecgnet.models.settings import ARCHITECTURES, BaselineSettings, NetworkSettings
+from seecgnet.models.settings import ARCHITECTURES, ModelSettings, NetworkSettings
 
 
 class SettingsError(ValueError):
@@ -104,7 +104,7 @@ class Settings:
 
     architecture: str = "seecgnet"
     signal: SignalSettings = field(default_factory=SignalSettings)
-    network: NetworkSettings | BaselineSettings = field(default_factory=NetworkSettings)
+    network: ModelSettings = field(default_factory=NetworkSettings)
     loss: LossSettings = field(default_factory=LossSettings)
     decision: DecisionSettings = field(default_factory=DecisionSettings)
     training: TrainSettings = field(default_factory=TrainSettings)

@@ -1,7 +1,9 @@
 """Cross-validation on a handful of synthetic records with a tiny network."""
 
 import csv
+import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ from seecgnet.crossval.results import FoldOutcome, decide_by_rule
 from seecgnet.crossval.run import CrossValError
 from seecgnet.inference.decision import DecisionSettings, per_sample_threshold
 from seecgnet.io.synthetic import write_synthetic_dataset
-from seecgnet.models.settings import NetworkSettings
+from seecgnet.models.settings import NetworkSettings, ResNeStSettings, ResNeXtSettings
 from seecgnet.training.settings import Settings, TrainSettings
 
 TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
@@ -195,3 +197,108 @@ def test_data_too_few_for_the_folds_is_refused_before_anything_is_written(
     error = capsys.readouterr().err
     assert message in error
     assert not work.exists()
+
+
+def test_the_architectures_are_compared_side_by_side_with_their_cost_and_seconds(finished_run):
+    root, _, _ = finished_run
+    work = root / "work"
+    table = (work / "results.md").read_text()
+    assert table.startswith("Architectures compared on the same 3 folds")
+    with (work / "architectures.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["method"] for r in rows] == ["SE-ECGNet", "plain 1-D ResNet"]
+    assert int(rows[1]["weights"]) == 145_552  # the default baseline's
+    for row, method_root in zip(rows, (work, work / "baseline"), strict=True):
+        done = [
+            json.loads((method_root / f"fold_{k}" / "done.json").read_text()) for k in (1, 2, 3)
+        ]
+        assert [d["architecture"] for d in done] == [
+            "seecgnet" if method_root == work else "baseline"
+        ] * 3
+        assert float(row["seconds"]) == pytest.approx(sum(d["seconds"] for d in done), abs=1.5)
+        assert all(d["seconds"] > 0 for d in done)
+
+
+@pytest.fixture(scope="module")
+def comparison_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cv_architectures")
+    write_synthetic_dataset(root / "data", 15, seed=3)
+    Settings(
+        architecture="resnext",
+        network=ResNeXtSettings.small(),
+        training=TrainSettings(epochs=1, batch_size=4),
+    ).save(root / "tiny_resnext.json")
+    args = [str(root / "data"), str(root / "work"), "--folds", "3", "--quiet"]
+    args += ["--settings", str(root / "tiny_resnext.json"), "--architectures", "resnext,resnest"]
+    assert main(args) == 0
+    return root, args
+
+
+def test_several_architectures_run_through_the_same_folds_each_in_its_own_folder(comparison_run):
+    root, _ = comparison_run
+    work = root / "work"
+    assert not (work / "fold_1").exists()  # SE-ECGNet was not asked for
+    with (work / "folds.csv").open() as handle:
+        folds = {r["record"]: r["fold"] for r in csv.DictReader(handle)}
+    for name in ("resnext", "resnest"):
+        for k in (1, 2, 3):
+            outputs = sorted(p.stem for p in (work / name / f"fold_{k}" / "outputs").iterdir())
+            assert outputs == sorted(r for r, f in folds.items() if f == str(k))
+        settings = Settings.load(work / name / "fold_1" / "model" / "settings.json")
+        assert settings.architecture == name
+    # the settings file sets its own architecture's network; the other takes its defaults
+    assert Settings.load(work / "resnext" / "fold_2" / "model" / "settings.json").network == (
+        ResNeXtSettings.small()
+    )
+    assert Settings.load(work / "resnest" / "fold_2" / "model" / "settings.json").network == (
+        ResNeStSettings()
+    )
+    table = (work / "results.md").read_text()
+    assert "| ResNeXt | 3,856 |" in table and "| ResNeSt | 789,360 |" in table
+
+
+def test_a_second_run_of_several_architectures_skips_every_complete_fold(comparison_run, caplog):
+    _, args = comparison_run
+    with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
+        assert main(args) == 0
+    assert sum("skipping" in r.message for r in caplog.records) == 6
+
+
+def test_a_complete_fold_of_another_architecture_is_refused(comparison_run, tmp_path, capsys):
+    root, args = comparison_run
+    work = tmp_path / "work"
+    shutil.copytree(root / "work", work)
+    done = work / "resnest" / "fold_2" / "done.json"
+    done.write_text(json.dumps({**json.loads(done.read_text()), "architecture": "baseline"}))
+    assert main([args[0], str(work), *args[2:]]) == 2
+    assert "holds a baseline fold, not resnest: use a new work folder" in capsys.readouterr().err
+
+
+def test_a_fold_done_before_done_files_named_the_architecture_is_read_from_its_model(
+    comparison_run, tmp_path, caplog
+):
+    root, args = comparison_run
+    work = tmp_path / "work"
+    shutil.copytree(root / "work", work)
+    for done in work.glob("*/fold_*/done.json"):
+        old = json.loads(done.read_text())
+        done.write_text(json.dumps({k: old[k] for k in ("fold", "records", "members")}))
+    with caplog.at_level(logging.INFO, logger="seecgnet.crossval"):
+        assert main([args[0], str(work), *args[2:]]) == 0
+    assert sum("skipping" in r.message for r in caplog.records) == 6
+    assert "| ResNeXt | 3,856 | 1.8 M |" in (work / "results.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--architectures", "resnext,densenet"],
+        ["--architectures", "resnext", "--architecture", "resnest"],
+    ],
+)
+def test_unknown_or_doubled_architecture_options_are_usage_errors(tmp_path, options, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path / "data"), str(tmp_path / "work"), *options])
+    assert exit_.value.code == 2
+    assert "architecture" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()

@@ -4,7 +4,12 @@ import pytest
 
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.registry import build_network
-from seecgnet.models.settings import BaselineSettings, NetworkSettings
+from seecgnet.models.settings import (
+    BaselineSettings,
+    NetworkSettings,
+    ResNeStSettings,
+    ResNeXtSettings,
+)
 from seecgnet.training.settings import Settings, SettingsError, TrainSettings
 
 
@@ -31,8 +36,12 @@ def test_defaults_are_the_papers_values():
             training=TrainSettings(epochs=3, seed=9),
         ),
         Settings(network=NetworkSettings.small()),
+        Settings(architecture="resnext", network=ResNeXtSettings(cardinality=8)),
+        Settings(
+            architecture="resnest", network=ResNeStSettings(radix=4, stage_blocks=(1, 2, 1, 1))
+        ),
     ],
-    ids=["default", "baseline-per-class", "small"],
+    ids=["default", "baseline-per-class", "small", "resnext", "resnest"],
 )
 def test_settings_survive_a_json_round_trip_and_rebuild_the_same_network(settings, tmp_path):
     settings.save(tmp_path / "settings.json")
@@ -59,6 +68,8 @@ def test_architecture_and_network_settings_must_agree():
     with pytest.raises(SettingsError, match="BaselineSettings"):
         Settings(architecture="baseline")
     with pytest.raises(SettingsError, match="expected one of"):
+        dataclasses.replace(Settings(), architecture="densenet")
+    with pytest.raises(SettingsError, match="ResNeXtSettings"):
         dataclasses.replace(Settings(), architecture="resnext")
 
 

@@ -1,0 +1,101 @@
+"""Every architecture end to end: trained one epoch by train_model.py --architecture, saved as a model
+folder that rebuilds the same network, and run by the driver's code."""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.cli import add_training_options, settings_from_args
+from seecgnet.data.signals import AgeStatistics
+from seecgnet.io.synthetic import write_synthetic_dataset
+from seecgnet.model_folder import ModelSummary, load_model, save_model
+from seecgnet.models.registry import build_network
+from seecgnet.models.settings import (
+    ARCHITECTURES,
+    BaselineSettings,
+    NetworkSettings,
+    ResNeStSettings,
+    ResNeXtSettings,
+)
+from seecgnet.pipeline import predict_folder
+from seecgnet.training.settings import Settings, TrainSettings
+from train_model import main as train_main
+
+SMALL = {
+    "seecgnet": NetworkSettings.small(),
+    "baseline": BaselineSettings(block_channels=(8, 8), block_stride_samples=(4, 4)),
+    "resnext": ResNeXtSettings.small(),
+    "resnest": ResNeStSettings.small(),
+}
+
+
+def test_every_architecture_has_a_small_setting_here():
+    assert set(SMALL) == set(ARCHITECTURES)
+
+
+@pytest.fixture(scope="module")
+def synthetic_data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    write_synthetic_dataset(folder, 12, seed=4)
+    return folder
+
+
+@pytest.mark.parametrize("architecture", list(SMALL))
+def test_one_epoch_of_training_writes_a_model_the_driver_runs(
+    architecture, synthetic_data, tmp_path
+):
+    settings = Settings(architecture=architecture, network=SMALL[architecture])
+    settings.save(tmp_path / "small.json")
+    model = tmp_path / "model"
+    argv = [str(synthetic_data), str(model), "--settings", str(tmp_path / "small.json")]
+    argv += ["--epochs", "1", "--batch-size", "4", "--no-cache", "--quiet"]
+    assert train_main([*argv, "--architecture", architecture]) == 0
+    loaded = load_model(model)
+    assert loaded.settings.architecture == architecture
+    assert loaded.settings.network == SMALL[architecture]
+    assert type(loaded.predictor.networks[0]) is type(build_network(SMALL[architecture]))
+    summary = predict_folder(model, synthetic_data, tmp_path / "out", progress=False)
+    assert summary.n_records == 12 and summary.n_failed == 0
+
+
+@pytest.mark.parametrize("architecture", list(SMALL))
+def test_a_saved_and_loaded_model_gives_the_same_probabilities(architecture, tmp_path):
+    torch.manual_seed(1)
+    network = build_network(SMALL[architecture])
+    generator = torch.Generator().manual_seed(2)
+    windows = torch.randn(6, 1, 12, 5000, generator=generator)
+    demographics = torch.randn(6, 5, generator=generator)
+    with torch.no_grad():
+        network.train()(windows, demographics)  # batch norm's running statistics move off 0 and 1
+        expected = torch.sigmoid(network.eval()(windows, demographics)).numpy()
+    settings = Settings(architecture=architecture, network=SMALL[architecture])
+    summary = ModelSummary(
+        n_training_records=6, best_epochs=(1,), validation_challenge_metric=(0.1,)
+    )
+    save_model(
+        tmp_path / "model",
+        settings,
+        load_scored_classes(),
+        AgeStatistics(),
+        [network.state_dict()],
+        summary,
+    )
+    loaded = load_model(tmp_path / "model").predictor
+    probabilities = loaded.batch_probabilities(windows, demographics)[0]
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(probabilities, probabilities[:1])  # the windows are told apart
+
+
+@pytest.mark.parametrize("architecture", ["resnext", "resnest"])
+def test_the_architecture_option_takes_that_networks_defaults_and_keeps_the_rest(architecture):
+    parser = argparse.ArgumentParser()
+    add_training_options(parser)
+    args = parser.parse_args(["--architecture", architecture, "--epochs", "3"])
+    settings = settings_from_args(args)
+    assert settings.architecture == architecture
+    assert settings.network == ARCHITECTURES[architecture]()
+    assert settings.training == TrainSettings(epochs=3)
