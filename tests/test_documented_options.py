@@ -50,6 +50,8 @@ TRAINING_RUNS = {
         *("--decision", "fixed", "--folds", "2", "--ensemble", "mean"),
         *("--architecture", "seecgnet", "--cache-dir", "cache"),
     ],
+    "resnext": ["--decision", "per_sample", "--architecture", "resnext", "--no-cache"],
+    "resnest": ["--decision", "fixed", "--architecture", "resnest", "--no-cache"],
 }
 # run once cut off after its first epoch, then with --resume
 RESUMED_RUN = ["--decision", "per_sample", "--epochs", "2", "--cache-dir", "cache"]
@@ -65,7 +67,17 @@ CROSSVAL_RUNS = {
         *("--validation-fraction", "0.25"),
     ],
     "fixed": ["--folds", "2", "--decision", "fixed", "--architecture", "baseline", "--no-cache"],
-    "per_sample": ["--folds", "2", "--decision", "per_sample", "--no-cache"],
+    "per_sample": ["--folds", "2", "--decision", "per_sample", "--architecture", "resnext"],
+    "resnest": ["--folds", "2", "--architecture", "resnest", "--no-cache"],
+    "architectures": ["--folds", "2", "--architectures", "seecgnet,baseline", "--no-cache"],
+}
+# the networks each cross-validation run puts through its folds: name in the tables, folder
+CROSSVAL_METHODS = {
+    "per_class": [("SE-ECGNet", "."), ("plain 1-D ResNet", "baseline")],
+    "fixed": [("plain 1-D ResNet", "baseline")],
+    "per_sample": [("ResNeXt", "resnext")],
+    "resnest": [("ResNeSt", "resnest")],
+    "architectures": [("SE-ECGNet", "."), ("plain 1-D ResNet", "baseline")],
 }
 EVALUATE_OPTIONS = ["--weights", str(ROOT / "weights.csv")]
 REPORT_OPTIONS = ["--device", "cpu"]
@@ -131,7 +143,10 @@ def test_every_training_option_trains_a_model_the_driver_runs(here, name):
         assert manifest["ensemble"] == options[options.index("--ensemble") + 1]
     rule = options[options.index("--decision") + 1]
     assert settings.decision.rule.value == rule
-    assert settings.architecture == ("baseline" if "baseline" in options else "seecgnet")
+    architecture = "seecgnet"
+    if "--architecture" in options:
+        architecture = options[options.index("--architecture") + 1]
+    assert settings.architecture == architecture
     for k, driver_options in enumerate(DRIVER_RUNS):
         outputs = drive_and_score(model, f"{name}_{k}", driver_options)
         # the labels written are the model's rule applied to the probabilities written
@@ -184,11 +199,10 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
     options = CROSSVAL_RUNS[name]
     assert crossval.main(["data", str(work), *COMMON, *options]) == 0
     table = (work / "results.md").read_text()
-    assert "SE-ECGNet" in table
-    methods = [work]
-    if "--baseline" in options:
-        assert "plain 1-D ResNet" in table
-        methods.append(work / "baseline")
+    methods = []
+    for method_name, folder in CROSSVAL_METHODS[name]:
+        assert f"**{method_name}**" in table
+        methods.append(work / folder)
     if "--members" in options:
         assert "mean of two" in table and "union of two" in table
     for method in methods:

@@ -168,6 +168,9 @@ def test_ctrl_c_in_a_terminal_ends_a_run_and_its_workers_with_one_line(tmp_path,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a run started in the background by a shell ignores SIGINT, and a child inherits that:
+        # the command under test must get the signal as a terminal's foreground job does
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while not started.exists() and time.monotonic() < deadline and process.poll() is None:
