@@ -28,7 +28,7 @@ from seecgnet.data.signals import AgeStatistics, SignalSettings, demographic_fea
 from seecgnet.inference.decision import DecisionRule, decide
 from seecgnet.inference.prediction import EnsembleRule, NetworkInput, Predictor, RecordOutcome
 from seecgnet.inference.thresholds import tune_class_thresholds
-from seecgnet.io.records import RecordError, find_records, read_record
+from seecgnet.io.records import RecordError, absent_standard_leads, find_records, read_record
 from seecgnet.model_folder import LoadedModel, ModelSummary, describe, load_model, save_model
 from seecgnet.training.loop import TrainedModel, train_model
 from seecgnet.training.settings import Settings
@@ -268,6 +268,7 @@ class _ReadRecord:
     prepared: NetworkInput | None
     error: str = ""
     record_at_fault: bool = True  # an unreadable file, rather than a failure after reading
+    absent_leads: tuple[str, ...] = ()  # standard leads the record lacks (zeros for the network)
 
 
 class _RecordReader(Dataset):
@@ -285,13 +286,16 @@ class _RecordReader(Dataset):
         header = self.headers[index]
         try:
             record = read_record(header)
-            signal = prepare_signal(record, self.signal_settings)
+            # the missing leads are summed up over the run (see _log_absent_leads), not warned
+            # about per record and lead: a folder of 2-lead records would flood the log
+            signal = prepare_signal(record, self.signal_settings, warn_missing_leads=False)
         # RuntimeError: what a library raises for an input it cannot take; one record must not
         # end the run for the thousands after it
         except (RecordError, ValueError, OSError, RuntimeError) as error:
             return _ReadRecord(header, None, str(error), isinstance(error, RecordError))
         demographics = demographic_features(record.age, record.sex, self.age_stats)
-        return _ReadRecord(header, NetworkInput(signal, demographics))
+        absent = absent_standard_leads(record.lead_names)
+        return _ReadRecord(header, NetworkInput(signal, demographics), absent_leads=absent)
 
 
 @contextlib.contextmanager
@@ -344,6 +348,22 @@ def _as_read(item: _ReadRecord) -> _ReadRecord:
     return item
 
 
+def _predicted_records(
+    headers: Sequence[Path], predictor: Predictor, workers: int
+) -> Iterator[RecordOutcome[_ReadRecord]]:
+    """The records read by ``workers`` processes (0: this one) and run through the network in
+    batches of windows, as they come."""
+    reader = DataLoader(
+        _RecordReader(headers, predictor),
+        batch_size=None,
+        num_workers=workers,
+        collate_fn=_as_read,
+    )
+    return _reading_failures_stop_the_run(
+        predictor.predict_stream((item, item.prepared) for item in reader)
+    )
+
+
 def predict_records(
     loaded: LoadedModel,
     headers: Sequence[Path],
@@ -365,15 +385,8 @@ def predict_records(
     predictor = loaded.predictor
     summary = DriverSummary()
     failing_in_a_row = 0
-    reader = DataLoader(
-        _RecordReader(headers, predictor),
-        batch_size=None,
-        num_workers=workers,
-        collate_fn=_as_read,
-    )
-    stream = _reading_failures_stop_the_run(
-        predictor.predict_stream((item, item.prepared) for item in reader)
-    )
+    absent: dict[tuple[str, ...], list[str]] = {}  # missing leads -> the records lacking them
+    stream = _predicted_records(headers, predictor, workers)
     with _threads_beside(workers, predictor.device):
         for outcome in tqdm(stream, total=len(headers), desc="records", disable=not progress):
             item = outcome.tag
@@ -384,6 +397,8 @@ def predict_records(
             if probabilities is not None:
                 labels = decide(probabilities, predictor.decision)
                 failing_in_a_row = 0
+                if item.absent_leads:
+                    absent.setdefault(item.absent_leads, []).append(name)
             else:
                 error = item.error if network_error is None else str(network_error)
                 log.error("%s: %s; writing an all-negative output", item.header, error)
@@ -401,5 +416,27 @@ def predict_records(
                         ) from network_error
             write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
             summary.n_records += 1
+    _log_absent_leads(absent, summary.n_records)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+# Records named in the line that sums up missing leads; the others are counted.
+_ABSENT_LEADS_NAMES_SHOWN = 5
+
+
+def _log_absent_leads(absent: dict[tuple[str, ...], list[str]], n_records: int) -> None:
+    """One warning per set of missing leads, for the whole run: how many records lack them (their
+    rows were zeros for the network) and the first of those records' names."""
+    for leads, names in absent.items():
+        shown = ", ".join(names[:_ABSENT_LEADS_NAMES_SHOWN])
+        more = len(names) - _ABSENT_LEADS_NAMES_SHOWN
+        log.warning(
+            "%d of %d records lack lead%s %s, read as zeros: %s%s",
+            len(names),
+            n_records,
+            "s" if len(leads) > 1 else "",
+            ", ".join(leads),
+            shown,
+            f" and {more} more" if more > 0 else "",
+        )
