@@ -3,8 +3,9 @@ hospitals and lead sets the model has not seen.
 
 ``python -m seecgnet.crossval DATA WORKDIR --folds 5`` splits the records into stratified folds
 (saved in WORKDIR/folds.csv); ``--split source`` makes one fold per source database instead, told
-by the record name's prefix (leave-one-source-out). For each fold it trains on the others, writes the held-out fold's
-outputs in challenge format with the driver's own code (WORKDIR/fold_K/outputs/), and scores them.
+by the record name's prefix (leave-one-source-out). For each fold it trains on the others, writes
+the held-out fold's outputs in challenge format with the driver's own code
+(WORKDIR/fold_K/outputs/), and scores them.
 A fold whose outputs are complete is skipped when the command runs again, and a fold cut off during
 training resumes from its last epoch. With ``--baseline`` the plain 1-D ResNet goes through the same
 folds (WORKDIR/baseline/fold_K/). With ``--members 2`` each fold trains a second network (another

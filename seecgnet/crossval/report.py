@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,15 @@ def fold_labels(result: MethodResult) -> tuple[str, ...]:
 
 
 def mean_and_sd(per_fold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sample standard deviation (ddof=1; 0 for one fold) over the folds (axis 0)."""
+    """Mean and sample standard deviation (ddof=1; 0 for one fold) over the folds (axis 0), of
+    the folds with a score: a held-out source whose records are all sinus rhythm or all unscored
+    has no challenge metric (NaN), and leaves the others' mean as it is."""
     per_fold = np.asarray(per_fold, dtype=np.float64)
-    sd = per_fold.std(axis=0, ddof=1) if len(per_fold) > 1 else per_fold[0] * 0
-    return per_fold.mean(axis=0), sd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN only: NaN
+        mean = np.nanmean(per_fold, axis=0)
+        sd = np.nanstd(per_fold, axis=0, ddof=1) if len(per_fold) > 1 else per_fold[0] * 0
+    return mean, sd
 
 
 def score_rows(result: MethodResult) -> list[tuple[str, list[float]]]:
@@ -45,7 +51,7 @@ def score_rows(result: MethodResult) -> list[tuple[str, list[float]]]:
 
 
 def lead_set_label(lead_set: str) -> str:
-    """ "12", or the number and the leads: "2: I, II"."""
+    """A lead set's name in the tables: 12, or the number and the leads (2: I, II)."""
     leads = LEAD_SETS_2021[lead_set]
     return lead_set if len(leads) == 12 else f"{lead_set}: {', '.join(leads)}"
 
