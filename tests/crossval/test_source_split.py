@@ -11,6 +11,7 @@ import pytest
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.crossval.__main__ import main
+from seecgnet.crossval.report import mean_and_sd
 from seecgnet.crossval.run import BY_SOURCE, SPLIT_FILE, CrossValError, assign_folds
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
@@ -136,3 +137,9 @@ def test_a_stratified_work_folder_refuses_the_source_split_even_one_made_before_
     by_source = assign_folds(store, None, 0, tmp_path / "new", 0.2, BY_SOURCE)
     assert by_source.labels == ("CPSC (A)", "Georgia (E)")
     np.testing.assert_array_equal(by_source.fold_of, [0] * 6 + [1] * 6)
+
+
+def test_a_fold_without_a_challenge_metric_is_left_out_of_the_mean_not_made_zero():
+    mean, sd = mean_and_sd(np.array([0.2, np.nan, 0.4]))
+    assert (mean, sd) == (pytest.approx(0.3), pytest.approx(np.std([0.2, 0.4], ddof=1)))
+    assert np.isnan(mean_and_sd(np.array([np.nan, np.nan]))[0])
