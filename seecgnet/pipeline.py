@@ -422,6 +422,7 @@ def predict_records(
     output_dir.mkdir(parents=True, exist_ok=True)
     predictor = loaded.predictor
     summary = DriverSummary()
+    absent: dict[tuple[str, ...], list[str]] = {}  # missing leads -> the records lacking them
     reader = DataLoader(
         RecordReader(headers, predictor),
         batch_size=None,
@@ -433,7 +434,9 @@ def predict_records(
     )
     with threads_beside(workers, predictor.device), logging_redirect_tqdm():
         for outcome in tqdm(stream, total=len(headers), desc="records", disable=not progress):
-            _write_outcome(loaded, outcome, output_dir, summary)
+            if _write_outcome(loaded, outcome, output_dir, summary) and outcome.tag.absent_leads:
+                absent.setdefault(outcome.tag.absent_leads, []).append(outcome.tag.header.stem)
+    _log_absent_leads(absent, summary.n_records)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -443,15 +446,17 @@ def _write_outcome(
     outcome: RecordOutcome[ReadRecord],
     output_dir: Path,
     summary: DriverSummary,
-) -> None:
+) -> bool:
     """Decide and write one record's output; a record without probabilities gets an all-negative
-    one, is logged and counted, and too many such failures in a row stop the run."""
+    one, is logged and counted, and too many such failures in a row stop the run. Returns whether
+    the record was predicted."""
     predictor, codes = loaded.predictor, loaded.classes.codes
     item = outcome.tag
     name = item.header.stem
     probabilities, network_error = outcome.probabilities, outcome.network_error
     if network_error is not None:
         probabilities, network_error = _alone_after_failed_batch(predictor, item, outcome)
+    predicted = probabilities is not None
     if probabilities is not None:
         labels = decide(probabilities, predictor.decision)
         summary.failing_in_a_row = 0
@@ -474,3 +479,25 @@ def _write_outcome(
                 ) from network_error
     write_output(output_dir / f"{name}.csv", name, codes, labels, probabilities)
     summary.n_records += 1
+    return predicted
+
+
+# Records named in the line that sums up missing leads; the others are counted.
+_ABSENT_LEADS_NAMES_SHOWN = 5
+
+
+def _log_absent_leads(absent: dict[tuple[str, ...], list[str]], n_records: int) -> None:
+    """One warning per set of missing leads, for the whole run: how many records lack them (their
+    rows were zeros for the network) and the first of those records' names."""
+    for leads, names in absent.items():
+        shown = ", ".join(names[:_ABSENT_LEADS_NAMES_SHOWN])
+        more = len(names) - _ABSENT_LEADS_NAMES_SHOWN
+        log.warning(
+            "%d of %d records lack lead%s %s, read as zeros: %s%s",
+            len(names),
+            n_records,
+            "s" if len(leads) > 1 else "",
+            ", ".join(leads),
+            shown,
+            f" and {more} more" if more > 0 else "",
+        )

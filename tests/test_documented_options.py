@@ -7,7 +7,6 @@ option without a run here fails the suite.
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
@@ -70,7 +69,11 @@ CROSSVAL_RUNS = {
     "per_sample": ["--folds", "2", "--decision", "per_sample", "--architecture", "resnext"],
     "resnest": ["--folds", "2", "--architecture", "resnest", "--no-cache"],
     "architectures": ["--folds", "2", "--architectures", "seecgnet,baseline", "--no-cache"],
+    "sources": ["--split", "source", "--lead-sets", "12", "6", "4", "3", "2", "--no-cache"],
+    "stratified": ["--split", "stratified", "--folds", "2", "--lead-sets", "12", "2"],
 }
+# the data each cross-validation run reads: the source split needs records named by their source
+CROSSVAL_DATA = {"sources": "sources"}
 # the networks each cross-validation run puts through its folds: name in the tables, folder
 CROSSVAL_METHODS = {
     "per_class": [("SE-ECGNet", "."), ("plain 1-D ResNet", "baseline")],
@@ -78,6 +81,8 @@ CROSSVAL_METHODS = {
     "per_sample": [("ResNeXt", "resnext")],
     "resnest": [("ResNeSt", "resnest")],
     "architectures": [("SE-ECGNet", "."), ("plain 1-D ResNet", "baseline")],
+    "sources": [("SE-ECGNet", ".")],
+    "stratified": [("SE-ECGNet", ".")],
 }
 EVALUATE_OPTIONS = ["--weights", str(ROOT / "weights.csv")]
 REPORT_OPTIONS = ["--device", "cpu"]
@@ -96,6 +101,9 @@ MITBIH_RUNS = {
 def folder(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("options")
     write_synthetic_dataset(root / "data", 10, seed=5)
+    # two hospitals for the source split: records named as CPSC's and as Georgia's
+    write_synthetic_dataset(root / "sources", 6, seed=6, name_prefix="A")
+    write_synthetic_dataset(root / "sources", 6, seed=7, name_prefix="E")
     TINY.save(root / "tiny.json")
     return root
 
@@ -197,7 +205,8 @@ def test_a_run_cut_off_after_an_epoch_resumes_with_resume(here, monkeypatch, cap
 def test_cross_validation_runs_every_option_and_rule(here, name):
     work = here / f"crossval_{name}"
     options = CROSSVAL_RUNS[name]
-    assert crossval.main(["data", str(work), *COMMON, *options]) == 0
+    data = CROSSVAL_DATA.get(name, "data")
+    assert crossval.main([data, str(work), *COMMON, *options]) == 0
     table = (work / "results.md").read_text()
     methods = []
     for method_name, folder in CROSSVAL_METHODS[name]:
@@ -205,6 +214,14 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
         methods.append(work / folder)
     if "--members" in options:
         assert "mean of two" in table and "union of two" in table
+    if "--split" in options and options[options.index("--split") + 1] == "source":
+        assert "CPSC (A)" in table and "Georgia (E)" in table
+    if "--lead-sets" in options:
+        assert "Challenge metric by lead set" in table
+        fewer = [s for s in ("6", "4", "3", "2") if s in options]
+        for lead_set in fewer:
+            written = list((work / "fold_1" / f"outputs_{lead_set}_leads").glob("*.csv"))
+            assert len(written) == len(list((work / "fold_1" / "outputs").glob("*.csv")))
     for method in methods:
         for fold in (1, 2):
             model = method / f"fold_{fold}" / "model"
@@ -247,11 +264,17 @@ def test_the_mitbih_benchmark_runs_each_protocol_with_every_option(mitdb, tmp_pa
 
 
 def _options_used(runs: list[list[str]]) -> set[str]:
-    """Each option of the runs, and each "--option value" pair (for options with choices)."""
+    """Each option of the runs, and each "--option value" pair (for options with choices; an
+    option that takes several values pairs with each of them)."""
     used = set()
     for argv in runs:
-        used.update(token for token in argv if token.startswith("--"))
-        used.update(f"{a} {b}" for a, b in itertools.pairwise(argv) if a.startswith("--"))
+        option = None
+        for token in argv:
+            if token.startswith("--"):
+                option = token
+                used.add(token)
+            elif option is not None:
+                used.add(f"{option} {token}")
     return used
 
 

@@ -15,7 +15,9 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import evaluate_12ECG_score
 from seecgnet.data.dataset import load_store
-from seecgnet.io.synthetic import write_synthetic_dataset
+from seecgnet.io.records import STANDARD_LEADS
+from seecgnet.io.reduced_leads import write_reduced_records
+from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
 from seecgnet.model_folder import ModelFolderError, load_model
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import NothingToTrainError, predict_folder, train_folder
@@ -90,6 +92,26 @@ def test_reading_in_worker_processes_writes_the_same_files(tiny_model, synthetic
     assert len(written) == 16
     for path in written:
         assert path.read_bytes() == (tmp_path / "workers" / path.name).read_bytes()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_missing_leads_are_summed_up_in_one_line_per_lead_set_not_per_record_and_lead(
+    tiny_model, synthetic_data, tmp_path, caplog, workers
+):
+    headers = sorted(synthetic_data.glob("*.hea"))[:7]
+    write_reduced_records(headers, ("I", "II"), tmp_path / "records")
+    without_v3 = tuple(lead for lead in STANDARD_LEADS if lead != "V3")
+    write_synthetic_record(tmp_path / "records", "V3_MISSING", lead_order=without_v3)
+    with caplog.at_level(logging.WARNING):
+        summary = predict_folder(
+            tiny_model, tmp_path / "records", tmp_path / "out", progress=False, workers=workers
+        )
+    assert summary.n_records == 8 and summary.n_failed == 0
+    assert sorted(r.getMessage() for r in caplog.records) == [
+        "1 of 8 records lack lead V3, read as zeros: V3_MISSING",
+        "7 of 8 records lack leads III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6, read as zeros: "
+        "SYN00001, SYN00002, SYN00003, SYN00004, SYN00005 and 2 more",
+    ]
 
 
 def test_team_code_matches_the_driver_for_a_record(tiny_model, synthetic_data, tmp_path):

@@ -1,8 +1,11 @@
-"""K-fold cross-validation scored with the challenge metric, as the paper reports its method.
+"""Cross-validation scored with the challenge metric, as the paper reports its method, and on
+hospitals and lead sets the model has not seen.
 
 ``python -m seecgnet.crossval DATA WORKDIR --folds 5`` splits the records into stratified folds
-(saved in WORKDIR/folds.csv), and for each fold trains on the others, writes the held-out fold's
-outputs in challenge format with the driver's own code (WORKDIR/fold_K/outputs/), and scores them.
+(saved in WORKDIR/folds.csv); ``--split source`` makes one fold per source database instead, told
+by the record name's prefix (leave-one-source-out). For each fold it trains on the others, writes
+the held-out fold's outputs in challenge format with the driver's own code
+(WORKDIR/fold_K/outputs/), and scores them.
 A fold whose outputs are complete is skipped when the command runs again, and a fold cut off during
 training resumes from its last epoch. ``--architectures seecgnet,baseline,resnext,resnest`` puts
 several networks through the same folds, SE-ECGNet in WORKDIR itself and each other in
@@ -16,7 +19,10 @@ in its training_curves.png.
 Besides the model's own rule, three decision rules are compared on the same out-of-fold
 probabilities: fixed 0.5, the paper's per-sample max/5, and per-class thresholds tuned on each
 fold's *training* part (the inner validation records that chose its best epoch), never on the fold.
+Each fold's held-out records are also cut down to the 2021 challenge's lead sets (6, 4, 3 and 2
+leads) and predicted and scored again, each lead set on its own.
 
-Modules: :mod:`.run` (the folds in a work folder), :mod:`.results` (scoring them), :mod:`.report`
-(tables and figures), :mod:`.compare` (the architectures side by side), ``__main__`` (the command).
+Modules: :mod:`.run` (the folds in a work folder), :mod:`.lead_sets` (the held-out records with
+fewer leads), :mod:`.results` (scoring them), :mod:`.report` (tables and figures), :mod:`.compare`
+(the architectures side by side), ``__main__`` (the command).
 """

@@ -1,6 +1,7 @@
-"""``python -m seecgnet.crossval DATA WORKDIR --folds 5 [--architectures seecgnet,resnext,...]
-[--baseline] [--members 2]``: K-fold cross-validation scored with the challenge metric. Run it again
-to resume."""
+"""``python -m seecgnet.crossval DATA WORKDIR [--folds 5 | --split source]
+[--architectures seecgnet,resnext,...] [--baseline] [--members 2] [--lead-sets 12 6 4 3 2]``:
+cross-validation scored with the challenge metric, with all 12 leads and the 2021 lead sets. Run it
+again to resume."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from seecgnet.crossval.results import MethodResult
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT
 from seecgnet.destinations import DestinationError, check_apart, check_work_folder, os_error_text
 from seecgnet.io.records import RecordError, find_records
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.training.settings import Settings, SettingsError
 
@@ -35,11 +37,14 @@ log = logging.getLogger("seecgnet.crossval")
 
 EXIT_CODES = {
     EXIT_OK: "every fold is complete and the results are written",
-    EXIT_USAGE: "wrong arguments, data too few for the folds, a work folder of other data or "
-    "of another architecture (or not a work folder of this command, or the data folder, holding "
-    "it or inside it), or a device this machine lacks",
+    EXIT_USAGE: "wrong arguments, data too few for the folds, records of no known source "
+    "(--split source), a work folder of other data, of another architecture or made with another "
+    "split (or not a work folder of this command, or the data folder, holding it or inside it), "
+    "or a device this machine lacks",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C): run the same command again to resume",
 }
+
+DEFAULT_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -65,19 +70,55 @@ def architecture_list(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
-        "K-fold cross-validation of SE-ECGNet scored with the challenge metric. Writes folds.csv, "
-        "fold_K/ (model, outputs), results.csv, results.md, architectures.csv, crossval.png and "
-        "training_curves.png (per-fold curves) into WORKDIR; run it again to resume. Every fold's "
-        "training part "
-        f"needs at least {MIN_RECORDS_TO_SPLIT} records (some are held out to choose its epoch).",
+        "Cross-validation of SE-ECGNet scored with the challenge metric: K stratified folds, or "
+        "one fold per source database (--split source). Each fold's held-out records are scored "
+        "with all 12 leads and cut down to the 2021 challenge's lead sets. Writes folds.csv, "
+        "split.json, fold_K/ (model, outputs, outputs_N_leads), results.csv, results.md, "
+        "architectures.csv, crossval.png and training_curves.png (per-fold curves) into WORKDIR; "
+        f"run it again to resume. Every fold's training part needs at least {MIN_RECORDS_TO_SPLIT} "
+        "records (some are held out to choose its epoch).",
         EXIT_CODES,
         prog="python -m seecgnet.crossval",
     )
     parser.add_argument("data", help="folder of labelled records (NAME.hea + NAME.mat)")
     parser.add_argument("workdir", help="work folder for folds, models, outputs and results")
+    _add_fold_options(parser)
+    _add_method_options(parser)
+    add_training_options(parser)
+    return parser
+
+
+def _add_fold_options(parser: argparse.ArgumentParser) -> None:
+    """How the records are split into folds, and the lead sets the held-out ones are scored with."""
     parser.add_argument(
-        "--folds", type=whole_number(2), default=5, help="number of folds (default: %(default)s)"
+        "--split",
+        choices=["stratified", "source"],
+        default="stratified",
+        help="stratified: multi-label stratified folds; source: leave one source database out, "
+        "the source told by the record name's prefix (A CPSC, Q CPSC-Extra, I INCART, S PTB, "
+        "HR PTB-XL, E Georgia, JS Chapman-Shaoxing; other names are refused) "
+        "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--folds",
+        type=whole_number(2),
+        default=None,
+        help=f"number of stratified folds (default: {DEFAULT_FOLDS}); not with --split source",
+    )
+    parser.add_argument(
+        "--lead-sets",
+        nargs="+",
+        choices=list(LEAD_SETS_2021),
+        default=list(LEAD_SETS_2021),
+        metavar="N",
+        help="lead sets of the 2021 challenge to score the held-out records with: 12; 6 (I, II, "
+        "III, aVR, aVL, aVF); 4 (I, II, III, V2); 3 (I, II, V2); 2 (I, II) (default: all; the "
+        "12-lead outputs are always written)",
+    )
+
+
+def _add_method_options(parser: argparse.ArgumentParser) -> None:
+    """Which networks go through the folds, and how many of each per fold."""
     parser.add_argument(
         "--architectures",
         type=architecture_list,
@@ -98,8 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="networks per fold, to compare ensembles (default: %(default)s)",
     )
-    add_training_options(parser)
-    return parser
 
 
 @interruptible(
@@ -112,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.architectures and args.architecture:
         parser.error("give --architecture or --architectures, not both")
+    if args.split == "source" and args.folds is not None:
+        parser.error("--folds does not apply with --split source (one fold per source)")
+    if args.folds is None and args.split == "stratified":
+        args.folds = DEFAULT_FOLDS
+    args.lead_sets = [s for s in LEAD_SETS_2021 if s in args.lead_sets]  # in the table's order
     try:
         settings = settings_from_args(args)
     except (SettingsError, ValueError) as error:
@@ -126,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         check_apart(args.workdir, "work folder", args.data, "data folder")
         check_work_folder(args.workdir, "work folder", FOLDS_FILE)
         n_records, n_failures, methods, results = cross_validate(args, settings)
-        write_results(results, methods, Path(args.workdir), args.folds)
+        write_results(results, methods, Path(args.workdir))
     except (CrossValError, DestinationError, PredictionError, RecordError, ValueError) as error:
         print(f"crossval: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -134,10 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crossval: error: {os_error_text(error)}", file=sys.stderr)
         return EXIT_USAGE
     log.info(
-        "%d records (%d unreadable), %d folds, %.0f s; results in %s",
+        "%d records (%d unreadable), %d folds (%s split), %.0f s; results in %s",
         n_records,
         n_failures,
-        args.folds,
+        len(results[0].fold_labels),
+        args.split,
         time.perf_counter() - started,
         args.workdir,
     )
@@ -192,12 +237,13 @@ def cross_validate(
         progress=not args.quiet,
     )
     headers = {path.stem: path for path in find_records(args.data)}
-    folds = assign_folds(
+    plan = assign_folds(
         store,
         args.folds,
         settings.training.seed,
         Path(args.workdir),
         settings.training.validation_fraction,
+        args.split,
     )
     methods = methods_to_run(args, settings)
     results = [
@@ -207,19 +253,18 @@ def cross_validate(
             headers,
             classes,
             m.settings,
-            folds,
+            plan,
             m.root,
             args.members,
             not args.quiet,
+            args.lead_sets,
         )
         for m in methods
     ]
     return len(store), len(failures), methods, results
 
 
-def write_results(
-    results: list[MethodResult], methods: list[Method], workdir: Path, n_folds: int
-) -> None:
+def write_results(results: list[MethodResult], methods: list[Method], workdir: Path) -> None:
     """results.csv, results.md (the architectures side by side first), architectures.csv,
     crossval.png and each method's training_curves.png; the tables are printed too."""
     from seecgnet.crossval.compare import (
@@ -231,6 +276,7 @@ def write_results(
     from seecgnet.crossval.report import draw, draw_fold_curves, markdown, write_csv
     from seecgnet.crossval.run import fold_curves, fold_seconds
 
+    n_folds = len(results[0].fold_labels)
     differences = paired_bootstrap(results, load_scored_classes())
     rows = [
         architecture_row(r, m.settings.network, fold_seconds(m.root, n_folds), d)
@@ -242,7 +288,9 @@ def write_results(
     (workdir / "results.md").write_text(table)
     draw(results, workdir / "crossval.png")
     for method in methods:
-        draw_fold_curves(fold_curves(method.root, n_folds), method.root / "training_curves.png")
+        draw_fold_curves(
+            fold_curves(method.root, results[0].fold_labels), method.root / "training_curves.png"
+        )
     print(table)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 
 from seecgnet.challenge.metrics import SUMMARY_NAMES
 from seecgnet.crossval.results import MethodResult
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.training.curves import EpochLog, draw_curves
 
 RULE_NAMES = {
@@ -20,15 +22,46 @@ RULE_NAMES = {
 }
 
 
+def fold_labels(result: MethodResult) -> tuple[str, ...]:
+    """Each fold's name: "fold 1"..., or the source it held out."""
+    return result.fold_labels or tuple(f"fold {k + 1}" for k in range(len(result.fold_scores)))
+
+
+def mean_and_sd(per_fold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation (ddof=1; 0 for one fold) over the folds (axis 0), of
+    the folds with a score: a held-out source whose records are all sinus rhythm or all unscored
+    has no challenge metric (NaN), and leaves the others' mean as it is."""
+    per_fold = np.asarray(per_fold, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN only: NaN
+        mean = np.nanmean(per_fold, axis=0)
+        sd = np.nanstd(per_fold, axis=0, ddof=1) if len(per_fold) > 1 else per_fold[0] * 0
+    return mean, sd
+
+
 def score_rows(result: MethodResult) -> list[tuple[str, list[float]]]:
     """(label, values) rows: each fold, mean, sd (sample, ddof=1) and pooled."""
     per_fold = np.array([s.summary() for s in result.fold_scores])
-    rows = [(f"fold {k + 1}", list(v)) for k, v in enumerate(per_fold)]
-    rows.append(("mean", list(per_fold.mean(axis=0))))
-    rows.append(
-        ("sd", list(per_fold.std(axis=0, ddof=1) if len(per_fold) > 1 else per_fold[0] * 0))
-    )
+    rows = [(label, list(v)) for label, v in zip(fold_labels(result), per_fold, strict=True)]
+    mean, sd = mean_and_sd(per_fold)
+    rows.append(("mean", list(mean)))
+    rows.append(("sd", list(sd)))
     rows.append(("pooled", list(result.pooled_scores.summary())))
+    return rows
+
+
+def lead_set_label(lead_set: str) -> str:
+    """A lead set's name in the tables: 12, or the number and the leads (2: I, II)."""
+    leads = LEAD_SETS_2021[lead_set]
+    return lead_set if len(leads) == 12 else f"{lead_set}: {', '.join(leads)}"
+
+
+def lead_set_rows(result: MethodResult) -> list[tuple[str, list[float]]]:
+    """(lead set, values) rows of the challenge metric: each fold, mean, sd and pooled."""
+    rows = []
+    for lead_set, (per_fold, pooled) in result.lead_set_challenge.items():
+        mean, sd = mean_and_sd(np.array(per_fold))
+        rows.append((lead_set, [*per_fold, float(mean), float(sd), pooled]))
     return rows
 
 
@@ -40,14 +73,7 @@ def write_csv(results: Sequence[MethodResult], path: Path) -> None:
             for label, values in score_rows(result):
                 writer.writerow([result.method, label, *(f"{v:.4f}" for v in values)])
         writer.writerow([])
-        writer.writerow(
-            [
-                "method",
-                "decision rule",
-                *(f"fold {k + 1}" for k in range(len(results[0].fold_scores))),
-                "pooled",
-            ]
-        )
+        writer.writerow(["method", "decision rule", *fold_labels(results[0]), "pooled"])
         for result in results:
             for rule, (per_fold, pooled) in result.rule_challenge.items():
                 writer.writerow(
@@ -56,6 +82,13 @@ def write_csv(results: Sequence[MethodResult], path: Path) -> None:
         for result in results:
             for name, value in result.ensemble_challenge.items():
                 writer.writerow([result.method, f"ensemble {name}", f"{value:.4f}"])
+        if results[0].lead_set_challenge:
+            writer.writerow([])
+            header = ["method", "leads", *fold_labels(results[0]), "mean", "sd", "pooled"]
+            writer.writerow(header)
+            for result in results:
+                for lead_set, values in lead_set_rows(result):
+                    writer.writerow([result.method, lead_set, *(f"{v:.4f}" for v in values)])
 
 
 def markdown(results: Sequence[MethodResult]) -> str:
@@ -71,11 +104,7 @@ def markdown(results: Sequence[MethodResult]) -> str:
             lines.append(f"| {label} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
         lines.append("")
     n_folds = len(results[0].fold_scores)
-    header = (
-        "| method | decision rule | "
-        + " | ".join(f"fold {k + 1}" for k in range(n_folds))
-        + " | pooled |"
-    )
+    header = "| method | decision rule | " + " | ".join(fold_labels(results[0])) + " | pooled |"
     lines += [
         "Challenge metric by decision rule (out-of-fold):",
         "",
@@ -97,7 +126,28 @@ def markdown(results: Sequence[MethodResult]) -> str:
         for r in ensembles:
             e = r.ensemble_challenge
             lines.append(f"| {r.method} | {e['single']:.3f} | {e['mean']:.3f} | {e['union']:.3f} |")
+    lines += _lead_set_markdown(results)
     return "\n".join(lines) + "\n"
+
+
+def _lead_set_markdown(results: Sequence[MethodResult]) -> list[str]:
+    """The challenge metric per lead set: each fold, mean, sd, pooled (nothing without lead sets)."""
+    if not results[0].lead_set_challenge:
+        return []
+    labels = fold_labels(results[0])
+    lines = [
+        "",
+        "Challenge metric by lead set (the model's own rule; each fold's first network; the "
+        "held-out records cut down to the leads named, the others absent from header and file):",
+        "",
+        "| method | leads | " + " | ".join(labels) + " | mean | sd | pooled |",
+        "|---" * (len(labels) + 5) + "|",
+    ]
+    for result in results:
+        for lead_set, values in lead_set_rows(result):
+            cells = " | ".join(f"{v:.3f}" for v in values)
+            lines.append(f"| {result.method} | {lead_set_label(lead_set)} | {cells} |")
+    return lines
 
 
 def draw(results: Sequence[MethodResult], path: Path) -> None:
@@ -132,8 +182,8 @@ def draw(results: Sequence[MethodResult], path: Path) -> None:
     for result in results:
         for rule, (per_fold, _) in result.rule_challenge.items():
             axis.plot(folds, per_fold, marker="o", label=f"{result.method}, {RULE_NAMES[rule]}")
-    axis.set_xticks(folds)
-    axis.set_xlabel("fold")
+    axis.set_xticks(folds, fold_labels(main), fontsize=8)
+    axis.set_xlabel("fold (held out)")
     axis.set_ylabel("challenge metric")
     axis.set_title("Challenge metric per fold")
     axis.legend(fontsize=7)

@@ -1,11 +1,12 @@
 """A method's cross-validation results: out-of-fold labels and probabilities, scored per fold and
-pooled, under the model's own decision rule and the rules compared beside it."""
+pooled, under the model's own decision rule and the rules compared beside it, and with the
+held-out records cut down to fewer leads."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,9 +29,11 @@ RULES = ("per_sample", "fixed", "per_class")
 class FoldOutcome:
     """One fold's out-of-fold labels and probabilities, and the thresholds tuned on its inner part.
 
-    ``probabilities`` is (members, records, classes); ``binary`` the first member's written labels.
-    With several networks, ``inner_labels`` (records, classes) and ``inner_probabilities``
-    (members, records, classes) are their inner validation records', where they share them.
+    ``probabilities`` is (members, records, classes); ``binary`` the first member's written labels;
+    ``lead_set_binary`` the first member's written labels for each lead set the records were
+    predicted with ("12", "6"...). With several networks, ``inner_labels`` (records, classes) and
+    ``inner_probabilities`` (members, records, classes) are their inner validation records', where
+    they share them.
     """
 
     fold: int
@@ -39,19 +42,23 @@ class FoldOutcome:
     probabilities: np.ndarray
     binary: np.ndarray
     thresholds: np.ndarray
+    lead_set_binary: dict[str, np.ndarray] = field(default_factory=dict)
     inner_labels: np.ndarray | None = None
     inner_probabilities: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class MethodResult:
-    """A method's scores: per fold and pooled, for the model's rule and each compared rule."""
+    """A method's scores: per fold and pooled, for the model's rule and each compared rule, and
+    the challenge metric of the written labels for each lead set."""
 
     method: str
     fold_scores: list[Scores]  # the files as written (the model's own rule)
     pooled_scores: Scores
     rule_challenge: dict[str, tuple[list[float], float]]  # rule -> (per fold, pooled)
     ensemble_challenge: dict[str, float]  # "single", "mean", "union" -> pooled (members > 1)
+    fold_labels: tuple[str, ...] = ()  # each fold's name in the tables
+    lead_set_challenge: dict[str, tuple[list[float], float]] = field(default_factory=dict)
     # the out-of-fold labels and written outputs, (records, classes), fold after fold
     pooled_labels: np.ndarray | None = None
     pooled_binary: np.ndarray | None = None
@@ -70,9 +77,14 @@ def decide_by_rule(outcome: FoldOutcome, rule: str, settings: Settings) -> np.nd
 
 
 def score_method(
-    method: str, outcomes: list[FoldOutcome], settings: Settings, classes: ScoredClasses
+    method: str,
+    outcomes: list[FoldOutcome],
+    settings: Settings,
+    classes: ScoredClasses,
+    fold_labels: Sequence[str] | None = None,
 ) -> MethodResult:
-    """Score every fold and the pooled out-of-fold predictions."""
+    """Score every fold and the pooled out-of-fold predictions; ``fold_labels`` name the folds
+    (by default "fold 1"...)."""
     fold_scores = [
         compute_scores(o.labels, o.probabilities[0], o.binary, classes) for o in outcomes
     ]
@@ -81,15 +93,40 @@ def score_method(
     pooled = compute_scores(
         labels, np.concatenate([o.probabilities[0] for o in outcomes]), binary, classes
     )
-    rules = {}
-    for rule in RULES:
-        decided = [decide_by_rule(o, rule, settings) for o in outcomes]
-        per_fold = [
-            challenge_metric(o.labels, d, classes) for o, d in zip(outcomes, decided, strict=True)
-        ]
-        rules[rule] = (per_fold, challenge_metric(labels, np.concatenate(decided), classes))
-    ensembles = _ensemble_scores(outcomes, labels, settings, classes)
-    return MethodResult(method, fold_scores, pooled, rules, ensembles, labels, binary)
+    rules = {
+        rule: _challenge_by_fold(
+            outcomes, [decide_by_rule(o, rule, settings) for o in outcomes], classes
+        )
+        for rule in RULES
+    }
+    lead_sets = {
+        lead_set: _challenge_by_fold(
+            outcomes, [o.lead_set_binary[lead_set] for o in outcomes], classes
+        )
+        for lead_set in outcomes[0].lead_set_binary
+    }
+    return MethodResult(
+        method=method,
+        fold_scores=fold_scores,
+        pooled_scores=pooled,
+        rule_challenge=rules,
+        ensemble_challenge=_ensemble_scores(outcomes, labels, settings, classes),
+        fold_labels=tuple(fold_labels or (f"fold {o.fold}" for o in outcomes)),
+        lead_set_challenge=lead_sets,
+        pooled_labels=labels,
+        pooled_binary=binary,
+    )
+
+
+def _challenge_by_fold(
+    outcomes: list[FoldOutcome], decided: list[np.ndarray], classes: ScoredClasses
+) -> tuple[list[float], float]:
+    """The challenge metric of each fold's ``decided`` labels, and of all of them pooled."""
+    per_fold = [
+        challenge_metric(o.labels, d, classes) for o, d in zip(outcomes, decided, strict=True)
+    ]
+    labels = np.concatenate([o.labels for o in outcomes])
+    return per_fold, challenge_metric(labels, np.concatenate(decided), classes)
 
 
 def _ensemble_scores(

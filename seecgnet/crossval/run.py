@@ -3,10 +3,12 @@ predicted (or skipped when complete), and read back.
 
 Work folder layout::
 
-    folds.csv                         each record's fold
+    folds.csv                         each record's fold (and source, for the source split)
+    split.json                        how the folds were made: {"split": "stratified" or "source"}
     fold_K/model/, fold_K/outputs/    the fold's model folder and the held-out records' CSVs
     fold_K/inner_validation.npz       its inner validation labels, probabilities and thresholds
     fold_K/member_2/ ...              further networks of the fold (--members)
+    fold_K/outputs_6_leads/ ...       the held-out records predicted with fewer leads (lead_sets)
     fold_K/done.json                  written last: the fold is complete, its architecture, and
                                       the seconds its networks took to train, tune and predict
     NAME/fold_K/ ...                  the same for each further architecture (--architectures,
@@ -20,6 +22,8 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +31,15 @@ import numpy as np
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import load_labels
+from seecgnet.challenge.sources import source_label
+from seecgnet.crossval.lead_sets import lead_set_outputs, predict_lead_sets
 from seecgnet.crossval.report import FoldCurve
 from seecgnet.crossval.results import FoldOutcome, MethodResult, score_method
 from seecgnet.data.dataset import RecordStore
 from seecgnet.data.folds import (
     MIN_RECORDS_TO_SPLIT,
     iterative_stratification,
+    leave_one_source_out,
     validation_split,
 )
 from seecgnet.destinations import remove_own_files
@@ -48,12 +55,30 @@ from seecgnet.training.settings import Settings
 log = logging.getLogger(__name__)
 
 FOLDS_FILE = "folds.csv"  # written first: what makes a folder a cross-validation work folder
+SPLIT_FILE = "split.json"
 DONE_FILE = "done.json"
 INNER_FILE = "inner_validation.npz"
+
+# The ways records are split into folds: multi-label stratified, or one fold per source database.
+STRATIFIED, BY_SOURCE = "stratified", "source"
 
 
 class CrossValError(ValueError):
     """The work folder does not fit the data (another data set's folds, say)."""
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """How the records are split: the split's kind, each record's fold (0..), and each fold's name
+    in the tables ("fold 1", or the source held out, "CPSC (A)")."""
+
+    split: str
+    fold_of: np.ndarray
+    labels: tuple[str, ...]
+
+    @property
+    def n_folds(self) -> int:
+        return len(self.labels)
 
 
 def check_fold_sizes(folds: np.ndarray, validation_fraction: float) -> None:
@@ -80,33 +105,68 @@ def check_fold_sizes(folds: np.ndarray, validation_fraction: float) -> None:
 
 
 def assign_folds(
-    store: RecordStore, n_folds: int, seed: int, workdir: Path, validation_fraction: float
-) -> np.ndarray:
+    store: RecordStore,
+    n_folds: int | None,
+    seed: int,
+    workdir: Path,
+    validation_fraction: float,
+    split: str = STRATIFIED,
+) -> FoldPlan:
     """The fold of each record: read from WORKDIR/folds.csv when it exists, else made and saved.
 
-    Folds too small to finish (see :func:`check_fold_sizes`) are refused before anything is saved.
+    ``split`` is STRATIFIED (``n_folds`` multi-label stratified folds) or BY_SOURCE (one fold per
+    source database, ``n_folds`` None). A work folder made with another split, or for other
+    records, is refused; so are folds too small to finish (see :func:`check_fold_sizes`), before
+    anything is saved.
     """
     path = workdir / FOLDS_FILE
-    if path.exists():
-        with path.open(newline="") as handle:
-            saved = {row["record"]: int(row["fold"]) - 1 for row in csv.DictReader(handle)}
-        if set(saved) != set(store.names):
-            raise CrossValError(
-                f"{path} lists other records than the data folder: use a new work folder"
-            )
-        folds = np.array([saved[name] for name in store.names])
-        if folds.max() + 1 != n_folds:
-            raise CrossValError(f"{path} holds {folds.max() + 1} folds, not {n_folds}")
-        check_fold_sizes(folds, validation_fraction)
-        return folds
-    folds = iterative_stratification(store.labels, n_folds, seed)
+    saved = _read_saved_folds(workdir, store, split) if path.exists() else None
+    if split == BY_SOURCE:
+        folds, prefixes = leave_one_source_out(store.names)
+        labels = tuple(source_label(prefix) for prefix in prefixes)
+    else:
+        folds, prefixes = None, ()
+        labels = tuple(f"fold {k + 1}" for k in range(n_folds))
+    if saved is not None:
+        if folds is not None and not np.array_equal(saved, folds):
+            raise CrossValError(f"{path} holds other folds than the records' sources")
+        if saved.max() + 1 != len(labels):
+            raise CrossValError(f"{path} holds {saved.max() + 1} folds, not {len(labels)}")
+        check_fold_sizes(saved, validation_fraction)
+        return FoldPlan(split, saved, labels)
+    if folds is None:
+        folds = iterative_stratification(store.labels, n_folds, seed)
     check_fold_sizes(folds, validation_fraction)
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / SPLIT_FILE).write_text(json.dumps({"split": split}) + "\n")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["record", "fold"])
-        writer.writerows((name, int(f) + 1) for name, f in zip(store.names, folds, strict=True))
-    return folds
+        writer.writerow(["record", "fold", *(["source"] if prefixes else [])])
+        for name, fold in zip(store.names, folds, strict=True):
+            writer.writerow([name, int(fold) + 1, *([prefixes[fold]] if prefixes else [])])
+    return FoldPlan(split, folds, labels)
+
+
+def _read_saved_folds(workdir: Path, store: RecordStore, split: str) -> np.ndarray:
+    """The folds saved in a work folder, refused when made with another split or other records.
+
+    A work folder without a split file was made before the source split existed: stratified.
+    """
+    split_path = workdir / SPLIT_FILE
+    saved_split = json.loads(split_path.read_text())["split"] if split_path.exists() else STRATIFIED
+    if saved_split != split:
+        raise CrossValError(
+            f"{workdir} holds folds made with --split {saved_split}, not --split {split}: use "
+            "a new work folder"
+        )
+    with (workdir / FOLDS_FILE).open(newline="") as handle:
+        saved = {row["record"]: int(row["fold"]) - 1 for row in csv.DictReader(handle)}
+    if set(saved) != set(store.names):
+        raise CrossValError(
+            f"{workdir / FOLDS_FILE} lists other records than the data folder: use a new work "
+            "folder"
+        )
+    return np.array([saved[name] for name in store.names])
 
 
 def member_dir(fold_dir: Path, member: int) -> Path:
@@ -245,9 +305,15 @@ def run_member(
 
 
 def read_fold(
-    fold_dir: Path, fold: int, names: list[str], headers: dict[str, Path], classes: ScoredClasses
+    fold_dir: Path,
+    fold: int,
+    names: list[str],
+    headers: dict[str, Path],
+    classes: ScoredClasses,
+    lead_sets: Sequence[str] = (),
 ) -> FoldOutcome:
-    """Read back a complete fold's output files (with the scorer's reader) and inner thresholds."""
+    """Read back a complete fold's output files (with the scorer's reader), its inner thresholds,
+    and its first network's outputs for each lead set."""
     labels = load_labels([headers[name] for name in names], classes)
     n_members = json.loads((fold_dir / DONE_FILE).read_text())["members"]
     probabilities, binary = [], None
@@ -262,15 +328,22 @@ def read_fold(
     if n_members > 1 and _same_inner_records(inner):
         inner_labels = inner[0]["labels"]
         inner_probabilities = np.stack([part["probabilities"] for part in inner])
+    by_lead_set = {
+        lead_set: load_outputs(
+            [lead_set_outputs(fold_dir, lead_set) / f"{name}.csv" for name in names], classes
+        ).binary
+        for lead_set in lead_sets
+    }
     return FoldOutcome(
-        fold,
-        tuple(names),
-        labels,
-        np.stack(probabilities),
-        binary,
-        thresholds,
-        inner_labels,
-        inner_probabilities,
+        fold=fold,
+        names=tuple(names),
+        labels=labels,
+        probabilities=np.stack(probabilities),
+        binary=binary,
+        thresholds=thresholds,
+        lead_set_binary=by_lead_set,
+        inner_labels=inner_labels,
+        inner_probabilities=inner_probabilities,
     )
 
 
@@ -288,30 +361,35 @@ def run_method(
     headers: dict[str, Path],
     classes: ScoredClasses,
     settings: Settings,
-    folds: np.ndarray,
+    plan: FoldPlan,
     root: Path,
     members: int,
     progress: bool,
+    lead_sets: Sequence[str] = ("12",),
 ) -> MethodResult:
-    """Run (or resume) every fold of one method under ``root`` and score it."""
+    """Run (or resume) every fold of one method under ``root`` and score it, with all 12 leads and
+    with each of ``lead_sets`` (names of :data:`seecgnet.io.reduced_leads.LEAD_SETS_2021`)."""
     outcomes = []
-    for fold in range(int(folds.max()) + 1):
+    for fold in range(plan.n_folds):
         fold_dir = root / f"fold_{fold + 1}"
         fold_dir.mkdir(parents=True, exist_ok=True)
-        run_fold(store, headers, classes, settings, folds, fold, fold_dir, members, progress)
-        names = [store.names[i] for i in np.flatnonzero(folds == fold)]
-        outcomes.append(read_fold(fold_dir, fold + 1, names, headers, classes))
-    return score_method(method, outcomes, settings, classes)
+        run_fold(store, headers, classes, settings, plan.fold_of, fold, fold_dir, members, progress)
+        names = [store.names[i] for i in np.flatnonzero(plan.fold_of == fold)]
+        predict_lead_sets(
+            fold_dir, [headers[n] for n in names], lead_sets, settings.training.workers, progress
+        )
+        outcomes.append(read_fold(fold_dir, fold + 1, names, headers, classes, lead_sets))
+    return score_method(method, outcomes, settings, classes, plan.labels)
 
 
-def fold_curves(root: Path, n_folds: int) -> list[FoldCurve]:
+def fold_curves(root: Path, labels: Sequence[str]) -> list[FoldCurve]:
     """Every fold's training curve (its first network's), from the folds' model folders in fold
     order; a fold whose model has no curve file (trained before curves were recorded) is left out."""
     curves = []
-    for k in range(1, n_folds + 1):
+    for k, label in enumerate(labels, start=1):
         folder = root / f"fold_{k}" / "model"
         if (folder / CURVE_CSV).is_file():
             history = read_curve_csv(folder / CURVE_CSV)[0]
             best_epoch = read_manifest(folder)["best_epochs"][0]
-            curves.append(FoldCurve(f"fold {k}", history, best_epoch))
+            curves.append(FoldCurve(label, history, best_epoch))
     return curves

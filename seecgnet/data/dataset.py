@@ -39,14 +39,17 @@ from seecgnet.io.records import (
 log = logging.getLogger(__name__)
 
 
-def prepare_signal(record: Record, settings: SignalSettings) -> np.ndarray:
+def prepare_signal(
+    record: Record, settings: SignalSettings, warn_missing_leads: bool = True
+) -> np.ndarray:
     """A record's signal in the standard lead order at settings.fs_hz, (12, samples) float32 mV.
 
-    Non-finite samples (NaN, infinity) of the twelve leads become 0 mV, with a warning naming the
-    record. They are zeroed at the record's own rate: resampling would first spread each one over
-    the filter's span, dozens of samples.
+    A missing lead is zeros, with a warning per lead unless ``warn_missing_leads`` is False (see
+    :func:`seecgnet.io.records.to_standard_leads`). Non-finite samples (NaN, infinity) of the
+    twelve leads become 0 mV, with a warning naming the record. They are zeroed at the record's own
+    rate: resampling would first spread each one over the filter's span, dozens of samples.
     """
-    signal = to_standard_leads(record).signal
+    signal = to_standard_leads(record, warn_missing=warn_missing_leads).signal
     bad = ~np.isfinite(signal)
     if bad.any():
         log.warning("%s: %d non-finite samples set to 0 mV", record.name, int(bad.sum()))

@@ -1,4 +1,5 @@
-"""Multi-label stratified folds (iterative stratification) for validation splits and cross-validation.
+"""Folds for validation splits and cross-validation: multi-label stratified (iterative
+stratification), or one per source database (leave-one-source-out).
 
 Iterative stratification (Sechidis, Tsoumakas and Vlahavas, 2011) deals out the records of the rarest
 class first, each to the fold that still wants most of that class, so every class, rare ones above
@@ -7,7 +8,11 @@ all, is spread across folds in proportion. Records with no scored class are deal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from seecgnet.challenge.sources import SOURCES, record_sources
 
 
 def iterative_stratification(labels: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
@@ -71,3 +76,21 @@ def validation_split(
     n_folds = min(n_records, max(2, round(1.0 / fraction)))
     folds = iterative_stratification(labels, n_folds, seed)
     return np.flatnonzero(folds != 0), np.flatnonzero(folds == 0)
+
+
+def leave_one_source_out(names: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """One fold per source database: the fold (0..) of each record, and each fold's source prefix.
+
+    The source is read from the record name's prefix (:mod:`seecgnet.challenge.sources`); folds
+    follow the order of ``SOURCES``. A record of no known source is an UnknownSourceError (a
+    ValueError), and records of a single source cannot be split (ValueError).
+    """
+    prefixes = record_sources(names)
+    present = tuple(prefix for prefix in SOURCES if prefix in prefixes)
+    if len(present) < 2:
+        raise ValueError(
+            f"leave-one-source-out needs records of at least two sources; all {len(names)} "
+            f"are {SOURCES[present[0]] if present else 'of none'}"
+        )
+    fold_of = np.array([present.index(prefix) for prefix in prefixes], dtype=np.int64)
+    return fold_of, present

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 from seecgnet.data.dataset import prepare_signal
 from seecgnet.data.signals import demographic_features
 from seecgnet.inference.prediction import NetworkInput, Predictor
-from seecgnet.io.records import RecordError, read_record
+from seecgnet.io.records import RecordError, absent_standard_leads, read_record
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class ReadRecord:
     error: str = ""
     record_at_fault: bool = True  # an unreadable file, rather than a failure after reading
     logged: tuple[logging.LogRecord, ...] = ()
+    absent_leads: tuple[str, ...] = ()  # standard leads the record lacks (zeros for the network)
 
 
 class _Collect(logging.Handler):
@@ -83,13 +84,16 @@ class RecordReader(Dataset):
     def _read(self, header: Path) -> ReadRecord:
         try:
             record = read_record(header)
-            signal = prepare_signal(record, self.signal_settings)
+            # the missing leads are summed up over the run (pipeline.predict_records), not warned
+            # about per record and lead: a folder of 2-lead records would flood the log
+            signal = prepare_signal(record, self.signal_settings, warn_missing_leads=False)
         # RuntimeError: what a library raises for an input it cannot take; one record must not
         # end the run for the thousands after it
         except (RecordError, ValueError, OSError, RuntimeError) as error:
             return ReadRecord(header, None, str(error), isinstance(error, RecordError))
         demographics = demographic_features(record.age, record.sex, self.age_stats)
-        return ReadRecord(header, NetworkInput(signal, demographics))
+        absent = absent_standard_leads(record.lead_names)
+        return ReadRecord(header, NetworkInput(signal, demographics), absent_leads=absent)
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ import dataclasses
 import logging
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +51,10 @@ __all__ = [
     "Record",
     "RecordError",
     "Sex",
+    "absent_standard_leads",
     "find_records",
     "read_record",
+    "read_val_matrix",
     "record_from_challenge",
     "to_standard_leads",
 ]
@@ -128,7 +131,7 @@ def read_record(path: str | os.PathLike[str]) -> Record:
             header.name,
             base.name,
         )
-    return _build_record(header, _read_val_matrix(mat_path), str(mat_path), base.name)
+    return _build_record(header, read_val_matrix(mat_path), str(mat_path), base.name)
 
 
 def record_from_challenge(data: np.ndarray, header_data: list[str]) -> Record:
@@ -174,11 +177,19 @@ def find_records(directory: str | os.PathLike[str], require_signal: bool = True)
     return headers
 
 
-def to_standard_leads(record: Record) -> Record:
+def absent_standard_leads(lead_names: Sequence[str]) -> tuple[str, ...]:
+    """The standard leads (in their order) that ``lead_names`` lacks, matched by name without case."""
+    held = {lead.upper() for lead in lead_names}
+    return tuple(lead for lead in STANDARD_LEADS if lead.upper() not in held)
+
+
+def to_standard_leads(record: Record, warn_missing: bool = True) -> Record:
     """The record with its leads in the order I, II, III, aVR, aVL, aVF, V1..V6.
 
     Leads are matched by name without case. A missing lead becomes a row of zeros, and a lead
-    outside the twelve is dropped; both are logged as warnings naming the record and the lead.
+    outside the twelve is dropped; both are logged as warnings naming the record and the lead, the
+    missing leads only with ``warn_missing`` (a caller that reads many reduced-lead records sums them
+    up itself, with :func:`absent_standard_leads`).
     """
     if record.lead_names == STANDARD_LEADS:
         return record
@@ -190,10 +201,10 @@ def to_standard_leads(record: Record) -> Record:
     signal = np.zeros((len(STANDARD_LEADS), record.n_samples), dtype=record.signal.dtype)
     for row, lead in enumerate(STANDARD_LEADS):
         source_row = row_of.pop(lead.upper(), None)
-        if source_row is None:
-            logger.warning("record %s has no lead %s; filled with zeros", record.name, lead)
-        else:
+        if source_row is not None:
             signal[row] = record.signal[source_row]
+        elif warn_missing:
+            logger.warning("record %s has no lead %s; filled with zeros", record.name, lead)
     for extra in row_of:
         logger.warning("record %s: lead %s is not a standard lead; dropped", record.name, extra)
     return dataclasses.replace(record, signal=signal, lead_names=STANDARD_LEADS)
@@ -215,7 +226,7 @@ def _read_header_lines(header_path: Path) -> list[str]:
     return raw.decode("utf-8", errors="replace").splitlines()
 
 
-def _read_val_matrix(mat_path: Path) -> np.ndarray:
+def read_val_matrix(mat_path: Path) -> np.ndarray:
     """The matrix named ``val`` of a MATLAB v4 file, (rows, columns), in the type it is stored in."""
     try:
         data = mat_path.read_bytes()

@@ -152,8 +152,13 @@ def write_synthetic_record(
     return header_path
 
 
-def write_synthetic_dataset(directory: str | os.PathLike[str], n: int, seed: int = 0) -> list[Path]:
+def write_synthetic_dataset(
+    directory: str | os.PathLike[str], n: int, seed: int = 0, name_prefix: str = "SYN"
+) -> list[Path]:
     """Write ``n`` labelled records ``SYN00001``... into ``directory``; return their headers.
+
+    ``name_prefix`` starts the names in place of ``SYN`` (``HR`` writes ``HR00001``..., records
+    that look like PTB-XL's to the source split of cross-validation).
 
     The labels cycle, in a shuffled order, through five kinds whose signals differ visibly: sinus
     rhythm (60–100 bpm), sinus bradycardia (40–55 bpm), sinus tachycardia (105–150 bpm), atrial
@@ -173,7 +178,7 @@ def write_synthetic_dataset(directory: str | os.PathLike[str], n: int, seed: int
         headers.append(
             write_synthetic_record(
                 directory,
-                f"SYN{i + 1:05d}",
+                f"{name_prefix}{i + 1:05d}",
                 fs_hz=fs_hz,
                 duration_s=duration_s,
                 heart_rate_bpm=float(rng.uniform(*kind.heart_rate_bpm)),

@@ -12,7 +12,7 @@ CLASSES = load_scored_classes()
 
 
 def result(name: str, labels: np.ndarray, binary: np.ndarray) -> MethodResult:
-    return MethodResult(name, [], None, {}, {}, labels, binary)
+    return MethodResult(name, [], None, {}, {}, pooled_labels=labels, pooled_binary=binary)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from seecgnet.data.folds import iterative_stratification, validation_split
+from seecgnet.challenge.sources import UnknownSourceError
+from seecgnet.data.folds import iterative_stratification, leave_one_source_out, validation_split
 
 
 def _random_labels(n_records: int, seed: int) -> np.ndarray:
@@ -58,3 +59,17 @@ def test_validation_split_holds_out_about_the_fraction_and_covers_every_record()
 def test_validation_split_of_zero_keeps_every_record_for_training():
     train, validation = validation_split(_random_labels(10, seed=6), 0.0)
     assert len(train) == 10 and len(validation) == 0
+
+
+def test_leave_one_source_out_makes_one_fold_per_source_in_the_challenges_order():
+    names = ["JS00002", "A0001", "HR00001", "S0001", "A0002", "JS00001", "HR00002"]
+    folds, sources = leave_one_source_out(names)
+    assert sources == ("A", "S", "HR", "JS")
+    np.testing.assert_array_equal(folds, [3, 0, 2, 1, 0, 3, 2])
+
+
+def test_leave_one_source_out_refuses_one_source_and_unknown_ones():
+    with pytest.raises(ValueError, match="at least two sources; all 2 are CPSC"):
+        leave_one_source_out(["A0001", "A0002"])
+    with pytest.raises(UnknownSourceError, match="prefix 'SYN'"):
+        leave_one_source_out(["A0001", "SYN00001"])

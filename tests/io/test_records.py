@@ -23,6 +23,7 @@ from seecgnet.io.records import (
     Record,
     RecordError,
     Sex,
+    absent_standard_leads,
     find_records,
     read_record,
     record_from_challenge,
@@ -306,6 +307,23 @@ def test_missing_lead_is_zero_filled_with_a_warning_naming_record_and_lead(
     assert reordered.signal[STANDARD_LEADS.index("V4")].any()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("A0009" in message and "V3" in message for message in warnings)
+
+
+def test_missing_leads_can_be_left_to_the_caller_to_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    signal = np.arange(4 * 10, dtype=np.float32).reshape(4, 10) + 1
+    record = Record("A0011", signal, ("II", "v2", "I", "X"), 500.0, 60.0, Sex.MALE, ("426783006",))
+    assert absent_standard_leads(record.lead_names) == (
+        "III", "aVR", "aVL", "aVF", "V1", "V3", "V4", "V5", "V6",
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="seecgnet.io.records"):
+        standard = to_standard_leads(record, warn_missing=False)
+    np.testing.assert_array_equal(standard.signal[[0, 1, 7]], record.signal[[2, 0, 1]])
+    # a lead outside the twelve is still reported: only the missing ones are left to the caller
+    assert [r.getMessage() for r in caplog.records] == [
+        "record A0011: lead X is not a standard lead; dropped"
+    ]
 
 
 def test_standard_record_is_returned_unchanged(tmp_path: Path) -> None:
