@@ -67,17 +67,24 @@ def batch_norm(dims: Dims, channels: int) -> nn.BatchNorm1d | nn.BatchNorm2d:
 
 
 def check_network_input(
-    x: torch.Tensor, demographics: torch.Tensor, n_leads: int, n_demographics: int
+    x: torch.Tensor, demographics: torch.Tensor, n_leads: int, n_side: int
 ) -> None:
     """Fail early, naming the shape that was wrong, unless x is (B, 1, leads, T) and demographics is
-    (B, n_demographics)."""
+    (B, n_side): the age and sex features, then the lead presence where the network takes it."""
     if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != n_leads:
         raise ValueError(f"expected x of shape (B, 1, {n_leads}, T), got {tuple(x.shape)}")
-    if demographics.shape != (x.shape[0], n_demographics):
+    if demographics.shape != (x.shape[0], n_side):
         raise ValueError(
-            f"expected demographics of shape ({x.shape[0]}, {n_demographics}), "
+            f"expected demographics of shape ({x.shape[0]}, {n_side}), "
             f"got {tuple(demographics.shape)}"
         )
+
+
+def lead_mask(demographics: torch.Tensor, n_demographics: int) -> torch.Tensor:
+    """The lead presence that follows the age and sex features in the side input, as a mask of
+    shape (B, 1, leads, 1) that multiplies (B, C, leads, T) maps: 1 for a present lead, 0 for an
+    absent one."""
+    return demographics[:, n_demographics:, None].unsqueeze(1)  # (B, leads) -> (B, 1, leads, 1)
 
 
 class ConvBnRelu(nn.Sequential):
@@ -103,7 +110,9 @@ class ConvBnRelu(nn.Sequential):
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation (Hu et al., 2018): one gate in (0, 1) per channel scales that channel.
 
-    Squeeze: the mean of each channel over all its positions (time, and leads in 2-D).
+    Squeeze: the mean of each channel over all its positions (time, and leads in 2-D). Given a
+    lead mask (B, 1, leads, 1), the mean in 2-D is over the present leads alone, whose rows must be
+    the only non-zero ones: an absent lead is not averaged in as a flat one.
     Excite: FC (C -> C/r) -> ReLU -> FC (C/r -> C) -> sigmoid.
     The gate depends only on the channel means, so in 2-D one gate scales a channel on every lead
     alike.
@@ -116,13 +125,17 @@ class SqueezeExcite(nn.Module):
         self.reduce = nn.Linear(channels, hidden)
         self.expand = nn.Linear(hidden, channels)
 
-    def gate(self, x: torch.Tensor) -> torch.Tensor:
+    def gate(self, x: torch.Tensor, lead_mask: torch.Tensor | None = None) -> torch.Tensor:
         """The per-channel gate, shape (B, C), for x of shape (B, C, ...)."""
-        means = x.flatten(2).mean(dim=2)  # (B, C, ...) -> (B, C, positions) -> (B, C)
+        if lead_mask is None:
+            means = x.flatten(2).mean(dim=2)  # (B, C, ...) -> (B, C, positions) -> (B, C)
+        else:  # x (B, C, leads, T) is zero on the absent leads' rows
+            positions = lead_mask.sum(dim=(2, 3)).clamp(min=1.0) * x.shape[3]  # (B, 1)
+            means = x.sum(dim=(2, 3)) / positions  # (B, C, leads, T) -> (B, C)
         return torch.sigmoid(self.expand(torch.relu(self.reduce(means))))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = self.gate(x)
+    def forward(self, x: torch.Tensor, lead_mask: torch.Tensor | None = None) -> torch.Tensor:
+        gate = self.gate(x, lead_mask)
         return x * gate.view(*gate.shape, *([1] * (x.dim() - 2)))  # (B, C) -> (B, C, 1[, 1])
 
 

@@ -21,6 +21,7 @@ from seecgnet.models.settings import (
     NetworkSettings,
     ResNeStSettings,
     ResNeXtSettings,
+    side_input_size,
 )
 
 # Each settings class and the network it describes.
@@ -75,7 +76,7 @@ def count_multiply_adds(model: nn.Module, settings: ModelSettings) -> int:
         with torch.no_grad():
             model(
                 torch.zeros(1, 1, settings.n_leads, settings.window_samples),
-                torch.zeros(1, settings.n_demographics),
+                torch.zeros(1, side_input_size(settings)),
             )
     finally:
         for hook in hooks:

@@ -120,7 +120,8 @@ class ResNeSt1d(ResNeXt1d):
     """ResNeXt's skeleton with split-attention blocks.
 
     ``forward(x, demographics)``: x of shape (B, 1, leads, T) in mV, demographics of shape
-    (B, n_demographics); returns logits of shape (B, n_classes).
+    (B, side_input_size(settings)); returns logits of shape (B, n_classes). With ``lead_presence``
+    the presence values join age and sex before the classifier; an absent lead is a zero row of x.
     """
 
     settings: ResNeStSettings

@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seecgnet.models.layers import ConvBnRelu, batch_norm, check_network_input, time_conv
-from seecgnet.models.settings import ResNeStSettings, ResNeXtSettings
+from seecgnet.models.layers import ConvBnRelu, batch_norm, check_network_input, lead_mask, time_conv
+from seecgnet.models.settings import ResNeStSettings, ResNeXtSettings, side_input_size
 
 
 class Projection(nn.Sequential):
@@ -68,8 +68,9 @@ class ResNeXt1d(nn.Module):
     """Leads as channels -> stem conv -> stages of bottleneck blocks -> global average pool -> FC.
 
     ``forward(x, demographics)``: x of shape (B, 1, leads, T) in mV, demographics of shape
-    (B, n_demographics); returns logits of shape (B, n_classes). :class:`ResNeSt1d` shares this
-    skeleton and replaces the block (:meth:`make_block`).
+    (B, side_input_size(settings)); returns logits of shape (B, n_classes). With ``lead_presence``
+    the presence values join age and sex before the classifier; an absent lead is a zero row of x.
+    :class:`ResNeSt1d` shares this skeleton and replaces the block (:meth:`make_block`).
     """
 
     def __init__(self, settings: ResNeXtSettings | ResNeStSettings) -> None:
@@ -101,7 +102,7 @@ class ResNeXt1d(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.classifier = nn.Sequential(
             nn.Dropout(settings.dropout),
-            nn.Linear(in_channels + settings.n_demographics, settings.n_classes),
+            nn.Linear(in_channels + side_input_size(settings), settings.n_classes),
         )
 
     def make_block(
@@ -114,7 +115,9 @@ class ResNeXt1d(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, demographics: torch.Tensor) -> torch.Tensor:
-        check_network_input(x, demographics, self.settings.n_leads, self.settings.n_demographics)
+        check_network_input(x, demographics, self.settings.n_leads, side_input_size(self.settings))
+        if self.settings.lead_presence:  # an absent lead reaches the network as nothing
+            x = x * lead_mask(demographics, self.settings.n_demographics)
         x = x.squeeze(1)  # (B, 1, leads, T) -> (B, leads, T)
         x = self.blocks(self.stem(x))  # (B, leads, T) -> (B, C, T'), T' = T / (product of strides)
         pooled = x.mean(dim=2)  # (B, C, T') -> (B, C); post-activation blocks end in ReLU already

@@ -10,6 +10,16 @@ gate. Following Zhang et al., it first works in 2-D on the 12 × T image whose r
 with (1, k) kernels shared by all leads, then folds the leads into channels and goes on in 1-D with
 the same kernel size. It ends in global max and average pooling over time.
 
+With ``lead_presence`` (:class:`NetworkSettings`) the side input carries, after age and sex, one
+value per lead: 1 present, 0 absent (a reduced-lead recording). An absent lead's row is zero in x
+and is set back to zero after every lead-shared layer (each stem layer, each 2-D residual block), so
+that no later layer meets the constant a batch norm's shift would turn it into, and the 2-D
+squeeze-and-excitation averages over the present leads only. Folded into channels, an absent lead's
+channels are zeros, and the classifier reads the presence beside age and sex. Batch norm keeps its
+ordinary statistics (absent rows count as zeros in a training batch, and running statistics hold
+the same mixture), so in eval mode each present lead's maps are the same whatever other leads are
+present.
+
 The paper gives no widths or depths; ours are in ``NetworkSettings`` (:mod:`seecgnet.models.settings`),
 sized so that training on a few hundred records takes minutes on a 2-core CPU
 (``benchmarks/network_cost.py`` measures them).
@@ -27,8 +37,9 @@ from seecgnet.models.layers import (
     SqueezeExcite,
     batch_norm,
     check_network_input,
+    lead_mask,
 )
-from seecgnet.models.settings import NetworkSettings
+from seecgnet.models.settings import NetworkSettings, side_input_size
 
 
 class Stem(nn.Sequential):
@@ -47,6 +58,11 @@ class Stem(nn.Sequential):
             layers.append(ConvBnRelu(2, in_channels, channels, kernel, stride))
             in_channels = channels
         super().__init__(*layers)
+
+    def forward(self, x: torch.Tensor, lead_mask: torch.Tensor | None = None) -> torch.Tensor:
+        for layer in self:
+            x = layer(x) if lead_mask is None else layer(x) * lead_mask
+        return x
 
 
 def se_residual_stack(
@@ -98,8 +114,15 @@ class MultiScaleBranch(nn.Module):
         self.final_norm = batch_norm(1, last_channels)
         self.out_features = 2 * last_channels
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.across_leads(x)  # (B, C_stem, leads, T) -> (B, C2, leads, T2)
+    def forward(self, x: torch.Tensor, lead_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``lead_mask`` (B, 1, leads, 1): 1 for present leads, whose rows alone may be non-zero."""
+        for layer in self.across_leads:  # (B, C_stem, leads, T) -> (B, C2, leads, T2)
+            if lead_mask is None:
+                x = layer(x)
+            elif isinstance(layer, SqueezeExcite):
+                x = layer(x, lead_mask)
+            else:
+                x = layer(x) * lead_mask
         x = x.flatten(1, 2)  # fold leads into channels: (B, C2, leads, T2) -> (B, C2 · leads, T2)
         x = torch.relu(self.final_norm(self.along_time(x)))  # -> (B, C1, T1)
         return torch.cat([x.amax(dim=2), x.mean(dim=2)], dim=1)  # (B, C1, T1) -> (B, 2 · C1)
@@ -109,7 +132,8 @@ class SEECGNet(nn.Module):
     """The whole network: stem, one ``MultiScaleBranch`` per kernel size, demographics, FC layers.
 
     ``forward(x, demographics)``: x of shape (B, 1, leads, T) in mV, demographics of shape
-    (B, n_demographics); returns logits of shape (B, n_classes).
+    (B, side_input_size(settings)): age and sex, then with ``lead_presence`` the presence of each
+    lead; returns logits of shape (B, n_classes).
     """
 
     def __init__(self, settings: NetworkSettings) -> None:
@@ -120,7 +144,7 @@ class SEECGNet(nn.Module):
             MultiScaleBranch(settings, settings.stem_channels[-1], kernel)
             for kernel in settings.branch_kernel_samples
         )
-        in_features = sum(b.out_features for b in self.branches) + settings.n_demographics
+        in_features = sum(b.out_features for b in self.branches) + side_input_size(settings)
         self.classifier = nn.Sequential(
             nn.Linear(in_features, settings.fc_hidden_units),
             nn.ReLU(inplace=True),
@@ -129,7 +153,11 @@ class SEECGNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, demographics: torch.Tensor) -> torch.Tensor:
-        check_network_input(x, demographics, self.settings.n_leads, self.settings.n_demographics)
-        features = self.stem(x)  # (B, 1, leads, T) -> (B, C_stem, leads, T0)
-        pooled = [branch(features) for branch in self.branches]  # each (B, out_features)
+        settings = self.settings
+        check_network_input(x, demographics, settings.n_leads, side_input_size(settings))
+        mask = lead_mask(demographics, settings.n_demographics) if settings.lead_presence else None
+        if mask is not None:
+            x = x * mask  # an absent lead reaches the network as nothing, whatever its row held
+        features = self.stem(x, mask)  # (B, 1, leads, T) -> (B, C_stem, leads, T0)
+        pooled = [branch(features, mask) for branch in self.branches]  # each (B, out_features)
         return self.classifier(torch.cat([*pooled, demographics], dim=1))  # -> (B, n_classes)

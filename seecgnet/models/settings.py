@@ -36,6 +36,11 @@ class NetworkSettings:
     se_reduction: int = 16
     fc_hidden_units: int = 64
     dropout: float = 0.3
+    # The lead-presence input (off in settings saved before it existed): the network is told which
+    # of the n_leads leads the record holds, as n_leads values of 0 or 1 after the age and sex
+    # features (see side_input_size), and the absent leads' rows are kept at zero after every
+    # lead-shared layer and left out of the 2-D squeeze-and-excitation's channel means.
+    lead_presence: bool = False
 
     def __post_init__(self) -> None:
         for widths, strides in (
@@ -87,6 +92,10 @@ class BaselineSettings:
     block_stride_samples: tuple[int, ...] = (2, 2, 2, 2)
     block_kernel_samples: int = 7
     dropout: float = 0.3
+    # The lead-presence input (off in settings saved before it existed): the network is told which
+    # of the n_leads leads the record holds, as n_leads values of 0 or 1 after the age and sex
+    # features (see side_input_size).
+    lead_presence: bool = False
 
     def __post_init__(self) -> None:
         if len(self.block_channels) != len(self.block_stride_samples):
@@ -147,6 +156,10 @@ class ResNeXtSettings:
     bottleneck_width: int = 2
     kernel_samples: int = 7
     dropout: float = 0.3
+    # The lead-presence input (off in settings saved before it existed): the network is told which
+    # of the n_leads leads the record holds, as n_leads values of 0 or 1 after the age and sex
+    # features (see side_input_size).
+    lead_presence: bool = False
 
     def __post_init__(self) -> None:
         _check_stages(self)
@@ -196,6 +209,10 @@ class ResNeStSettings:
     attention_reduction: int = 4
     attention_min_units: int = 32
     dropout: float = 0.3
+    # The lead-presence input (off in settings saved before it existed): the network is told which
+    # of the n_leads leads the record holds, as n_leads values of 0 or 1 after the age and sex
+    # features (see side_input_size).
+    lead_presence: bool = False
 
     def __post_init__(self) -> None:
         _check_stages(self)
@@ -221,6 +238,13 @@ class ResNeStSettings:
 
 
 ModelSettings = NetworkSettings | BaselineSettings | ResNeXtSettings | ResNeStSettings
+
+
+def side_input_size(settings: ModelSettings) -> int:
+    """Width of a network's side input: the age and sex features (n_demographics), then one value
+    per lead (1 present, 0 absent) for a network that takes the lead presence."""
+    return settings.n_demographics + (settings.n_leads if settings.lead_presence else 0)
+
 
 # The architectures by the name settings files and the command line give them.
 ARCHITECTURES: dict[str, type] = {
