@@ -18,14 +18,21 @@ from joblib import Parallel, delayed
 from torch.utils.data import Dataset
 
 from seecgnet.challenge.classes import ScoredClasses
+from seecgnet.data.augmentation import (
+    draw_lead_subset,
+    recorder_effects,
+    stretched_length,
+    to_length,
+)
 from seecgnet.data.signals import (
     AgeStatistics,
     SignalSettings,
     add_noise,
     cut_window,
-    demographic_features,
     random_window_start,
+    recorded_leads,
     resample,
+    side_features,
 )
 from seecgnet.io.records import (
     Record,
@@ -173,10 +180,14 @@ def load_store(
 
 
 class TrainingWindows(Dataset):
-    """One random 10-second window per record per epoch, with the paper's augmentation.
+    """One random 10-second window per record per epoch, with the paper's augmentation and those
+    the settings add (:mod:`seecgnet.data.augmentation`: other recorders, lead subsets).
 
-    Items are (window (1, 12, window_samples), demographics (5,), targets (classes,)) tensors. The
-    random draws depend only on (seed, epoch, record), so runs repeat whatever the worker count.
+    Items are (window (1, 12, window_samples), side input, targets (classes,)) tensors; the side
+    input is the age and sex features, then with ``lead_presence`` the 12 leads' presence. A lead
+    is present when the record has it (its window is not all zeros) and the drawn subset keeps it;
+    an absent lead's row is zeros. The random draws depend only on (seed, epoch, record), so runs
+    repeat whatever the worker count.
     """
 
     def __init__(
@@ -186,12 +197,14 @@ class TrainingWindows(Dataset):
         settings: SignalSettings,
         age_stats: AgeStatistics,
         seed: int,
+        lead_presence: bool = False,
     ) -> None:
         self.store = store
         self.indices = list(indices)
         self.settings = settings
         self.age_stats = age_stats
         self.seed = seed
+        self.lead_presence = lead_presence
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -204,14 +217,25 @@ class TrainingWindows(Dataset):
         index = self.indices[item]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         # only the window is read: a 30-minute record costs no more than a 10-second one
-        start = random_window_start(int(self.store.lengths[index]), self.settings, rng)
-        window = self.store.window(index, start, self.settings.window_samples)
+        length = stretched_length(self.settings, rng)
+        start = random_window_start(int(self.store.lengths[index]), self.settings, rng, length)
+        window = self.store.window(index, start, length)
+        present = recorded_leads(window)
+        window = to_length(window, self.settings.window_samples)
+        window = recorder_effects(window, self.settings, rng)
         window = add_noise(window, self.settings, rng)
-        demographics = demographic_features(
-            float(self.store.ages[index]), self.store.sexes[index], self.age_stats
+        kept = draw_lead_subset(self.settings.lead_draw, rng)
+        if kept is not None or self.lead_presence:
+            present = present if kept is None else present & kept
+            window[~present] = 0.0
+        side = side_features(
+            float(self.store.ages[index]),
+            self.store.sexes[index],
+            self.age_stats,
+            present if self.lead_presence else None,
         )
         return (
             torch.from_numpy(window).unsqueeze(0),  # (1, 12, window_samples)
-            torch.from_numpy(demographics),
+            torch.from_numpy(side),
             torch.from_numpy(self.store.labels[index].astype(np.float32)),
         )
