@@ -27,7 +27,9 @@ from seecgnet.data.dataset import RecordStore, prepare_signal
 from seecgnet.data.signals import (
     AgeStatistics,
     SignalSettings,
-    demographic_features,
+    lead_presence,
+    recorded_leads,
+    side_features,
     sliding_windows,
     window_starts,
 )
@@ -64,7 +66,8 @@ class RecordPrediction:
 @dataclass(frozen=True)
 class NetworkInput:
     """A record ready for the network: its prepared signal (12, samples) float32 at the working
-    rate, and its demographic features (n_demographics,) float32."""
+    rate, and its side input float32: the demographic features (n_demographics,), then, for
+    networks told the lead presence, which of the 12 leads the record has (1 or 0)."""
 
     signal: np.ndarray
     demographics: np.ndarray
@@ -112,6 +115,15 @@ class Predictor:
         self.age_stats = age_stats
         self.ensemble = EnsembleRule(ensemble)
         self.windows_per_batch = windows_per_batch
+        # whether the networks take the lead presence beside age and sex (see side_features)
+        self.lead_presence = any(
+            getattr(getattr(net, "settings", None), "lead_presence", False) for net in networks
+        )
+
+    def side_features(self, age: float, sex: Sex, present: np.ndarray) -> np.ndarray:
+        """The networks' side input for a record of that age and sex whose standard leads
+        ``present`` (12,) bool are there: age and sex, and the presence if the networks take it."""
+        return side_features(age, sex, self.age_stats, present if self.lead_presence else None)
 
     @torch.no_grad()
     def batch_probabilities(self, windows: torch.Tensor, demographics: torch.Tensor) -> np.ndarray:
@@ -126,13 +138,18 @@ class Predictor:
             ]
         )
 
-    def window_probabilities(self, windows: np.ndarray, age: float, sex: Sex) -> np.ndarray:
+    def window_probabilities(
+        self, windows: np.ndarray, age: float, sex: Sex, present: np.ndarray | None = None
+    ) -> np.ndarray:
         """Each member's probabilities for each window of one record: (members, n_windows,
         classes), run alone, unpadded, in passes of MAX_WINDOWS_PER_PASS for long records.
 
-        ``windows`` is (n_windows, 12, window_samples) at the working rate, in mV.
+        ``windows`` is (n_windows, 12, window_samples) at the working rate, in mV; ``present``
+        (12,) bool says which leads the record has (by default, those not all zeros).
         """
-        return self._alone(windows, demographic_features(age, sex, self.age_stats))
+        if present is None:
+            present = np.any(windows != 0, axis=(0, 2))
+        return self._alone(windows, self.side_features(age, sex, present))
 
     def _alone(self, windows: np.ndarray, features: np.ndarray) -> np.ndarray:
         """window_probabilities, given the demographic features (N_DEMOGRAPHICS,)."""
@@ -154,13 +171,19 @@ class Predictor:
             return per_member.max(axis=0)
         return per_member.mean(axis=0)
 
-    def network_input(self, signal: np.ndarray, age: float, sex: Sex) -> NetworkInput:
-        """A prepared (12, samples) signal with its demographic features."""
-        return NetworkInput(signal, demographic_features(age, sex, self.age_stats))
+    def network_input(
+        self, signal: np.ndarray, age: float, sex: Sex, present: np.ndarray | None = None
+    ) -> NetworkInput:
+        """A prepared (12, samples) signal with its side input; ``present`` (12,) bool says which
+        leads the record has (by default, those not all zeros: a prepared signal keeps no names)."""
+        present = recorded_leads(signal) if present is None else present
+        return NetworkInput(signal, self.side_features(age, sex, present))
 
-    def record_probabilities(self, signal: np.ndarray, age: float, sex: Sex) -> np.ndarray:
+    def record_probabilities(
+        self, signal: np.ndarray, age: float, sex: Sex, present: np.ndarray | None = None
+    ) -> np.ndarray:
         """Probabilities (classes,) of one prepared (12, samples) signal at the working rate."""
-        return self.input_probabilities(self.network_input(signal, age, sex))
+        return self.input_probabilities(self.network_input(signal, age, sex, present))
 
     def input_probabilities(self, prepared: NetworkInput) -> np.ndarray:
         """Probabilities (classes,) of one record's network input, run alone (not batched)."""
@@ -172,9 +195,11 @@ class Predictor:
         return self.union_of_windows(self._alone(windows, prepared.demographics))
 
     def predict_record(self, record: Record) -> RecordPrediction:
-        """Labels and probabilities of a raw record (any rate, any lead order)."""
+        """Labels and probabilities of a raw record (any rate, any leads, in any order: the leads
+        its header names are present, the others absent)."""
         signal = prepare_signal(record, self.signal_settings)
-        probabilities = self.record_probabilities(signal, record.age, record.sex)
+        present = lead_presence(record.lead_names)
+        probabilities = self.record_probabilities(signal, record.age, record.sex, present)
         return RecordPrediction(probabilities, decide(probabilities, self.decision))
 
     def predict_stream(

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from seecgnet.data.dataset import prepare_signal
-from seecgnet.data.signals import demographic_features
+from seecgnet.data.signals import lead_presence, side_features
 from seecgnet.inference.prediction import NetworkInput, Predictor
 from seecgnet.io.records import RecordError, absent_standard_leads, read_record
 
@@ -72,6 +72,7 @@ class RecordReader(Dataset):
         self.headers = list(headers)
         self.signal_settings = predictor.signal_settings
         self.age_stats = predictor.age_stats
+        self.lead_presence = predictor.lead_presence
 
     def __len__(self) -> int:
         return len(self.headers)
@@ -91,7 +92,9 @@ class RecordReader(Dataset):
         # end the run for the thousands after it
         except (RecordError, ValueError, OSError, RuntimeError) as error:
             return ReadRecord(header, None, str(error), isinstance(error, RecordError))
-        demographics = demographic_features(record.age, record.sex, self.age_stats)
+        # the leads the header names are present (a flat one too); the others are absent
+        present = lead_presence(record.lead_names) if self.lead_presence else None
+        demographics = side_features(record.age, record.sex, self.age_stats, present)
         absent = absent_standard_leads(record.lead_names)
         return ReadRecord(header, NetworkInput(signal, demographics), absent_leads=absent)
 

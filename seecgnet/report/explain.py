@@ -74,14 +74,14 @@ def explain_record(
     signal = prepare_signal(record, settings)  # (12, samples) at settings.fs_hz
     windows = sliding_windows(signal, settings.window_samples, settings.stride_samples)
     starts = window_starts(signal.shape[1], settings.window_samples, settings.stride_samples)
-    per_member = predictor.window_probabilities(windows, record.age, record.sex)
+    present = present_leads(record) if present is None else present
+    per_member = predictor.window_probabilities(windows, record.age, record.sex, present)
     probabilities = predictor.union_of_windows(per_member)  # as the driver's
     thresholds = decision_thresholds(probabilities, predictor.decision)
     labels = decide(probabilities, predictor.decision)
     window_probabilities = predictor.combine_members(per_member)  # (windows, classes)
     firing = window_probabilities.argmax(axis=0)
     positives = tuple(int(i) for i in np.argsort(-probabilities, kind="stable") if labels[i])
-    present = present_leads(record) if present is None else present
     drops = occlusion_drops(
         predictor, windows, window_probabilities, firing, positives, present, record.age, record.sex
     )
@@ -123,8 +123,9 @@ def occlusion_drops(
     occluded = np.repeat(windows[fired], len(leads), axis=0)  # (fired × leads, 12, samples)
     rows = np.arange(len(occluded))
     occluded[rows, np.tile(leads, len(fired)), :] = 0.0
+    # an occluded lead is present and flat (0 mV), as the report says
     probabilities = predictor.combine_members(
-        predictor.window_probabilities(occluded, age, sex)
+        predictor.window_probabilities(occluded, age, sex, present)
     ).reshape(len(fired), len(leads), -1)  # (fired windows, leads, classes)
     for column, c in enumerate(classes):
         w = fired.index(int(firing[c]))

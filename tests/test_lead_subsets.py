@@ -1,0 +1,79 @@
+"""One network for any lead subset, end to end: the recipe trains with the lead presence, and the
+driver and one record at a time tell it the leads each header lists, by name."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.challenge.outputs import load_outputs
+from seecgnet.data.dataset import prepare_signal
+from seecgnet.data.signals import lead_presence
+from seecgnet.io.records import read_record
+from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_records
+from seecgnet.io.synthetic import write_synthetic_dataset
+from seecgnet.model_folder import load_model
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.pipeline import predict_records, train_folder
+from seecgnet.training.settings import Settings, TrainSettings
+
+CLASSES = load_scored_classes()
+# the recipe's signal settings (lead subsets in half of the windows) with a tiny network
+RECIPE = Settings(
+    network=NetworkSettings.small(lead_presence=True),
+    training=TrainSettings(epochs=1, batch_size=4, learning_rate=1e-2),
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lead_subsets")
+    write_synthetic_dataset(folder / "data", 12, seed=5)
+    train_folder(folder / "data", folder / "model", RECIPE, progress=False)
+    return folder
+
+
+def test_one_epoch_of_the_recipe_writes_a_model_that_takes_the_lead_presence(trained):
+    assert Settings().signal == RECIPE.signal
+    assert RECIPE.signal.lead_draw.subset_probability > 0
+    loaded = load_model(trained / "model")
+    assert loaded.settings == RECIPE
+    assert loaded.predictor.lead_presence
+
+
+@pytest.mark.parametrize("lead_set", ["6", "2"])
+def test_the_driver_and_one_record_at_a_time_tell_the_network_the_leads_the_header_lists(
+    trained, lead_set, tmp_path
+):
+    loaded = load_model(trained / "model")
+    headers = sorted((trained / "data").glob("*.hea"))[:4]
+    reduced = write_reduced_records(headers, LEAD_SETS_2021[lead_set], tmp_path / "records")
+    predict_records(loaded, reduced, tmp_path / "out", progress=False)
+    written = load_outputs([tmp_path / "out" / f"{h.stem}.csv" for h in reduced], CLASSES)
+    listed = lead_presence(LEAD_SETS_2021[lead_set])
+    for row, header in enumerate(reduced):
+        record = read_record(header)
+        alone = loaded.predictor.predict_record(record).probabilities
+        np.testing.assert_allclose(written.scalar[row], alone, rtol=0, atol=1e-5)
+        signal = prepare_signal(record, loaded.settings.signal)
+        told = loaded.predictor.record_probabilities(signal, record.age, record.sex, listed)
+        np.testing.assert_allclose(alone, told, rtol=0, atol=1e-6)
+        # told that every lead is there, the network would read the absent ones as flat leads
+        flat = loaded.predictor.record_probabilities(
+            signal, record.age, record.sex, np.ones(12, bool)
+        )
+        assert not np.allclose(alone, flat, atol=1e-6)
+
+
+def test_a_listed_lead_is_present_however_flat_its_signal(trained):
+    loaded = load_model(trained / "model")
+    record = read_record(sorted((trained / "data").glob("*.hea"))[0])
+    flat_v6 = dataclasses.replace(record, signal=record.signal.copy())
+    flat_v6.signal[11] = 0.0  # V6 listed in the header, recorded flat
+    signal = prepare_signal(flat_v6, loaded.settings.signal)
+    by_name = loaded.predictor.predict_record(flat_v6).probabilities
+    all_leads = loaded.predictor.record_probabilities(
+        signal, record.age, record.sex, np.ones(12, bool)
+    )
+    np.testing.assert_allclose(by_name, all_leads, rtol=0, atol=1e-6)
