@@ -18,7 +18,7 @@ from pathlib import Path
 
 from seecgnet.inference.decision import DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.training.settings import Settings, TrainSettings, recipe_network
 
 # The meaning of an exit status is the same in every script; each lists the ones it uses.
 EXIT_OK = 0
@@ -179,7 +179,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     """The resolved settings: a settings file if given, then the options given on the command line."""
     base = Settings.load(args.settings) if args.settings else Settings()
     if args.architecture is not None and args.architecture != base.architecture:
-        network = ARCHITECTURES[args.architecture]()
+        network = recipe_network(args.architecture)
         base = dataclasses.replace(base, architecture=args.architecture, network=network)
     given = {
         name: getattr(args, name) for name in TRAINING_OPTIONS if getattr(args, name) is not None

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from seecgnet.destinations import DestinationError, remove_own_files
+from seecgnet.training.averaging import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,11 @@ def save_checkpoint(
     network: nn.Module,
     optimiser: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
+    average: WeightAverage | None = None,
 ) -> None:
-    """Write the checkpoint beside its final name and rename it, so a kill never leaves half a file."""
+    """Write the checkpoint beside its final name and rename it, so a kill never leaves half a file.
+
+    ``average``: the run's weight average, if it keeps one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(CHECKPOINT_FILES[1])
     best_probabilities = state.best_probabilities
@@ -129,6 +133,7 @@ def save_checkpoint(
             "optimiser": optimiser.state_dict(),
             "scheduler": scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "average": None if average is None else average.state_dict(),
         },
         partial,
     )
@@ -142,8 +147,10 @@ def load_checkpoint(
     optimiser: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     device: torch.device | str = "cpu",
+    average: WeightAverage | None = None,
 ) -> TrainingState:
-    """Restore the network, optimiser, scheduler and random state from ``path``; the progress.
+    """Restore the network, optimiser, scheduler, random state (and the run's weight average, if it
+    keeps one) from ``path``; the progress.
 
     Raises CheckpointError for a file that cannot be read, or one whose identity differs from
     ``identity`` (another run's settings or records), naming the file and what differs.
@@ -168,6 +175,10 @@ def load_checkpoint(
     network.load_state_dict(saved["network"])
     optimiser.load_state_dict(saved["optimiser"])
     scheduler.load_state_dict(saved["scheduler"])
+    if average is not None:
+        if saved.get("average") is None:
+            raise CheckpointError(f"cannot resume from {path}: it holds no weight average")
+        average.load_state_dict(saved["average"])
     if saved.get("torch_rng") is not None:
         torch.set_rng_state(saved["torch_rng"].cpu())
     progress = saved["state"]

@@ -39,6 +39,7 @@ from seecgnet.inference.decision import decide
 from seecgnet.inference.prediction import Predictor
 from seecgnet.inference.thresholds import validation_decision
 from seecgnet.models.registry import build_network
+from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.checkpoint import (
     CHECKPOINT_NAME,
     TrainingState,
@@ -47,7 +48,7 @@ from seecgnet.training.checkpoint import (
 )
 from seecgnet.training.curves import EpochLog
 from seecgnet.training.distributed import ProcessGroup, barrier, join_process_group
-from seecgnet.training.loss import class_weights, hard_mining_bce
+from seecgnet.training.loss import class_weights, hard_mining_bce, smoothed_targets
 from seecgnet.training.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,12 @@ class _Run:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     fp16_scaler: torch.amp.GradScaler
     weights: torch.Tensor
+    average: WeightAverage | None = None  # the weight average, validated and kept in its place
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The network that is validated and kept: the weight average where there is one."""
+        return self.network if self.average is None else self.average.network
 
 
 def train_model(
@@ -153,15 +160,15 @@ def train_model(
     run = _set_up(store, settings, fit_indices, val_indices, age_stats, group, device)
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
     identity = _identity(store, settings, run)
-    state = TrainingState.start(run.network)
+    state = TrainingState.start(run.evaluated)
     if resume and checkpoint is not None and checkpoint.exists():
         state = load_checkpoint(
-            checkpoint, identity, run.network, run.optimiser, run.scheduler, device
+            checkpoint, identity, run.network, run.optimiser, run.scheduler, device, run.average
         )
         log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
 
     predictor = Predictor(
-        [run.network], classes, settings.signal, settings.decision, age_stats, device=device
+        [run.evaluated], classes, settings.signal, settings.decision, age_stats, device=device
     )
     for epoch in range(state.epochs_done + 1, config.epochs + 1):
         started = time.perf_counter()
@@ -174,9 +181,17 @@ def train_model(
         entry = EpochLog(epoch, loss, score, time.perf_counter() - started)
         _log_epoch(entry, config.epochs)
         state.history.append(dataclasses.asdict(entry))
-        state.end_epoch(epoch, score, run.network, len(run.val_indices) > 0, probabilities)
+        state.end_epoch(epoch, score, run.evaluated, len(run.val_indices) > 0, probabilities)
         if checkpoint is not None:
-            save_checkpoint(checkpoint, identity, state, run.network, run.optimiser, run.scheduler)
+            save_checkpoint(
+                checkpoint,
+                identity,
+                state,
+                run.network,
+                run.optimiser,
+                run.scheduler,
+                run.average,
+            )
         barrier(group)
     return _best_model(run, state, settings, classes, age_stats)
 
@@ -225,7 +240,14 @@ def _set_up(
     config = settings.training
     weights = class_weights(store.labels[fit_indices].sum(axis=0), settings.loss).to(device)
     network = build_network(settings.network).to(device)
-    windows = TrainingWindows(store, fit_indices, settings.signal, age_stats, config.seed)
+    windows = TrainingWindows(
+        store,
+        fit_indices,
+        settings.signal,
+        age_stats,
+        config.seed,
+        lead_presence=settings.network.lead_presence,
+    )
     # With several processes each takes its share of the windows; the batch size stays global.
     batch_size = max(1, config.batch_size // group.world_size)
     network, trained_network, sampler = _distribute(network, windows, group, device, config.seed)
@@ -244,11 +266,6 @@ def _set_up(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=config.learning_rate, total_steps=config.epochs * len(loader)
     )
-    fp16_scaler = torch.amp.GradScaler(
-        enabled=device.type == "cuda"
-        and config.mixed_precision
-        and not torch.cuda.is_bf16_supported(including_emulation=False)
-    )
     return _Run(
         group=group,
         device=device,
@@ -261,8 +278,23 @@ def _set_up(
         loader=loader,
         optimiser=optimiser,
         scheduler=scheduler,
-        fp16_scaler=fp16_scaler,
+        fp16_scaler=_fp16_scaler(device, config.mixed_precision),
         weights=weights,
+        average=(
+            WeightAverage(network, config.average_epochs * len(loader))
+            if config.average_epochs > 0
+            else None
+        ),
+    )
+
+
+def _fp16_scaler(device: torch.device, mixed_precision: bool) -> torch.amp.GradScaler:
+    """The gradient scaler float16 mixed precision needs (a CUDA device without bf16); disabled
+    (a pass-through) everywhere else."""
+    return torch.amp.GradScaler(
+        enabled=device.type == "cuda"
+        and mixed_precision
+        and not torch.cuda.is_bf16_supported(including_emulation=False)
     )
 
 
@@ -332,12 +364,15 @@ def _train_epoch(run: _Run, settings: Settings, epoch: int, progress: bool) -> f
     for x, demographics, targets in bar:
         with _autocast(run.device, config.mixed_precision):
             logits = run.trained_network(x, demographics)
+        targets = smoothed_targets(targets, settings.loss.label_smoothing)
         loss = hard_mining_bce(logits.float(), targets, run.weights, settings.loss.hard_fraction)
         run.optimiser.zero_grad(set_to_none=True)
         run.fp16_scaler.scale(loss).backward()
         run.fp16_scaler.step(run.optimiser)
         run.fp16_scaler.update()
         run.scheduler.step()
+        if run.average is not None:
+            run.average.update(run.network)
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses):.4f}")
     return float(np.mean(losses))
@@ -351,7 +386,7 @@ def _validate(
         return float("nan"), None
     # eval mode: batch norm's running statistics and no dropout, exactly as the driver runs; in
     # train mode a record's few windows would be normalised by themselves
-    run.network.eval()
+    run.evaluated.eval()
     probabilities = predictor.store_probabilities(store, run.val_indices)
     labels = store.labels[run.val_indices]
     outputs = decide(

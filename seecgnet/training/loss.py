@@ -71,3 +71,11 @@ def hard_mining_bce(
     per_sample = (per_element * class_weights.to(logits)).mean(dim=1)  # (B, n_classes) -> (B,)
     hardest = torch.topk(per_sample, hard_sample_count(len(per_sample), hard_fraction)).values
     return hardest.mean()
+
+
+def smoothed_targets(targets: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Targets moved towards 1/2 by ``smoothing`` s: 1 becomes 1 - s/2 and 0 becomes s/2, so that
+    the loss stops rewarding ever more confident logits (unchanged for s = 0)."""
+    if smoothing == 0:
+        return targets
+    return targets * (1.0 - smoothing) + 0.5 * smoothing

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
+from seecgnet.data.signals import N_DEMOGRAPHICS, LeadDrawSettings, SignalSettings
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
-from seecgnet.models.settings import ARCHITECTURES, ModelSettings, NetworkSettings
+from seecgnet.models.settings import ARCHITECTURES, ModelSettings
 
 
 class SettingsError(ValueError):
@@ -45,8 +45,13 @@ class LossSettings:
     hard_fraction: float = 0.7
     min_count: int = 3
     normalise_to_mean_one: bool = True
+    # Label smoothing: targets of 1 become 1 - s/2 and targets of 0 become s/2 (0: none, the
+    # paper's loss and what settings saved before it existed mean).
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise SettingsError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 < self.hard_fraction <= 1.0:
             raise SettingsError(f"hard_fraction must be in (0, 1], got {self.hard_fraction}")
         if self.min_count < 2:
@@ -85,9 +90,15 @@ class TrainSettings(OptimiserSettings):
     workers: int = 0  # DataLoader worker processes
     # Mixed precision on CUDA (bf16 where supported); ignored on the CPU.
     mixed_precision: bool = True
+    # Weight averaging: validate, keep and save an exponential moving average of the weights (and
+    # batch norm statistics) whose time constant is this many epochs' steps; 0 keeps the weights
+    # themselves (what settings saved before it existed mean).
+    average_epochs: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.average_epochs < 0:
+            raise SettingsError(f"average_epochs must be 0 or more, got {self.average_epochs}")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise SettingsError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
@@ -98,13 +109,37 @@ class TrainSettings(OptimiserSettings):
             )
 
 
+def recipe_network(architecture: str = "seecgnet") -> ModelSettings:
+    """The network a new model of ``architecture`` gets: its default size, told which leads are
+    present (see ``lead_presence`` in :mod:`seecgnet.models.settings`)."""
+    if architecture not in ARCHITECTURES:
+        raise SettingsError(
+            f"architecture {architecture!r}: expected one of {sorted(ARCHITECTURES)}"
+        )
+    return ARCHITECTURES[architecture](lead_presence=True)
+
+
+def recipe_signal() -> SignalSettings:
+    """The signal preparation and augmentation a new model is trained with: the paper's, and half
+    of the training windows cut down to a lead subset (chosen on cross-validation; README)."""
+    return SignalSettings(lead_draw=LeadDrawSettings(subset_probability=0.5))
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything that defines a trained model and how it decides."""
+    """Everything that defines a trained model and how it decides.
+
+    ``Settings()`` is the recipe a new model is trained with (:func:`recipe_signal`,
+    :func:`recipe_network`). Each part's own class keeps the earlier method by default: every
+    addition (the lead presence, lead subsets, other recorders' effects, label smoothing, weight
+    averaging) is off in it. A settings file is read field by field, a field it lacks taking its
+    class's default, so a ``settings.json`` saved before an addition existed means the model it
+    was saved with; a file that lacks a whole part gets the recipe's.
+    """
 
     architecture: str = "seecgnet"
-    signal: SignalSettings = field(default_factory=SignalSettings)
-    network: ModelSettings = field(default_factory=NetworkSettings)
+    signal: SignalSettings = field(default_factory=recipe_signal)
+    network: ModelSettings = field(default_factory=recipe_network)
     loss: LossSettings = field(default_factory=LossSettings)
     decision: DecisionSettings = field(default_factory=DecisionSettings)
     training: TrainSettings = field(default_factory=TrainSettings)
@@ -157,9 +192,13 @@ class Settings:
         if architecture not in ARCHITECTURES:
             raise SettingsError(f"{source}: unknown architecture {architecture!r}")
         data = dict(data)
-        network_data = data.pop("network", {})
+        network_data = data.pop("network", None)
         try:
-            network = from_plain(ARCHITECTURES[architecture], network_data, f"{source}: network")
+            network = (
+                recipe_network(architecture)
+                if network_data is None
+                else from_plain(ARCHITECTURES[architecture], network_data, f"{source}: network")
+            )
             return from_plain(cls, data, source, given={"network": network})
         except (TypeError, ValueError) as error:
             raise SettingsError(f"{source}: {error}") from error

@@ -1,16 +1,18 @@
 import dataclasses
+import json
 
 import pytest
 
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import (
+    ARCHITECTURES,
     BaselineSettings,
     NetworkSettings,
     ResNeStSettings,
     ResNeXtSettings,
 )
-from seecgnet.training.settings import Settings, SettingsError, TrainSettings
+from seecgnet.training.settings import Settings, SettingsError, TrainSettings, recipe_network
 
 
 def test_defaults_are_the_papers_values():
@@ -78,3 +80,28 @@ def test_training_settings_refuse_impossible_values():
         TrainSettings(validation_fraction=1.0)
     with pytest.raises(SettingsError, match="epochs"):
         TrainSettings(epochs=0)
+
+
+def test_a_new_model_reads_any_lead_subset_and_an_old_settings_file_keeps_its_method(tmp_path):
+    new = Settings()
+    assert new.network.lead_presence
+    assert new.signal.lead_draw.subset_probability == 0.5  # all 12 leads in half of the windows
+    # a settings file saved before the lead presence existed lacks its fields: they are off
+    old = json.loads(new.to_json())
+    del old["network"]["lead_presence"], old["signal"]["lead_draw"], old["signal"]["recorder"]
+    (tmp_path / "settings.json").write_text(json.dumps(old))
+    loaded = Settings.load(tmp_path / "settings.json")
+    assert not loaded.network.lead_presence
+    assert loaded.signal.lead_draw.subset_probability == 0
+    assert loaded.signal.recorder.gain_probability == 0
+    # one that lacks the whole network part gets the recipe's, as the signal part does
+    del old["network"], old["signal"]
+    (tmp_path / "settings.json").write_text(json.dumps(old))
+    assert Settings.load(tmp_path / "settings.json") == Settings()
+
+
+def test_every_architectures_recipe_takes_the_lead_presence():
+    for architecture in ARCHITECTURES:
+        assert recipe_network(architecture).lead_presence
+    with pytest.raises(SettingsError, match="architecture 'vgg'"):
+        recipe_network("vgg")
