@@ -169,7 +169,7 @@ def _parse_record_line(
     line: str, source: str, record_name: str | None
 ) -> tuple[str, int, float, int | None]:
     """(record name, number of leads, sampling rate in Hz, number of samples or None)."""
-    first, rest = _split_first_field(line, record_name)
+    first, rest = split_first_field(line, record_name)
     fields = rest.split()
     name = first.removesuffix(".mat")
     label = f"{source}: record line {_quoted(line)}"
@@ -195,7 +195,7 @@ def _parse_record_line(
 
 
 def _parse_lead_line(line: str, number: int, where: str, record_name: str | None) -> _Lead:
-    _, rest = _split_first_field(line, record_name)
+    _, rest = split_first_field(line, record_name)
     # format, gain, five integers, then the lead's name (which may hold spaces)
     fields = rest.split(maxsplit=7)
     label = f"{where}: lead line {number} {_quoted(line)}"
@@ -329,7 +329,7 @@ def _parse_dx(text: str | None, where: str) -> tuple[str, ...]:
     return codes
 
 
-def _split_first_field(line: str, record_name: str | None) -> tuple[str, str]:
+def split_first_field(line: str, record_name: str | None) -> tuple[str, str]:
     """(first field, rest of the line) of a record or lead line of the record ``record_name``.
 
     A line that begins with the record's name, or with ``NAME.mat``, keeps that name whole.
