@@ -21,7 +21,7 @@ from pathlib import Path
 
 from seecgnet.inference.decision import DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES
-from seecgnet.training.settings import Settings, TrainSettings, recipe_network
+from seecgnet.training.settings import Settings, TrainSettings, any_leads
 
 # The meaning of an exit status is the same in every script; each lists the ones it uses.
 EXIT_OK = 0
@@ -199,6 +199,13 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         "per-class thresholds tuned on the validation records",
     )
     group.add_argument(
+        "--any-leads",
+        action="store_true",
+        help="one network for any subset of the 12 leads: it is told which leads a record holds "
+        "and half of the training windows keep only a subset of theirs (README: 'Any lead "
+        "subset, one network')",
+    )
+    group.add_argument(
         "--settings",
         metavar="JSON",
         help="start from a settings.json (e.g. one saved in a model folder); the options given "
@@ -231,7 +238,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     """The resolved settings: a settings file if given, then the options given on the command line."""
     base = Settings.load(args.settings) if args.settings else Settings()
     if args.architecture is not None and args.architecture != base.architecture:
-        network = recipe_network(args.architecture)
+        network = ARCHITECTURES[args.architecture]()
         base = dataclasses.replace(base, architecture=args.architecture, network=network)
     given = {
         name: getattr(args, name) for name in TRAINING_OPTIONS if getattr(args, name) is not None
@@ -239,4 +246,4 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     base = dataclasses.replace(base, training=dataclasses.replace(base.training, **given))
     if args.decision:
         base = dataclasses.replace(base, decision=DecisionSettings(rule=args.decision))
-    return base
+    return any_leads(base) if args.any_leads else base

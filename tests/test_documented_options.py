@@ -51,6 +51,7 @@ TRAINING_RUNS = {
     ],
     "resnext": ["--decision", "per_sample", "--architecture", "resnext", "--no-cache"],
     "resnest": ["--decision", "fixed", "--architecture", "resnest", "--no-cache"],
+    "any_leads": ["--decision", "per_sample", "--any-leads", "--no-cache"],
 }
 # run once cut off after its first epoch, then with --resume
 RESUMED_RUN = ["--decision", "per_sample", "--epochs", "2", "--cache-dir", "cache"]
@@ -69,7 +70,10 @@ CROSSVAL_RUNS = {
     "per_sample": ["--folds", "2", "--decision", "per_sample", "--architecture", "resnext"],
     "resnest": ["--folds", "2", "--architecture", "resnest", "--no-cache"],
     "architectures": ["--folds", "2", "--architectures", "seecgnet,baseline", "--no-cache"],
-    "sources": ["--split", "source", "--lead-sets", "12", "6", "4", "3", "2", "--no-cache"],
+    "sources": [
+        *("--split", "source", "--lead-sets", "12", "6", "4", "3", "2", "--no-cache"),
+        "--any-leads",
+    ],
     "stratified": ["--split", "stratified", "--folds", "2", "--lead-sets", "12", "2"],
 }
 # the data each cross-validation run reads: the source split needs records named by their source
@@ -155,6 +159,7 @@ def test_every_training_option_trains_a_model_the_driver_runs(here, name):
     if "--architecture" in options:
         architecture = options[options.index("--architecture") + 1]
     assert settings.architecture == architecture
+    assert settings.network.lead_presence == ("--any-leads" in options)
     for k, driver_options in enumerate(DRIVER_RUNS):
         outputs = drive_and_score(model, f"{name}_{k}", driver_options)
         # the labels written are the model's rule applied to the probabilities written
@@ -228,6 +233,7 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
             outputs = sorted((method / f"fold_{fold}" / "outputs").glob("*.csv"))
             read = load_outputs(outputs, CLASSES)
             assert np.array_equal(read.binary, read.scalar >= thresholds_of(model, read.scalar))
+            assert load_model(model).predictor.lead_presence == ("--any-leads" in options)
             if "per_class" in options:
                 tuned = np.load(method / f"fold_{fold}" / "inner_validation.npz")["thresholds"]
                 assert load_model(model).settings.decision.class_thresholds == tuple(tuned)

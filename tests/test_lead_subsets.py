@@ -16,13 +16,15 @@ from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.model_folder import load_model
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import predict_records, train_folder
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.training.settings import Settings, TrainSettings, any_leads
 
 CLASSES = load_scored_classes()
-# the recipe's signal settings (lead subsets in half of the windows) with a tiny network
-RECIPE = Settings(
-    network=NetworkSettings.small(lead_presence=True),
-    training=TrainSettings(epochs=1, batch_size=4, learning_rate=1e-2),
+# --any-leads (the presence input, lead subsets in half of the windows) with a tiny network
+RECIPE = any_leads(
+    Settings(
+        network=NetworkSettings.small(),
+        training=TrainSettings(epochs=1, batch_size=4, learning_rate=1e-2),
+    )
 )
 
 
@@ -34,8 +36,7 @@ def trained(tmp_path_factory):
     return folder
 
 
-def test_one_epoch_of_the_recipe_writes_a_model_that_takes_the_lead_presence(trained):
-    assert Settings().signal == RECIPE.signal
+def test_one_epoch_with_any_leads_writes_a_model_that_takes_the_lead_presence(trained):
     assert RECIPE.signal.lead_draw.subset_probability > 0
     loaded = load_model(trained / "model")
     assert loaded.settings == RECIPE

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seecgnet.data.signals import N_DEMOGRAPHICS, LeadDrawSettings, SignalSettings
+from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
-from seecgnet.models.settings import ARCHITECTURES, ModelSettings
+from seecgnet.models.settings import ARCHITECTURES, ModelSettings, NetworkSettings
 
 
 class SettingsError(ValueError):
@@ -109,37 +109,37 @@ class TrainSettings(OptimiserSettings):
             )
 
 
-def recipe_network(architecture: str = "seecgnet") -> ModelSettings:
-    """The network a new model of ``architecture`` gets: its default size, told which leads are
-    present (see ``lead_presence`` in :mod:`seecgnet.models.settings`)."""
-    if architecture not in ARCHITECTURES:
-        raise SettingsError(
-            f"architecture {architecture!r}: expected one of {sorted(ARCHITECTURES)}"
-        )
-    return ARCHITECTURES[architecture](lead_presence=True)
+# The share of training windows cut down to a lead subset by --any-leads (the rest keep all leads).
+ANY_LEADS_SUBSET_PROBABILITY = 0.5
 
 
-def recipe_signal() -> SignalSettings:
-    """The signal preparation and augmentation a new model is trained with: the paper's, and half
-    of the training windows cut down to a lead subset (chosen on cross-validation; README)."""
-    return SignalSettings(lead_draw=LeadDrawSettings(subset_probability=0.5))
+def any_leads(settings: Settings) -> Settings:
+    """``settings`` for one network of any lead subset: the network told which leads are present
+    (``lead_presence`` in :mod:`seecgnet.models.settings`), and half of the training windows cut
+    down to a lead subset (:class:`seecgnet.data.signals.LeadDrawSettings`)."""
+    lead_draw = dataclasses.replace(
+        settings.signal.lead_draw, subset_probability=ANY_LEADS_SUBSET_PROBABILITY
+    )
+    return dataclasses.replace(
+        settings,
+        signal=dataclasses.replace(settings.signal, lead_draw=lead_draw),
+        network=dataclasses.replace(settings.network, lead_presence=True),
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything that defines a trained model and how it decides.
 
-    ``Settings()`` is the recipe a new model is trained with (:func:`recipe_signal`,
-    :func:`recipe_network`). Each part's own class keeps the earlier method by default: every
-    addition (the lead presence, lead subsets, other recorders' effects, label smoothing, weight
-    averaging) is off in it. A settings file is read field by field, a field it lacks taking its
-    class's default, so a ``settings.json`` saved before an addition existed means the model it
-    was saved with; a file that lacks a whole part gets the recipe's.
+    Every addition to the paper's method (the lead presence and lead subsets, :func:`any_leads`;
+    other recorders' effects, label smoothing, weight averaging) is off by default. A settings file
+    is read field by field, a field it lacks taking its class's default, so a ``settings.json``
+    saved before an addition existed means the model it was saved with.
     """
 
     architecture: str = "seecgnet"
-    signal: SignalSettings = field(default_factory=recipe_signal)
-    network: ModelSettings = field(default_factory=recipe_network)
+    signal: SignalSettings = field(default_factory=SignalSettings)
+    network: ModelSettings = field(default_factory=NetworkSettings)
     loss: LossSettings = field(default_factory=LossSettings)
     decision: DecisionSettings = field(default_factory=DecisionSettings)
     training: TrainSettings = field(default_factory=TrainSettings)
@@ -192,13 +192,9 @@ class Settings:
         if architecture not in ARCHITECTURES:
             raise SettingsError(f"{source}: unknown architecture {architecture!r}")
         data = dict(data)
-        network_data = data.pop("network", None)
+        network_data = data.pop("network", {})
         try:
-            network = (
-                recipe_network(architecture)
-                if network_data is None
-                else from_plain(ARCHITECTURES[architecture], network_data, f"{source}: network")
-            )
+            network = from_plain(ARCHITECTURES[architecture], network_data, f"{source}: network")
             return from_plain(cls, data, source, given={"network": network})
         except (TypeError, ValueError) as error:
             raise SettingsError(f"{source}: {error}") from error

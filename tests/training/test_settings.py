@@ -6,13 +6,12 @@ import pytest
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import (
-    ARCHITECTURES,
     BaselineSettings,
     NetworkSettings,
     ResNeStSettings,
     ResNeXtSettings,
 )
-from seecgnet.training.settings import Settings, SettingsError, TrainSettings, recipe_network
+from seecgnet.training.settings import Settings, SettingsError, TrainSettings, any_leads
 
 
 def test_defaults_are_the_papers_values():
@@ -82,26 +81,27 @@ def test_training_settings_refuse_impossible_values():
         TrainSettings(epochs=0)
 
 
-def test_a_new_model_reads_any_lead_subset_and_an_old_settings_file_keeps_its_method(tmp_path):
-    new = Settings()
-    assert new.network.lead_presence
-    assert new.signal.lead_draw.subset_probability == 0.5  # all 12 leads in half of the windows
+def test_any_leads_adds_the_presence_and_subsets_and_an_old_settings_file_keeps_its_method(
+    tmp_path,
+):
+    assert not Settings().network.lead_presence  # off by default: the paper's method
+    assert Settings().signal.lead_draw.subset_probability == 0
+    for architecture, network in (
+        ("seecgnet", NetworkSettings()),
+        ("baseline", BaselineSettings()),
+        ("resnext", ResNeXtSettings()),
+        ("resnest", ResNeStSettings()),
+    ):
+        new = any_leads(Settings(architecture=architecture, network=network))
+        assert new.network.lead_presence and new.architecture == architecture
+        assert new.signal.lead_draw.subset_probability == 0.5  # all 12 leads in half the windows
+        assert dataclasses.replace(new.network, lead_presence=False) == network
     # a settings file saved before the lead presence existed lacks its fields: they are off
-    old = json.loads(new.to_json())
+    old = json.loads(any_leads(Settings()).to_json())
     del old["network"]["lead_presence"], old["signal"]["lead_draw"], old["signal"]["recorder"]
     (tmp_path / "settings.json").write_text(json.dumps(old))
     loaded = Settings.load(tmp_path / "settings.json")
     assert not loaded.network.lead_presence
     assert loaded.signal.lead_draw.subset_probability == 0
     assert loaded.signal.recorder.gain_probability == 0
-    # one that lacks the whole network part gets the recipe's, as the signal part does
-    del old["network"], old["signal"]
-    (tmp_path / "settings.json").write_text(json.dumps(old))
-    assert Settings.load(tmp_path / "settings.json") == Settings()
-
-
-def test_every_architectures_recipe_takes_the_lead_presence():
-    for architecture in ARCHITECTURES:
-        assert recipe_network(architecture).lead_presence
-    with pytest.raises(SettingsError, match="architecture 'vgg'"):
-        recipe_network("vgg")
+    assert loaded == Settings()
