@@ -185,6 +185,27 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         ),
     ):
         group.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default})")
+    add_method_options(group)
+    group.add_argument(
+        "--settings",
+        metavar="JSON",
+        help="start from a settings.json (e.g. one saved in a model folder); the options given "
+        "on the command line override it",
+    )
+    group.add_argument(
+        "--cache-dir",
+        default=str(default_cache_dir()),
+        help="where the prepared records are cached for later epochs, folds and runs "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--no-cache", action="store_true", help="hold the prepared records in memory instead"
+    )
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_method_options(group: argparse._ArgumentGroup) -> None:
+    """The training options that choose the method: the network, the decision rule, any leads."""
     group.add_argument(
         "--architecture",
         choices=list(ARCHITECTURES),
@@ -205,22 +226,6 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         "and half of the training windows keep only a subset of theirs (README: 'Any lead "
         "subset, one network')",
     )
-    group.add_argument(
-        "--settings",
-        metavar="JSON",
-        help="start from a settings.json (e.g. one saved in a model folder); the options given "
-        "on the command line override it",
-    )
-    group.add_argument(
-        "--cache-dir",
-        default=str(default_cache_dir()),
-        help="where the prepared records are cached for later epochs, folds and runs "
-        "(default: %(default)s)",
-    )
-    group.add_argument(
-        "--no-cache", action="store_true", help="hold the prepared records in memory instead"
-    )
-    group.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 TRAINING_OPTIONS = (
