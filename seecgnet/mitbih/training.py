@@ -187,7 +187,7 @@ def train_beat_model(
             score,
             seconds,
         )
-        state.end_epoch(epoch, score, network, len(validation) > 0)
+        state.end_epoch(epoch, score, network, defined=not np.isnan(score))
         save_checkpoint(checkpoint, identity, state, network, optimiser, scheduler)
     network.load_state_dict(state.best_state)
     network.eval()
