@@ -28,6 +28,7 @@ LAYERS = {
     "seecgnet.training": 4,
     "seecgnet.model_folder": 5,
     "seecgnet.pipeline": 6,
+    "seecgnet.lead_set_model": 6,
     "seecgnet.cli": 6,
     "seecgnet.crossval": 7,
     "seecgnet.mitbih": 7,
