@@ -1,4 +1,4 @@
-"""``python -m seecgnet.mitbih DATA WORKDIR --protocol intra|inter [--baseline]``: the MIT-BIH
+"""``python -m seecgnet.mitbih DATA WORKDIR --protocol intra|inter|ds1 [--baseline]``: the MIT-BIH
 Arrhythmia benchmark. Run it again with the same options to resume."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 import torch
 
 from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser, setup_logging
-from seecgnet.mitbih.beats import BeatError
+from seecgnet.mitbih.beats import AAMI_CLASSES, BeatError, BeatSettings
 from seecgnet.mitbih.run import BenchmarkSettings, SplitSettings, WorkdirError, run_benchmark
+from seecgnet.mitbih.selection import SelectionSettings
 from seecgnet.mitbih.splits import PROTOCOLS, SplitError
-from seecgnet.mitbih.training import BeatTrainingError, BeatTrainSettings
+from seecgnet.mitbih.training import CLASS_WEIGHTINGS, BeatTrainingError, BeatTrainSettings
 from seecgnet.training.checkpoint import CheckpointError
 from seecgnet.training.settings import SettingsError
 
@@ -33,8 +34,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = script_parser(
         "Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
         "beats of the MIT-BIH Arrhythmia Database, under the intra-patient (random beats) or the "
-        "inter-patient (de Chazal DS1 -> DS2) protocol. Writes settings.json, results.csv, "
-        "results.md and confusion.png into WORKDIR; run it again to resume.",
+        "inter-patient (de Chazal DS1 -> DS2) protocol; the ds1 protocol runs the inter-patient "
+        "protocol's DS1 folds alone (never reading DS2), where its choices are made. Writes "
+        "settings.json, results.csv, results.md and confusion.png into WORKDIR; run it again to "
+        "resume.",
         EXIT_CODES,
         prog="python -m seecgnet.mitbih",
     )
@@ -44,32 +47,47 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline", action="store_true", help="also train the plain 1-D ResNet on the same split"
     )
-    train, split = BeatTrainSettings(), SplitSettings()
+    train, split, beat, select = (
+        BeatTrainSettings(),
+        SplitSettings(),
+        BeatSettings(),
+        SelectionSettings(),
+    )
     for flag, kind, default, text in (
         ("--epochs", int, train.epochs, "passes over the training beats"),
         ("--batch-size", int, train.batch_size, "beats per step"),
         ("--learning-rate", float, train.learning_rate, "peak one-cycle rate"),
-        (
-            "--hard-fraction",
-            float,
-            train.hard_fraction,
-            "share of each batch's hardest beats the loss averages; 1 = no hard mining",
-        ),
-        (
-            "--amplitude-jitter",
-            float,
-            train.amplitude_jitter,
-            "scale each training beat's leads by factors from [1 - j, 1 + j]",
-        ),
+        ("--hard-fraction", float, train.hard_fraction,
+         "share of each batch's hardest beats the loss averages; 1 = no hard mining"),
+        ("--amplitude-jitter", float, train.amplitude_jitter,
+         "scale each training beat's leads by factors from [1 - j, 1 + j]"),
+        ("--class-weighting", str, train.class_weighting,
+         f"the loss's class weights, one of {', '.join(CLASS_WEIGHTINGS)} (of the class's beats)"),
+        ("--sampling-power", float, train.sampling_power,
+         "draw each epoch's beats with probability N_c^-p (0: every beat once; 1: classes equally)"),
+        ("--epoch-beats", int, train.epoch_beats, "beats per epoch when sampling (0: all)"),
+        ("--focal-gamma", float, train.focal_gamma, "focal loss exponent (0: cross-entropy)"),
+        ("--adversary-weight", float, train.adversary_weight,
+         "gradient reversal from a head that names the training record (0: no head)"),
+        ("--rr-sequence", int, beat.rr_sequence_beats,
+         "RR intervals on each side of the beat's own two given as features"),
         ("--seed", int, train.seed, "seed of split and weights"),
-        (
-            "--validation-records",
-            int,
-            split.validation_records,
-            "inter-patient: DS1 records held out to choose the epoch",
-        ),
-    ):
+        ("--folds", int, split.folds, "inter-patient: folds of DS1 records, one model each"),
+    ):  # fmt: skip
         parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: %(default)s)")
+    parser.add_argument(
+        "--rr-windows", type=float, nargs="*", default=list(beat.rr_windows_s), metavar="S",
+        help="centred windows (s) whose median RR the beat's RR intervals are also divided by "
+        "(default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--neighbour-rows", action=argparse.BooleanOptionalAction, default=beat.neighbour_rows,
+        help="add the previous and next beat's windows as rows of the image",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tune", nargs="*", default=list(select.tuned_classes), choices=AAMI_CLASSES,
+        help="classes whose logit offset is chosen on the validation beats (default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument(
         "--threads", type=int, help="torch CPU threads (default: torch's own choice)"
     )
@@ -81,17 +99,27 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     return BenchmarkSettings(
         protocol=args.protocol,
         architectures=("seecgnet", "baseline") if args.baseline else ("seecgnet",),
-        split=dataclasses.replace(
-            SplitSettings(), validation_records=args.validation_records, seed=args.seed
+        beats=dataclasses.replace(
+            BeatSettings(),
+            neighbour_rows=args.neighbour_rows,
+            rr_windows_s=tuple(args.rr_windows),
+            rr_sequence_beats=args.rr_sequence,
         ),
+        split=dataclasses.replace(SplitSettings(), folds=args.folds, seed=args.seed),
         training=BeatTrainSettings(
             epochs=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             hard_fraction=args.hard_fraction,
             amplitude_jitter=args.amplitude_jitter,
+            class_weighting=args.class_weighting,
+            sampling_power=args.sampling_power,
+            epoch_beats=args.epoch_beats,
+            focal_gamma=args.focal_gamma,
+            adversary_weight=args.adversary_weight,
             seed=args.seed,
         ),
+        selection=dataclasses.replace(SelectionSettings(), tuned_classes=tuple(args.tune)),
     )
 
 

@@ -14,7 +14,7 @@ from seecgnet.mitbih import training
 from seecgnet.mitbih.__main__ import main
 from seecgnet.mitbih.beats import BeatSettings, read_beats
 from seecgnet.mitbih.network import beat_settings_for
-from seecgnet.mitbih.splits import intra_patient_split
+from seecgnet.mitbih.splits import DS1, DS2, intra_patient_split
 from seecgnet.mitbih.training import BeatTrainSettings, train_beat_model
 from tests.mitbih.records import rhythm, write_record
 
@@ -72,7 +72,7 @@ def test_a_work_folder_refuses_other_settings(data_dir, tmp_path, capsys):
 def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monkeypatch):
     beats = read_beats(data_dir, ["r1", "r2", "r3"], BeatSettings(), progress=False)
     split = intra_patient_split(beats, 0.2, 0.2, seed=0)
-    network_settings = beat_settings_for("seecgnet", BeatSettings().window_samples, 4)
+    network_settings = beat_settings_for("seecgnet", BeatSettings())
     config = BeatTrainSettings(epochs=2, batch_size=16)
     real_epoch = training._train_epoch
 
@@ -96,12 +96,12 @@ def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monke
     assert np.isfinite(resumed.history[1]["loss"])
 
 
-def test_help_names_both_protocols(capsys):
+def test_help_names_the_three_protocols(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--help"])
     assert stopped.value.code == 0
     text = capsys.readouterr().out
-    assert "--protocol {intra,inter}" in text and "--baseline" in text
+    assert "--protocol {intra,inter,ds1}" in text and "--baseline" in text
 
 
 def test_a_missing_data_folder_is_named_in_the_error(tmp_path, capsys):
@@ -136,3 +136,50 @@ def test_a_work_folder_refuses_another_copy_of_the_database(data_dir, tmp_path, 
         write_record(other, name, times, symbols, duration_s=times[-1] + 1.0)
     assert main([str(other), str(workdir), "--protocol", "intra", *TINY]) == 2
     assert "other data files" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def de_chazal_dir(tmp_path_factory) -> Path:
+    """The 44 records of DS1 and DS2 by name, 40 synthetic beats each."""
+    folder = tmp_path_factory.mktemp("de_chazal")
+    for k, name in enumerate([*DS1, *DS2]):
+        times, symbols = rhythm(40, seed=100 + k)
+        write_record(folder, name, times, symbols, duration_s=times[-1] + 1.0)
+    return folder
+
+
+def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    folds = ["--folds", "3", "--rr-windows", "10", "--rr-sequence", "1"]
+    assert main([str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, *folds]) == 0
+    done = json.loads((workdir / "seecgnet" / "done.json").read_text())
+    assert done["best_epoch"] in (1, 2) and len(done["offsets"]) == 5
+    assert [row["epoch"] for row in done["selection"]] == [1, 2] and len(done["history"]) == 3
+    for k in (1, 2, 3):
+        fold = workdir / "seecgnet" / f"fold_{k}"
+        assert (fold / "model.pt").exists()
+        assert not (fold / "checkpoint.pt").exists() and not (fold / "epochs").exists()
+    predictions = np.load(workdir / "seecgnet" / "predictions.npz")
+    assert len(predictions["test"]) == 0
+    # every DS1 beat predicted once, by the model of the folds that did not hold its record
+    assert len(predictions["validation"]) == len(np.load(workdir / "beats" / "labels.npy"))
+    assert "DS1 out-of-fold validation beats" in (workdir / "results.md").read_text()
+    assert json.loads((workdir / "data_files.json").read_text()).keys() == set(DS1)
+
+
+def test_inter_protocol_tests_ds2_with_the_folds_models_averaged(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    run = [str(de_chazal_dir), str(workdir), "--protocol", "inter", *TINY, "--folds", "2"]
+    assert main([*run, "--adversary-weight", "0.5", "--sampling-power", "0.5"]) == 0
+    predictions = np.load(workdir / "seecgnet" / "predictions.npz")
+    labels = np.load(workdir / "beats" / "labels.npy")
+    split = np.load(workdir / "split.npz")
+    assert len(predictions["test"]) == len(split["test"]) > 0
+    assert predictions["test_log_p"].shape == (len(split["test"]), 5)
+    np.testing.assert_allclose(np.exp(predictions["test_log_p"]).sum(axis=1), 1.0, rtol=1e-4)
+    assert (
+        len(predictions["validation"])
+        == len(split["train"])
+        == (labels.shape[0] - len(split["test"]))
+    )
+    assert "inter-patient protocol (test beats)" in (workdir / "results.md").read_text()
