@@ -30,30 +30,10 @@ EXIT_CODES = {
 }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = script_parser(
-        "Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
-        "beats of the MIT-BIH Arrhythmia Database, under the intra-patient (random beats) or the "
-        "inter-patient (de Chazal DS1 -> DS2) protocol; the ds1 protocol runs the inter-patient "
-        "protocol's DS1 folds alone (never reading DS2), where its choices are made. Writes "
-        "settings.json, results.csv, results.md and confusion.png into WORKDIR; run it again to "
-        "resume.",
-        EXIT_CODES,
-        prog="python -m seecgnet.mitbih",
-    )
-    parser.add_argument("data", type=Path, help="folder of the database (NAME.hea/.dat/.atr)")
-    parser.add_argument("workdir", type=Path, help="work folder for the cache, models, results")
-    parser.add_argument("--protocol", choices=PROTOCOLS, required=True, help="evaluation protocol")
-    parser.add_argument(
-        "--baseline", action="store_true", help="also train the plain 1-D ResNet on the same split"
-    )
-    train, split, beat, select = (
-        BeatTrainSettings(),
-        SplitSettings(),
-        BeatSettings(),
-        SelectionSettings(),
-    )
-    for flag, kind, default, text in (
+def _value_options() -> tuple[tuple[str, type, object, str], ...]:
+    """(flag, type, default, help) of the options that take one value, defaults from settings."""
+    train, split, beat = BeatTrainSettings(), SplitSettings(), BeatSettings()
+    return (
         ("--epochs", int, train.epochs, "passes over the training beats"),
         ("--batch-size", int, train.batch_size, "beats per step"),
         ("--learning-rate", float, train.learning_rate, "peak one-cycle rate"),
@@ -73,8 +53,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
          "RR intervals on each side of the beat's own two given as features"),
         ("--seed", int, train.seed, "seed of split and weights"),
         ("--folds", int, split.folds, "inter-patient: folds of DS1 records, one model each"),
-    ):  # fmt: skip
+    )  # fmt: skip
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = script_parser(
+        "Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
+        "beats of the MIT-BIH Arrhythmia Database, under the intra-patient (random beats) or the "
+        "inter-patient (de Chazal DS1 -> DS2) protocol; the ds1 protocol runs the inter-patient "
+        "protocol's DS1 folds alone (never reading DS2), where its choices are made. Writes "
+        "settings.json, results.csv, results.md and confusion.png into WORKDIR; run it again to "
+        "resume.",
+        EXIT_CODES,
+        prog="python -m seecgnet.mitbih",
+    )
+    parser.add_argument("data", type=Path, help="folder of the database (NAME.hea/.dat/.atr)")
+    parser.add_argument("workdir", type=Path, help="work folder for the cache, models, results")
+    parser.add_argument("--protocol", choices=PROTOCOLS, required=True, help="evaluation protocol")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also train the plain 1-D ResNet on the same split"
+    )
+    for flag, kind, default, text in _value_options():
         parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: %(default)s)")
+    beat, select = BeatSettings(), SelectionSettings()
     parser.add_argument(
         "--rr-windows", type=float, nargs="*", default=list(beat.rr_windows_s), metavar="S",
         help="centred windows (s) whose median RR the beat's RR intervals are also divided by "

@@ -291,7 +291,7 @@ def run_benchmark(
     beats = load_or_read_beats(data_dir, records, settings.beats, workdir / CACHE_FOLDER, progress)
     split = make_split(settings, beats, workdir)
     log.info(
-        "%s-patient: %d beats from %d records; train %s, validation %s, test %s (N, S, V, F, Q)",
+        "%s: %d beats from %d records; train %s, validation %s, test %s (N, S, V, F, Q)",
         settings.protocol,
         len(beats),
         len(records),
