@@ -82,6 +82,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--rr-absolute", action=argparse.BooleanOptionalAction, default=beat.rr_absolute,
+        help="give the RR intervals in seconds as well as their ratios to the patient's rhythm",
+    )  # fmt: skip
+    parser.add_argument(
         "--neighbour-rows", action=argparse.BooleanOptionalAction, default=beat.neighbour_rows,
         help="add the previous and next beat's windows as rows of the image",
     )  # fmt: skip
@@ -105,6 +109,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
             neighbour_rows=args.neighbour_rows,
             rr_windows_s=tuple(args.rr_windows),
             rr_sequence_beats=args.rr_sequence,
+            rr_absolute=args.rr_absolute,
         ),
         split=dataclasses.replace(SplitSettings(), folds=args.folds, seed=args.seed),
         training=BeatTrainSettings(

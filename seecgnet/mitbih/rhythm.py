@@ -11,7 +11,9 @@ by reference intervals of the same record:
   minutes by default), which a run of a few premature beats hardly moves;
 - the mean of the whole record's intervals.
 
-With ``rr_sequence_beats`` = k > 0, the k intervals before the beat's own pair and the k after it,
+Without ``absolute`` the first four (the intervals in seconds) are left out, so that the network
+cannot tell one training patient from another by their heart rate alone. With
+``rr_sequence_beats`` = k > 0, the k intervals before the beat's own pair and the k after it,
 each over the first of those references, are added: the rhythm around the beat (a bigeminy, a run)
 as the network can otherwise only guess it. Only the annotated R peaks are used, never the labels.
 """
@@ -20,12 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# the features every setting has, in this order, first
+# the intervals in seconds, then their ratios: the features every setting starts with
+ABSOLUTE_RR_FEATURES = ("pre_rr_s", "post_rr_s", "local_rr_s", "record_rr_s")
 BASE_RR_FEATURES = (
-    "pre_rr_s",
-    "post_rr_s",
-    "local_rr_s",
-    "record_rr_s",
+    *ABSOLUTE_RR_FEATURES,
     "pre_over_local",
     "post_over_pre",
     "pre_over_record",
@@ -35,9 +35,11 @@ BASE_RR_FEATURES = (
 LOCAL_RR_BEATS = 10
 
 
-def rr_feature_names(windows_s: tuple[float, ...] = (), sequence_beats: int = 0) -> tuple[str, ...]:
+def rr_feature_names(
+    windows_s: tuple[float, ...] = (), sequence_beats: int = 0, absolute: bool = True
+) -> tuple[str, ...]:
     """The names of the RR features, in the order ``rr_features`` returns them."""
-    names = list(BASE_RR_FEATURES)
+    names = list(BASE_RR_FEATURES[0 if absolute else len(ABSOLUTE_RR_FEATURES) :])
     for window in windows_s:
         names += [f"pre_over_median_{window:g}s", f"post_over_median_{window:g}s"]
     for k in range(sequence_beats, 0, -1):
@@ -59,7 +61,10 @@ def centred_medians(times_s: np.ndarray, intervals_s: np.ndarray, window_s: floa
 
 
 def rr_features(
-    r_peaks_s: np.ndarray, windows_s: tuple[float, ...] = (), sequence_beats: int = 0
+    r_peaks_s: np.ndarray,
+    windows_s: tuple[float, ...] = (),
+    sequence_beats: int = 0,
+    absolute: bool = True,
 ) -> np.ndarray:
     """RR features of every beat but the first and last, shape (n - 2, len(rr_feature_names(...))).
 
@@ -75,7 +80,8 @@ def rr_features(
     starts = np.maximum(0, ends - LOCAL_RR_BEATS)
     local = (sums[ends] - sums[starts]) / (ends - starts)
     record = np.full_like(pre, intervals.mean())
-    columns = [pre, post, local, record, pre / local, post / pre, pre / record, post / record]
+    columns = [pre, post, local, record] if absolute else []
+    columns += [pre / local, post / pre, pre / record, post / record]
     references = []
     for window in windows_s:
         median = centred_medians(peaks[1:-1] - peaks[0], intervals, window)

@@ -75,3 +75,12 @@ def test_windows_must_be_positive():
 
     with pytest.raises(SettingsError, match="rr_windows_s"):
         BeatSettings(rr_windows_s=(0.0,))
+
+
+def test_without_absolute_intervals_only_ratios_are_left():
+    peaks = np.cumsum(np.full(30, 0.8))
+    names = rr_feature_names((60.0,), absolute=False)
+    assert not any(name.endswith("_rr_s") for name in names)
+    rr = rr_features(peaks, (60.0,), absolute=False)
+    assert rr.shape == (28, len(names))
+    np.testing.assert_allclose(rr, 1.0, rtol=1e-5)  # a steady rhythm: every ratio is one
