@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from seecgnet.mitbih.beats import BeatSettings
 from seecgnet.mitbih.rhythm import (
     BASE_RR_FEATURES,
     centred_medians,
     rr_feature_names,
     rr_features,
 )
+from seecgnet.training.settings import SettingsError
 
 
 def test_feature_names_follow_the_settings_after_the_base_eight():
@@ -70,9 +72,6 @@ def test_sequence_features_are_the_neighbouring_intervals_over_the_local_rr():
 
 
 def test_windows_must_be_positive():
-    from seecgnet.mitbih.beats import BeatSettings
-    from seecgnet.training.settings import SettingsError
-
     with pytest.raises(SettingsError, match="rr_windows_s"):
         BeatSettings(rr_windows_s=(0.0,))
 
