@@ -86,6 +86,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="give the RR intervals in seconds as well as their ratios to the patient's rhythm",
     )  # fmt: skip
     parser.add_argument(
+        "--rr-irregularity", action=argparse.BooleanOptionalAction, default=beat.rr_irregularity,
+        help="give each RR window's irregularity (median successive change over median RR)",
+    )  # fmt: skip
+    parser.add_argument(
         "--neighbour-rows", action=argparse.BooleanOptionalAction, default=beat.neighbour_rows,
         help="add the previous and next beat's windows as rows of the image",
     )  # fmt: skip
@@ -110,6 +114,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
             rr_windows_s=tuple(args.rr_windows),
             rr_sequence_beats=args.rr_sequence,
             rr_absolute=args.rr_absolute,
+            rr_irregularity=args.rr_irregularity,
         ),
         split=dataclasses.replace(SplitSettings(), folds=args.folds, seed=args.seed),
         training=BeatTrainSettings(

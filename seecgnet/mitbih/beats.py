@@ -87,6 +87,8 @@ class BeatSettings:
     rr_sequence_beats: int = 0
     # give the RR intervals in seconds too, not only their ratios to the patient's rhythm
     rr_absolute: bool = True
+    # give each window's irregularity: the median change between successive intervals / median
+    rr_irregularity: bool = False
 
     def __post_init__(self) -> None:
         if any(window <= 0 for window in self.rr_windows_s) or self.rr_sequence_beats < 0:
@@ -112,7 +114,9 @@ class BeatSettings:
     @property
     def rr_names(self) -> tuple[str, ...]:
         """The names of the RR features, one per column of ``Beats.rr``."""
-        return rr_feature_names(self.rr_windows_s, self.rr_sequence_beats, self.rr_absolute)
+        return rr_feature_names(
+            self.rr_windows_s, self.rr_sequence_beats, self.rr_absolute, self.rr_irregularity
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,7 +206,11 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
         raise BeatError(f"{path}: only {len(symbols)} annotated beats")
     leads = prepare_signal(_mlii_first(record), record.fs, settings)  # (samples', 2)
     rr = rr_features(
-        r_peaks_s, settings.rr_windows_s, settings.rr_sequence_beats, settings.rr_absolute
+        r_peaks_s,
+        settings.rr_windows_s,
+        settings.rr_sequence_beats,
+        settings.rr_absolute,
+        settings.rr_irregularity,
     )
     labels = np.array([AAMI_CLASSES.index(AAMI_OF_SYMBOL[s]) for s in symbols[1:-1]])
     windows, whole = cut_windows(leads, r_peaks_s, settings)

@@ -11,6 +11,11 @@ by reference intervals of the same record:
   minutes by default), which a run of a few premature beats hardly moves;
 - the mean of the whole record's intervals.
 
+With ``irregularity``, each window also gives the median change from one interval to the next
+over the median interval: near 0 in a steady rhythm with a few premature beats, large in atrial
+fibrillation, where every beat is "premature" against the median and none is supraventricular
+ectopic (its beats are N).
+
 Without ``absolute`` the first four (the intervals in seconds) are left out, so that the network
 cannot tell one training patient from another by their heart rate alone. With
 ``rr_sequence_beats`` = k > 0, the k intervals before the beat's own pair and the k after it,
@@ -36,12 +41,17 @@ LOCAL_RR_BEATS = 10
 
 
 def rr_feature_names(
-    windows_s: tuple[float, ...] = (), sequence_beats: int = 0, absolute: bool = True
+    windows_s: tuple[float, ...] = (),
+    sequence_beats: int = 0,
+    absolute: bool = True,
+    irregularity: bool = False,
 ) -> tuple[str, ...]:
     """The names of the RR features, in the order ``rr_features`` returns them."""
     names = list(BASE_RR_FEATURES[0 if absolute else len(ABSOLUTE_RR_FEATURES) :])
     for window in windows_s:
         names += [f"pre_over_median_{window:g}s", f"post_over_median_{window:g}s"]
+        if irregularity:
+            names.append(f"irregularity_{window:g}s")
     for k in range(sequence_beats, 0, -1):
         names.append(f"rr_before_minus_{k}")
     for k in range(1, sequence_beats + 1):
@@ -49,15 +59,22 @@ def rr_feature_names(
     return tuple(names)
 
 
-def centred_medians(times_s: np.ndarray, intervals_s: np.ndarray, window_s: float) -> np.ndarray:
-    """For each time in ``times_s``, the median of the intervals that end within ``window_s``
-    centred on it (at least the interval nearest to it); shape of ``times_s``."""
+def centred_medians(
+    times_s: np.ndarray,
+    intervals_s: np.ndarray,
+    window_s: float,
+    values: np.ndarray | None = None,
+) -> np.ndarray:
+    """For each time in ``times_s``, the median over the intervals that end within ``window_s``
+    centred on it (at least the interval nearest to it) of the intervals, or of ``values`` (one
+    per interval); shape of ``times_s``."""
+    values = intervals_s if values is None else values
     ends = np.cumsum(intervals_s)  # time of each interval's end, from the first R peak
     first = np.searchsorted(ends, times_s - window_s / 2, side="left")
     last = np.searchsorted(ends, times_s + window_s / 2, side="right")
     last = np.maximum(last, np.minimum(first + 1, len(ends)))
     first = np.minimum(first, last - 1)
-    return np.array([np.median(intervals_s[a:b]) for a, b in zip(first, last, strict=True)])
+    return np.array([np.median(values[a:b]) for a, b in zip(first, last, strict=True)])
 
 
 def rr_features(
@@ -65,6 +82,7 @@ def rr_features(
     windows_s: tuple[float, ...] = (),
     sequence_beats: int = 0,
     absolute: bool = True,
+    irregularity: bool = False,
 ) -> np.ndarray:
     """RR features of every beat but the first and last, shape (n - 2, len(rr_feature_names(...))).
 
@@ -82,11 +100,14 @@ def rr_features(
     record = np.full_like(pre, intervals.mean())
     columns = [pre, post, local, record] if absolute else []
     columns += [pre / local, post / pre, pre / record, post / record]
-    references = []
+    references, changes = [], np.abs(np.diff(intervals, prepend=intervals[0]))
     for window in windows_s:
         median = centred_medians(peaks[1:-1] - peaks[0], intervals, window)
         references.append(median)
         columns += [pre / median, post / median]
+        if irregularity:
+            change = centred_medians(peaks[1:-1] - peaks[0], intervals, window, changes)
+            columns.append(change / median)
     reference = references[0] if references else local
     for k in range(sequence_beats, 0, -1):  # interval k before the pre interval
         columns.append(intervals[np.maximum(ends - 1 - k, 0)] / reference)

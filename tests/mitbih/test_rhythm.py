@@ -83,3 +83,15 @@ def test_without_absolute_intervals_only_ratios_are_left():
     rr = rr_features(peaks, (60.0,), absolute=False)
     assert rr.shape == (28, len(names))
     np.testing.assert_allclose(rr, 1.0, rtol=1e-5)  # a steady rhythm: every ratio is one
+
+
+def test_irregularity_is_large_in_an_irregular_rhythm_and_small_around_one_early_beat():
+    rng = np.random.default_rng(0)
+    steady = np.cumsum(np.full(300, 0.8))
+    steady[150:] -= 0.3  # one premature beat
+    fibrillating = np.cumsum(rng.uniform(0.4, 1.2, 300))
+    names = rr_feature_names((60.0,), irregularity=True)
+    assert names[-1] == "irregularity_60s"
+    regular = rr_features(steady, (60.0,), irregularity=True)[:, -1]
+    irregular = rr_features(fibrillating, (60.0,), irregularity=True)[:, -1]
+    assert regular.max() < 0.01 and irregular.min() > 0.2
