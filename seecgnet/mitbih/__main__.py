@@ -15,6 +15,7 @@ import torch
 from seecgnet.cli import EXIT_OK, EXIT_USAGE, script_parser, setup_logging
 from seecgnet.mitbih.beats import AAMI_CLASSES, BeatError, BeatSettings
 from seecgnet.mitbih.run import BenchmarkSettings, SplitSettings, WorkdirError, run_benchmark
+from seecgnet.mitbih.seeds import run_seeds
 from seecgnet.mitbih.selection import SelectionSettings
 from seecgnet.mitbih.splits import PROTOCOLS, SplitError
 from seecgnet.mitbih.training import CLASS_WEIGHTINGS, BeatTrainingError, BeatTrainSettings
@@ -52,6 +53,8 @@ def _value_options() -> tuple[tuple[str, type, object, str], ...]:
         ("--rr-sequence", int, beat.rr_sequence_beats,
          "RR intervals on each side of the beat's own two given as features"),
         ("--seed", int, train.seed, "seed of split and weights"),
+        ("--seeds", int, 1,
+         "run seeds SEED, SEED + 1, ... in WORKDIR/seed_K and summarise them in WORKDIR/seeds.md"),
         ("--folds", int, split.folds, "inter-patient: folds of DS1 records, one model each"),
     )  # fmt: skip
 
@@ -142,7 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         settings = settings_from_args(args)
-        results = run_benchmark(settings, args.data, args.workdir, progress=not args.quiet)
+        if args.seeds < 1:
+            raise SettingsError(f"--seeds must be at least 1, got {args.seeds}")
+        if args.seeds == 1:
+            run_benchmark(settings, args.data, args.workdir, progress=not args.quiet)
+            text = (args.workdir / "results.md").read_text()
+        else:
+            seeds = list(range(args.seed, args.seed + args.seeds))
+            text = run_seeds(settings, seeds, args.data, args.workdir, progress=not args.quiet)
     except (
         BeatError,
         BeatTrainingError,
@@ -154,10 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     ) as error:
         print(f"mitbih: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print((args.workdir / "results.md").read_text())
+    print(text)
     log.info(
         "%s in %.0f s; results in %s",
-        ", ".join(r.method for r in results),
+        ", ".join(settings.architectures),
         time.perf_counter() - started,
         args.workdir,
     )

@@ -11,9 +11,13 @@ import pytest
 import torch
 
 from seecgnet.mitbih import training
-from seecgnet.mitbih.__main__ import main
+from seecgnet.mitbih.__main__ import main, parse_args, settings_from_args
 from seecgnet.mitbih.beats import BeatSettings, read_beats
 from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.run import BenchmarkSettings
+from seecgnet.mitbih.scores import score_beats
+from seecgnet.mitbih.seeds import seed_ensemble
+from seecgnet.mitbih.selection import SelectionSettings
 from seecgnet.mitbih.splits import DS1, DS2, intra_patient_split
 from seecgnet.mitbih.training import BeatTrainSettings, train_beat_model
 from tests.mitbih.records import rhythm, write_record
@@ -183,3 +187,63 @@ def test_inter_protocol_tests_ds2_with_the_folds_models_averaged(de_chazal_dir, 
         == (labels.shape[0] - len(split["test"]))
     )
     assert "inter-patient protocol (test beats)" in (workdir / "results.md").read_text()
+
+
+def test_seeds_are_run_in_their_folders_and_summarised_with_their_ensemble(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    run = [str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, "--folds", "2"]
+    assert main([*run, "--seeds", "2", "--seed", "3"]) == 0
+    assert (workdir / "seed_3" / "seecgnet" / "done.json").exists()
+    for seed in (3, 4):
+        settings = json.loads((workdir / f"seed_{seed}" / "settings.json").read_text())
+        assert settings["training"]["seed"] == settings["split"]["seed"] == seed
+    text = (workdir / "seeds.md").read_text()
+    assert "2 seeds (3, 4)" in text and "SE-ECGNet, ensemble of the 2 seeds" in text
+    with (workdir / "seeds.csv").open() as handle:
+        rows = {row[0]: row[1:] for row in csv.reader(handle)}
+    values = [float(v) for v in rows["SE-ECGNet: S F1"]]
+    assert values[2] <= values[0] <= values[3]  # lowest <= mean <= highest
+
+
+def test_an_ensemble_of_one_seed_twice_scores_as_that_seed(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    run = [str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, "--folds", "2"]
+    assert main(run) == 0
+    settings = settings_from_args(parse_args(run))
+    ensemble = seed_ensemble(settings, [workdir, workdir], "seecgnet")
+    labels = np.load(workdir / "beats" / "labels.npy")
+    split = np.load(workdir / "split.npz")
+    single = np.load(workdir / "seecgnet" / "predictions.npz")["validation"]
+    np.testing.assert_array_equal(
+        ensemble.confusion, score_beats(labels[split["validation"]], single).confusion
+    )
+
+
+def test_the_seed_ensemble_averages_the_seeds_probabilities(tmp_path):
+    # four DS1 beats (N, S, N, S) validated and two test beats, by two seeds that disagree
+    def seed_folder(name: str, validation: list[int], validation_p, test_p) -> Path:
+        folder = tmp_path / name
+        (folder / "beats").mkdir(parents=True)
+        (folder / "seecgnet").mkdir()
+        np.save(folder / "beats" / "labels.npy", np.array([0, 1, 0, 1, 0, 1]))
+        np.savez(folder / "split.npz", train=np.arange(4), validation=validation, test=[4, 5])
+        full = np.full((len(validation), 5), 1e-6)
+        full[:, :2] = validation_p
+        test = np.full((2, 5), 1e-6)
+        test[:, :2] = test_p
+        np.savez(
+            folder / "seecgnet" / "predictions.npz",
+            validation_log_p=np.log(full),
+            test_log_p=np.log(test),
+        )
+        return folder
+
+    sure = [[0.9, 0.1], [0.1, 0.9]]
+    first = seed_folder("a", [0, 1, 2, 3], sure * 2, [[0.9, 0.1], [0.6, 0.4]])
+    # the second seed's folds order the DS1 beats otherwise
+    second = seed_folder("b", [2, 3, 0, 1], sure * 2, [[0.4, 0.6], [0.1, 0.9]])
+    settings = BenchmarkSettings(protocol="inter", selection=SelectionSettings(tuned_classes=()))
+    scores = seed_ensemble(settings, [first, second], "seecgnet")
+    # beat 4 (N): 0.65 against 0.35, called N as the first seed did; beat 5 (S): 0.35 against
+    # 0.65, called S as the second seed did
+    np.testing.assert_array_equal(scores.confusion[:2, :2], [[1, 0], [0, 1]])
