@@ -8,7 +8,8 @@ Work folder layout::
     split.npz            beat indices of the training, validation and test parts (and DS1 folds)
     seecgnet/, baseline/ one folder per network, holding one fold_K/ per model (one for intra,
                          one per DS1 fold otherwise): checkpoint.pt and epochs/NNN.pt while it
-                         trains, model.pt at the chosen epoch; then the network's predictions.npz
+                         trains, model.pt at the chosen epoch; then the network's predictions.npz,
+                         validation_logits.npy (every epoch's, in split.npz's validation order)
                          and done.json (chosen epoch, offsets, each epoch's validation score)
     results.csv, results.md, confusion.png
 
@@ -220,6 +221,7 @@ def train_and_save(
         np.concatenate([s[e - 1]["validation_logits"].numpy() for s in saved]) for e in epochs
     ]
     choice, table = choose(beats.labels[split.validation], pooled, settings.selection)
+    np.save(out / "validation_logits.npy", np.stack(pooled))  # (epochs, validation beats, classes)
     for member, states in zip(members, saved, strict=True):
         member.network.load_state_dict(states[choice.epoch - 1]["network"])
         torch.save(
