@@ -5,8 +5,11 @@ after every epoch; pooled, those out-of-fold predictions cover every DS1 record 
 model that never saw its patient. The epoch kept (the same for every fold) and the offsets added
 to the logits of the ``tuned`` classes (S by default: a threshold on how sure the network must be
 before it calls a beat supraventricular) are those of the highest macro F1 over these pooled
-beats (classes with at least ten of them). One draw of four records would let a single patient
-decide; all 22 patients are steadier (the epoch-to-epoch swing of four records was ±0.05–0.25).
+beats, over the ``scored`` classes that have at least ten of them. One draw of four records would
+let a single patient decide; all 22 patients are steadier (the epoch-to-epoch swing of four
+records was ±0.05–0.25). F is not scored by default: 372 of DS1's 414 F beats are in record 208,
+so out of fold they are judged by models that saw 42 F beats, and their F1 is near 0 at every
+epoch, noise that would only blur the choice.
 
 A beat's decision is argmax over classes of (log-probability + offset); an offset of 0 everywhere
 is the plain argmax.
@@ -19,24 +22,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from seecgnet.mitbih.beats import AAMI_CLASSES
-from seecgnet.mitbih.scores import selection_score
+from seecgnet.mitbih.scores import MIN_SELECTION_BEATS, score_beats
 from seecgnet.training.settings import SettingsError
 
 
 @dataclass(frozen=True)
 class SelectionSettings:
-    """Which classes get a tuned logit offset, and the grid it is searched on."""
+    """Which classes the choice scores, which get a tuned logit offset, and the offsets' grid."""
 
+    scored_classes: tuple[str, ...] = ("N", "S", "V")
     tuned_classes: tuple[str, ...] = ("S",)
     offset_min: float = -2.0
     offset_max: float = 4.0
     offset_step: float = 0.25
 
     def __post_init__(self) -> None:
-        unknown = set(self.tuned_classes) - set(AAMI_CLASSES)
-        if unknown or self.offset_step <= 0 or self.offset_min > 0 or self.offset_max < 0:
+        unknown = set(self.tuned_classes + self.scored_classes) - set(AAMI_CLASSES)
+        if (
+            unknown
+            or not self.scored_classes
+            or self.offset_step <= 0
+            or self.offset_min > 0
+            or self.offset_max < 0
+        ):
             raise SettingsError(
-                f"tuned_classes must be among {AAMI_CLASSES} and the grid "
+                f"scored (at least one) and tuned classes must be among {AAMI_CLASSES} and the grid "
                 f"[{self.offset_min}, {self.offset_max}] step {self.offset_step} must hold 0"
             )
 
@@ -56,6 +66,15 @@ class Choice:
     score: float
 
 
+def choice_score(labels: np.ndarray, predicted: np.ndarray, settings: SelectionSettings) -> float:
+    """Macro F1 over the scored classes with at least MIN_SELECTION_BEATS beats (NaN if none)."""
+    scores = score_beats(labels, predicted)
+    scored = np.isin(AAMI_CLASSES, settings.scored_classes) & (
+        scores.support >= MIN_SELECTION_BEATS
+    )
+    return float(scores.f1[scored].mean()) if scored.any() else float("nan")
+
+
 def log_probabilities(logits: np.ndarray) -> np.ndarray:
     """log softmax over the last axis, shape kept."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -73,13 +92,13 @@ def tune_offsets(
     """Offsets for the tuned classes, searched one class after the other on the grid (the others
     held), and the score they reach; the other classes keep 0."""
     offsets = np.zeros(len(AAMI_CLASSES))
-    best = selection_score(labels, decide(log_p, offsets))
+    best = choice_score(labels, decide(log_p, offsets), settings)
     for name in settings.tuned_classes:
         k = AAMI_CLASSES.index(name)
         for value in settings.grid:
             trial = offsets.copy()
             trial[k] = value
-            score = selection_score(labels, decide(log_p, trial))
+            score = choice_score(labels, decide(log_p, trial), settings)
             if score > best:
                 best, offsets = score, trial
     return tuple(float(v) for v in offsets), float(best)
@@ -94,7 +113,7 @@ def choose(
     for epoch, logits in enumerate(logits_by_epoch, start=1):
         log_p = log_probabilities(logits)
         offsets, score = tune_offsets(labels, log_p, settings)
-        plain = selection_score(labels, decide(log_p, np.zeros(len(AAMI_CLASSES))))
+        plain = choice_score(labels, decide(log_p, np.zeros(len(AAMI_CLASSES))), settings)
         rows.append({"epoch": epoch, "plain": plain, "tuned": score, "offsets": list(offsets)})
         if np.isfinite(score) and score > choice.score:
             choice = Choice(epoch, offsets, score)

@@ -7,6 +7,7 @@ import pytest
 
 from seecgnet.mitbih.selection import (
     SelectionSettings,
+    choice_score,
     choose,
     decide,
     log_probabilities,
@@ -63,3 +64,12 @@ def test_the_grid_starts_at_zero_and_must_hold_it():
         SelectionSettings(offset_min=0.5)
     with pytest.raises(SettingsError):
         SelectionSettings(tuned_classes=("X",))
+
+
+def test_only_the_scored_classes_count_in_the_choice():
+    labels = np.array([0] * 20 + [2] * 20 + [3] * 20)  # N, V and F beats
+    predicted = np.array([0] * 20 + [2] * 20 + [0] * 20)  # every F beat missed
+    nsv = SelectionSettings()
+    assert choice_score(labels, predicted, nsv) == pytest.approx((2 * 20 / 60 + 1.0) / 2)
+    with_f = SelectionSettings(scored_classes=("N", "S", "V", "F"))
+    assert choice_score(labels, predicted, with_f) == pytest.approx((2 * 20 / 60 + 1.0) / 3)
