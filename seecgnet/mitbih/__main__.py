@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     for flag, kind, default, text in _value_options():
         parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: %(default)s)")
-    beat, select = BeatSettings(), SelectionSettings()
+    train, beat, select = BeatTrainSettings(), BeatSettings(), SelectionSettings()
     parser.add_argument(
         "--rr-windows", type=float, nargs="*", default=list(beat.rr_windows_s), metavar="S",
         help="centred windows (s) whose median RR the beat's RR intervals are also divided by "
@@ -91,6 +91,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rr-irregularity", action=argparse.BooleanOptionalAction, default=beat.rr_irregularity,
         help="give each RR window's irregularity (median successive change over median RR)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rhythm-expert", action=argparse.BooleanOptionalAction, default=train.rhythm_expert,
+        help="fit a classifier of the RR features alone first; the network learns on top of it",
     )  # fmt: skip
     parser.add_argument(
         "--neighbour-rows", action=argparse.BooleanOptionalAction, default=beat.neighbour_rows,
@@ -131,6 +135,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
             epoch_beats=args.epoch_beats,
             focal_gamma=args.focal_gamma,
             adversary_weight=args.adversary_weight,
+            rhythm_expert=args.rhythm_expert,
             seed=args.seed,
         ),
         selection=dataclasses.replace(SelectionSettings(), tuned_classes=tuple(args.tune)),

@@ -196,7 +196,7 @@ def ensemble_log_p(
 ) -> np.ndarray:
     """log of the members' softmax probabilities averaged, shape (len(indices), classes)."""
     probabilities = [
-        np.exp(log_probabilities(predict_logits(m.network, beats, indices, m.scaler)))
+        np.exp(log_probabilities(predict_logits(m.network, beats, indices, m.scaler, m.expert)))
         for m in members
     ]
     return np.log(np.maximum(np.mean(probabilities, axis=0), 1e-30))
@@ -230,6 +230,7 @@ def train_and_save(
                 "rr_mean": member.scaler.mean,
                 "rr_std": member.scaler.std,
                 "offsets": np.asarray(choice.offsets),
+                "expert": None if member.expert is None else member.expert.state_dict(),
             },
             member.folder / "model.pt",
         )

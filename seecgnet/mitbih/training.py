@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from seecgnet.mitbih.adversary import SubjectAdversary
 from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
+from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
 from seecgnet.mitbih.scores import selection_score
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import ModelSettings
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 2048
 EPOCHS_FOLDER = "epochs"
+EXPERT_NAME = "expert.pt"
 CLASS_WEIGHTINGS = ("log", "sqrt", "inverse", "none")
 # Class counts below this are raised to it before they weight the loss or the sampling (except the
 # package's 1/log weights, which keep their own guard): a class seen a handful of times (DS1 holds
@@ -71,6 +73,9 @@ class BeatTrainSettings(OptimiserSettings):
     focal_gamma: float = 0.0
     # strength of the gradient reversal from the record head (subject-adversarial); 0 = no head
     adversary_weight: float = 0.0
+    # fit a classifier of the RR features alone first, and train the network on the sum of its
+    # logits and the network's (see rhythm_expert.py)
+    rhythm_expert: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -149,22 +154,29 @@ class RRScaler:
 
 @dataclass(frozen=True, eq=False)
 class TrainedBeatModel:
-    """The network after its last epoch, the RR scaler it was trained with, the epoch log, and the
-    folder of each epoch's weights and validation logits (``epoch_file``)."""
+    """The network after its last epoch, the RR scaler it was trained with, the epoch log, the
+    folder of each epoch's weights and validation logits (``epoch_file``), and the rhythm expert
+    whose logits are added to the network's (None without one)."""
 
     network: nn.Module
     scaler: RRScaler
     history: list[dict]
     folder: Path
+    expert: RhythmExpert | None = None
 
     def epoch_file(self, epoch: int) -> Path:
         return self.folder / EPOCHS_FOLDER / f"{epoch:03d}.pt"
 
 
 def predict_logits(
-    network: nn.Module, beats: Beats, indices: np.ndarray, scaler: RRScaler
+    network: nn.Module,
+    beats: Beats,
+    indices: np.ndarray,
+    scaler: RRScaler,
+    expert: RhythmExpert | None = None,
 ) -> np.ndarray:
-    """The network's logits for the beats in ``indices``, shape (len(indices), n_classes)."""
+    """The logits for the beats in ``indices`` (the network's, plus the expert's where there is
+    one), shape (len(indices), n_classes)."""
     network.eval()
     logits = [np.zeros((0, len(AAMI_CLASSES)), dtype=np.float32)]
     with torch.inference_mode():
@@ -173,8 +185,23 @@ def predict_logits(
             x = torch.from_numpy(beats.windows[chunk]).unsqueeze(
                 1
             )  # (B, rows, T) -> (B, 1, rows, T)
-            logits.append(network(x, scaler(beats.rr[chunk])).numpy())
+            rr = scaler(beats.rr[chunk])
+            chunk_logits = network(x, rr)
+            if expert is not None:
+                chunk_logits = chunk_logits + expert(rr)
+            logits.append(chunk_logits.numpy())
     return np.concatenate(logits)
+
+
+@dataclass(frozen=True, eq=False)
+class LossParts:
+    """What every batch's loss needs besides the batch: the RR scaler, the class weights, the
+    record head's class of each record index, and the rhythm expert (or None)."""
+
+    scaler: RRScaler
+    weights: torch.Tensor
+    record_class: np.ndarray
+    expert: RhythmExpert | None
 
 
 def _jittered(windows: np.ndarray, jitter: float, rng: np.random.Generator) -> np.ndarray:
@@ -189,35 +216,35 @@ def _batch_loss(
     model: nn.Module,
     beats: Beats,
     batch: np.ndarray,
-    scaler: RRScaler,
-    weights: torch.Tensor,
+    parts: LossParts,
     config: BeatTrainSettings,
     rng: np.random.Generator,
-    record_class: np.ndarray,
 ) -> torch.Tensor:
-    """The loss of one batch: the beat loss, plus the record head's cross-entropy when ``model``
-    is a ``SubjectAdversary`` (its gradient reversed before it reaches the features);
-    ``record_class`` maps a record index to the head's class."""
+    """The loss of one batch: the beat loss of the network's logits (plus the frozen expert's),
+    and the record head's cross-entropy when ``model`` is a ``SubjectAdversary`` (its gradient
+    reversed before it reaches the features)."""
     windows = beats.windows[batch]
     if config.amplitude_jitter:
         windows = _jittered(windows, config.amplitude_jitter, rng)
     x = torch.from_numpy(windows).unsqueeze(1)  # (B, rows, T) -> (B, 1, rows, T)
+    rr = parts.scaler(beats.rr[batch])
     targets = torch.from_numpy(beats.labels[batch])
-    if not isinstance(model, SubjectAdversary):
-        logits = model(x, scaler(beats.rr[batch]))
-        return beat_loss(logits, targets, weights, config.hard_fraction, config.focal_gamma)
-    logits, record_logits = model(x, scaler(beats.rr[batch]))
-    records = torch.from_numpy(record_class[beats.record_index[batch]])
-    loss = beat_loss(logits, targets, weights, config.hard_fraction, config.focal_gamma)
-    return loss + F.cross_entropy(record_logits, records)
+    outputs = model(x, rr)
+    logits = outputs[0] if isinstance(model, SubjectAdversary) else outputs
+    if parts.expert is not None:
+        logits = logits + parts.expert(rr)
+    loss = beat_loss(logits, targets, parts.weights, config.hard_fraction, config.focal_gamma)
+    if isinstance(model, SubjectAdversary):
+        records = torch.from_numpy(parts.record_class[beats.record_index[batch]])
+        loss = loss + F.cross_entropy(outputs[1], records)
+    return loss
 
 
 def _train_epoch(
     model: nn.Module,
     beats: Beats,
     fit: np.ndarray,
-    scaler: RRScaler,
-    weights: torch.Tensor,
+    parts: LossParts,
     config: BeatTrainSettings,
     optimiser: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
@@ -226,9 +253,6 @@ def _train_epoch(
 ) -> float:
     """One pass over the epoch's training beats in a seeded random order; the mean batch loss."""
     model.train()
-    fit_records = np.unique(beats.record_index[fit])  # the record head's classes
-    record_class = np.zeros(len(beats.records), dtype=np.int64)
-    record_class[fit_records] = np.arange(len(fit_records))
     rng = np.random.default_rng([config.seed, epoch])
     order = epoch_order(fit, beats.labels, config, rng)
     n_batches = len(order) // config.batch_size
@@ -239,7 +263,7 @@ def _train_epoch(
             done = ((epoch - 1) * n_batches + b) / (config.epochs * n_batches)
             model.reversal_scale = config.adversary_weight * (2 / (1 + np.exp(-10 * done)) - 1)
         batch = np.sort(order[b * config.batch_size : (b + 1) * config.batch_size])
-        loss = _batch_loss(model, beats, batch, scaler, weights, config, rng, record_class)
+        loss = _batch_loss(model, beats, batch, parts, config, rng)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -257,6 +281,31 @@ def _model_to_train(
     if not config.adversary_weight:
         return network
     return SubjectAdversary(network, len(np.unique(beats.record_index[fit])))
+
+
+def _loss_parts(
+    beats: Beats, fit: np.ndarray, config: BeatTrainSettings, folder: Path
+) -> LossParts:
+    """The scaler, weights and record classes of the ``fit`` beats, and with ``rhythm_expert``
+    the expert: read from ``folder/expert.pt`` when a cut-off run left one, else fitted."""
+    scaler = RRScaler.fit(beats.rr[fit])
+    weights = beat_class_weights(beats.class_counts(fit), config.class_weighting)
+    fit_records = np.unique(beats.record_index[fit])  # the record head's classes
+    record_class = np.zeros(len(beats.records), dtype=np.int64)
+    record_class[fit_records] = np.arange(len(fit_records))
+    expert = None
+    if config.rhythm_expert:
+        path = folder / EXPERT_NAME
+        rr, labels = scaler(beats.rr[fit]), torch.from_numpy(beats.labels[fit])
+        if path.exists():
+            expert = RhythmExpert(rr.shape[1], len(AAMI_CLASSES))
+            expert.load_state_dict(torch.load(path, weights_only=True))
+            expert.requires_grad_(False).eval()
+        else:
+            expert = fit_rhythm_expert(rr, labels, weights, len(AAMI_CLASSES), config.seed)
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.save(expert.state_dict(), path)
+    return LossParts(scaler, weights, record_class, expert)
 
 
 def train_beat_model(
@@ -278,8 +327,7 @@ def train_beat_model(
     torch.manual_seed(config.seed)
     network = build_network(network_settings)
     model = _model_to_train(network, beats, fit, config)
-    scaler = RRScaler.fit(beats.rr[fit])
-    weights = beat_class_weights(beats.class_counts(fit), config.class_weighting)
+    parts = _loss_parts(beats, fit, config, folder)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -295,13 +343,11 @@ def train_beat_model(
     if checkpoint.exists():
         state = load_checkpoint(checkpoint, identity, model, optimiser, scheduler)
         log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
-    trained = TrainedBeatModel(network, scaler, state.history, folder)
+    trained = TrainedBeatModel(network, parts.scaler, state.history, folder, parts.expert)
     for epoch in range(state.epochs_done + 1, config.epochs + 1):
         started = time.perf_counter()
-        loss = _train_epoch(
-            model, beats, fit, scaler, weights, config, optimiser, scheduler, epoch, progress
-        )
-        logits = predict_logits(network, beats, validation, scaler)
+        loss = _train_epoch(model, beats, fit, parts, config, optimiser, scheduler, epoch, progress)
+        logits = predict_logits(network, beats, validation, parts.scaler, parts.expert)
         score = selection_score(beats.labels[validation], logits.argmax(axis=1))
         seconds = time.perf_counter() - started
         state.history.append({"epoch": epoch, "loss": loss, "val_macro_f1": score, "s": seconds})

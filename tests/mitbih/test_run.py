@@ -174,7 +174,10 @@ def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(de_cha
 def test_inter_protocol_tests_ds2_with_the_folds_models_averaged(de_chazal_dir, tmp_path):
     workdir = tmp_path / "run"
     run = [str(de_chazal_dir), str(workdir), "--protocol", "inter", *TINY, "--folds", "2"]
-    assert main([*run, "--adversary-weight", "0.5", "--sampling-power", "0.5"]) == 0
+    extras = ["--adversary-weight", "0.5", "--sampling-power", "0.5", "--rhythm-expert"]
+    assert main([*run, *extras]) == 0
+    saved = torch.load(workdir / "seecgnet" / "fold_1" / "model.pt", weights_only=False)
+    assert set(saved["expert"]) == {f"layers.{k}.{p}" for k in (0, 2) for p in ("weight", "bias")}
     predictions = np.load(workdir / "seecgnet" / "predictions.npz")
     labels = np.load(workdir / "beats" / "labels.npy")
     split = np.load(workdir / "split.npz")

@@ -7,17 +7,21 @@ import pytest
 import torch
 
 from seecgnet.mitbih.adversary import GradientReversal, SubjectAdversary
-from seecgnet.mitbih.beats import BeatSettings
+from seecgnet.mitbih.beats import BeatSettings, read_beats
 from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.rhythm_expert import fit_rhythm_expert
 from seecgnet.mitbih.training import (
     MIN_CLASS_BEATS,
     BeatTrainSettings,
+    RRScaler,
     beat_class_weights,
     beat_loss,
     epoch_order,
+    predict_logits,
 )
 from seecgnet.models.registry import build_network
 from seecgnet.training.settings import SettingsError
+from tests.mitbih.records import rhythm, write_record
 
 COUNTS = np.array([40_000, 900, 3_600, 400, 8])
 
@@ -107,3 +111,33 @@ def test_record_head_reads_the_pooled_features_and_pushes_them_against_itself(ar
         stem_gradient(through_the_reversal(2.0)), -2.0 * stem_gradient(plain)
     )
     assert model.head[0].weight.grad.abs().sum() > 0
+
+
+def test_the_rhythm_expert_learns_timing_alone_and_is_frozen():
+    rng = np.random.default_rng(0)
+    labels = rng.choice(2, size=600, p=[0.8, 0.2])
+    premature = np.where(labels == 1, 0.6, 1.0) + rng.normal(0, 0.05, 600)
+    rr = torch.tensor(np.stack([premature, rng.normal(0, 1, 600)], axis=1), dtype=torch.float32)
+    torch.manual_seed(5)
+    before = torch.rand(3)
+    torch.manual_seed(5)
+    expert = fit_rhythm_expert(rr, torch.from_numpy(labels), torch.ones(2), 2, seed=0)
+    torch.testing.assert_close(torch.rand(3), before)  # the caller's random state is untouched
+    accuracy = (expert(rr).argmax(dim=1).numpy() == labels).mean()
+    assert accuracy > 0.98
+    assert not any(p.requires_grad for p in expert.parameters()) and not expert.training
+
+
+def test_predictions_add_the_experts_logits_to_the_networks(tmp_path):
+    times, symbols = rhythm(40, seed=0)
+    write_record(tmp_path, "r", times, symbols, duration_s=times[-1] + 1.0)
+    beats = read_beats(tmp_path, ["r"], BeatSettings(), progress=False)
+    network = build_network(beat_settings_for("seecgnet", BeatSettings()))
+    scaler = RRScaler.fit(beats.rr)
+    indices = np.arange(len(beats))
+    expert = fit_rhythm_expert(
+        scaler(beats.rr), torch.from_numpy(beats.labels), torch.ones(5), 5, 0
+    )
+    plain = predict_logits(network, beats, indices, scaler)
+    joined = predict_logits(network, beats, indices, scaler, expert)
+    np.testing.assert_allclose(joined - plain, expert(scaler(beats.rr)).numpy(), atol=1e-5)
