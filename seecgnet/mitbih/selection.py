@@ -32,7 +32,7 @@ class SelectionSettings:
 
     scored_classes: tuple[str, ...] = ("N", "S", "V")
     tuned_classes: tuple[str, ...] = ("S",)
-    offset_min: float = -2.0
+    offset_min: float = -4.0
     offset_max: float = 4.0
     offset_step: float = 0.25
 

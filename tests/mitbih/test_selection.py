@@ -59,7 +59,7 @@ def test_log_probabilities_are_the_log_softmax():
 
 def test_the_grid_starts_at_zero_and_must_hold_it():
     grid = SelectionSettings().grid
-    assert grid[0] == 0.0 and grid.min() == -2.0 and grid.max() == 4.0
+    assert grid[0] == 0.0 and grid.min() == -4.0 and grid.max() == 4.0
     with pytest.raises(SettingsError):
         SelectionSettings(offset_min=0.5)
     with pytest.raises(SettingsError):
