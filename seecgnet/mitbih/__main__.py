@@ -97,6 +97,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="fit a classifier of the RR features alone first; the network learns on top of it",
     )  # fmt: skip
     parser.add_argument(
+        "--s-by-timing", action=argparse.BooleanOptionalAction, default=train.s_by_timing,
+        help="leave S against N to the rhythm expert alone (needs --rhythm-expert)",
+    )  # fmt: skip
+    parser.add_argument(
         "--neighbour-rows", action=argparse.BooleanOptionalAction, default=beat.neighbour_rows,
         help="add the previous and next beat's windows as rows of the image",
     )  # fmt: skip
@@ -136,6 +140,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
             focal_gamma=args.focal_gamma,
             adversary_weight=args.adversary_weight,
             rhythm_expert=args.rhythm_expert,
+            s_by_timing=args.s_by_timing,
             seed=args.seed,
         ),
         selection=dataclasses.replace(SelectionSettings(), tuned_classes=tuple(args.tune)),

@@ -76,6 +76,8 @@ class BeatTrainSettings(OptimiserSettings):
     # fit a classifier of the RR features alone first, and train the network on the sum of its
     # logits and the network's (see rhythm_expert.py)
     rhythm_expert: bool = False
+    # leave S against N to the rhythm expert alone: the network's S logit is its N logit
+    s_by_timing: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -85,6 +87,8 @@ class BeatTrainSettings(OptimiserSettings):
             raise SettingsError(
                 f"class_weighting {self.class_weighting!r}: expected one of {CLASS_WEIGHTINGS}"
             )
+        if self.s_by_timing and not self.rhythm_expert:
+            raise SettingsError("s_by_timing needs the rhythm expert (rhythm_expert)")
         if min(self.sampling_power, self.epoch_beats, self.focal_gamma, self.adversary_weight) < 0:
             raise SettingsError(
                 "sampling_power, epoch_beats, focal_gamma and adversary_weight must be >= 0"
@@ -188,7 +192,7 @@ def predict_logits(
             rr = scaler(beats.rr[chunk])
             chunk_logits = network(x, rr)
             if expert is not None:
-                chunk_logits = chunk_logits + expert(rr)
+                chunk_logits = expert.join(chunk_logits, rr)
             logits.append(chunk_logits.numpy())
     return np.concatenate(logits)
 
@@ -232,7 +236,7 @@ def _batch_loss(
     outputs = model(x, rr)
     logits = outputs[0] if isinstance(model, SubjectAdversary) else outputs
     if parts.expert is not None:
-        logits = logits + parts.expert(rr)
+        logits = parts.expert.join(logits, rr)
     loss = beat_loss(logits, targets, parts.weights, config.hard_fraction, config.focal_gamma)
     if isinstance(model, SubjectAdversary):
         records = torch.from_numpy(parts.record_class[beats.record_index[batch]])
@@ -298,11 +302,13 @@ def _loss_parts(
         path = folder / EXPERT_NAME
         rr, labels = scaler(beats.rr[fit]), torch.from_numpy(beats.labels[fit])
         if path.exists():
-            expert = RhythmExpert(rr.shape[1], len(AAMI_CLASSES))
+            expert = RhythmExpert(rr.shape[1], len(AAMI_CLASSES), s_by_timing=config.s_by_timing)
             expert.load_state_dict(torch.load(path, weights_only=True))
             expert.requires_grad_(False).eval()
         else:
-            expert = fit_rhythm_expert(rr, labels, weights, len(AAMI_CLASSES), config.seed)
+            expert = fit_rhythm_expert(
+                rr, labels, weights, len(AAMI_CLASSES), config.seed, config.s_by_timing
+            )
             folder.mkdir(parents=True, exist_ok=True)
             torch.save(expert.state_dict(), path)
     return LossParts(scaler, weights, record_class, expert)

@@ -9,7 +9,7 @@ import torch
 from seecgnet.mitbih.adversary import GradientReversal, SubjectAdversary
 from seecgnet.mitbih.beats import BeatSettings, read_beats
 from seecgnet.mitbih.network import beat_settings_for
-from seecgnet.mitbih.rhythm_expert import fit_rhythm_expert
+from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
 from seecgnet.mitbih.training import (
     MIN_CLASS_BEATS,
     BeatTrainSettings,
@@ -141,3 +141,18 @@ def test_predictions_add_the_experts_logits_to_the_networks(tmp_path):
     plain = predict_logits(network, beats, indices, scaler)
     joined = predict_logits(network, beats, indices, scaler, expert)
     np.testing.assert_allclose(joined - plain, expert(scaler(beats.rr)).numpy(), atol=1e-5)
+
+
+def test_s_by_timing_leaves_s_against_n_to_the_expert():
+    expert = RhythmExpert(2, 5, s_by_timing=True)
+    rr = torch.randn(4, 2)
+    network_logits = torch.randn(4, 5)
+    joined = expert.join(network_logits, rr)
+    own = expert(rr)
+    torch.testing.assert_close(joined[:, 1] - joined[:, 0], own[:, 1] - own[:, 0])
+    torch.testing.assert_close(joined[:, 2:], network_logits[:, 2:] + own[:, 2:])
+    free = RhythmExpert(2, 5)
+    free.load_state_dict(expert.state_dict())
+    torch.testing.assert_close(free.join(network_logits, rr), network_logits + own)
+    with pytest.raises(SettingsError, match="rhythm expert"):
+        BeatTrainSettings(s_by_timing=True)
