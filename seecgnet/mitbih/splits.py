@@ -1,4 +1,4 @@
-"""The two evaluation protocols: which beats train, which choose the best epoch, which are tested.
+"""The three evaluation protocols: which beats train, which choose the best epoch, which are tested.
 
 - intra-patient: the beats of all 48 records pooled and split at random, stratified by class, so
   beats of one patient land in training and test alike; the validation beats come out of the
