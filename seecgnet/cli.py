@@ -7,13 +7,16 @@ the scripts import the package's working modules only after their arguments are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import logging
 import os
+import signal
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from seecgnet.inference.decision import DecisionSettings
@@ -39,17 +42,66 @@ def interruptible(prog: str, next_step: str) -> Callable[[Main], Main]:
     def wrap(main: Main) -> Main:
         @functools.wraps(main)
         def run(argv: list[str] | None = None) -> int:
-            try:
-                return main(argv)
-            except KeyboardInterrupt:
-                # on a terminal the line starts below the progress bar and the echoed ^C
-                lead = "\n" if sys.stderr.isatty() else ""
-                print(f"{lead}{prog}: interrupted; {next_step}", file=sys.stderr)
-                return EXIT_INTERRUPTED
+            with _repeated_interrupts() as stop_repeating:
+                try:
+                    return main(argv)
+                except KeyboardInterrupt:
+                    stop_repeating()
+                    # on a terminal the line starts below the progress bar and the echoed ^C
+                    lead = "\n" if sys.stderr.isatty() else ""
+                    print(f"{lead}{prog}: interrupted; {next_step}", file=sys.stderr)
+                    return EXIT_INTERRUPTED
 
         return run
 
     return wrap
+
+
+REPEAT_INTERRUPT_S = 0.5
+
+
+@contextlib.contextmanager
+def _repeated_interrupts() -> Iterator[Callable[[], None]]:
+    """Ctrl-C raises KeyboardInterrupt as usual, and again every REPEAT_INTERRUPT_S until the run
+    ends. Python passes over an exception raised in a finaliser (a data loader shutting down its
+    worker processes at the end of an epoch, for one): a single KeyboardInterrupt landing there
+    would leave the run going as if the key had never been pressed.
+
+    Yields the function that stops the repeats (and ignores further Ctrl-C) once the interrupt has
+    been caught. Where SIGINT is ignored (a shell's background job) or not ours to handle (another
+    thread), nothing changes.
+    """
+    stop = threading.Event()
+
+    def stop_repeating() -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield lambda: None
+        return
+
+    started, owner = threading.Event(), os.getpid()
+
+    def repeat() -> None:
+        while not stop.wait(REPEAT_INTERRUPT_S):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def interrupt(signum: int, frame: object) -> None:
+        if not started.is_set() and os.getpid() == owner:  # not in a forked worker
+            started.set()
+            threading.Thread(target=repeat, name="repeat Ctrl-C", daemon=True).start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield stop_repeating
+    finally:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:

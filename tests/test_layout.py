@@ -28,6 +28,7 @@ LAYERS = {
     "seecgnet.training": 4,
     "seecgnet.model_folder": 5,
     "seecgnet.pipeline": 6,
+    "seecgnet.lead_set_model": 6,
     "seecgnet.cli": 6,
     "seecgnet.crossval": 7,
     "seecgnet.mitbih": 7,
@@ -149,6 +150,21 @@ def test_reading_records_and_scoring_load_no_torch(statement):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_reading_a_record_loads_neither_wfdb_nor_pandas(tmp_path):
+    # wfdb (and the pandas it parses headers with) is for the MIT-BIH benchmark and the tests' oracle
+    code = (
+        "import sys, pathlib; from seecgnet.io.synthetic import write_synthetic_record; "
+        "from seecgnet.io.records import read_record; "
+        f"read_record(write_synthetic_record(pathlib.Path({str(tmp_path)!r}), 'A0001')); "
+        "print(sorted(m for m in ('wfdb', 'pandas', 'torch') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_every_function_of_the_package_fits_on_a_screen():

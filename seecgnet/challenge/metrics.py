@@ -11,7 +11,12 @@ Every function takes matrices of shape (recordings × classes) in the order of `
 - F-beta and G-beta (beta = 2) weigh each recording by 1 / (number of its positive labels).
 - The challenge metric weighs the (label class × output class) matrix by ``ScoredClasses.weights``,
   each recording counting 1 / (number of classes positive in its label or its output), and rescales so
-  that always answering sinus rhythm scores 0 and the true labels score 1.
+  that always answering sinus rhythm scores 0 and the true labels score 1. Where the labels give
+  both the same score (every recording sinus rhythm alone, or no scored class at all) the rescaling
+  is undefined and the metric is 0.0, as the official scorer has it; ``ChallengeMetric.defined``
+  tells the two apart.
+- Sums over recordings add one recording after another, as the official loops do, so that every
+  value is the official one to the last bit (numpy's ``sum`` adds pairwise, which rounds otherwise).
 """
 
 from __future__ import annotations
@@ -162,6 +167,12 @@ class ChallengeMetric:
         self._correct_score = self._weighted_score(self._labels)
         self._inactive_score = self._weighted_score(inactive)
 
+    @property
+    def defined(self) -> bool:
+        """Whether the labels give the true labels and "always sinus rhythm" different scores, so
+        that the metric is a rescaled score; where they do not, every output scores 0.0."""
+        return self._correct_score != self._inactive_score
+
     def __call__(self, binary_outputs: ArrayLike) -> float:
         return self.score_by_class(_by_class(binary_outputs, len(self._labels), "outputs"))
 
@@ -172,8 +183,8 @@ class ChallengeMetric:
                 f"outputs of {binary_outputs_t.shape[1]} recordings for labels of "
                 f"{self._labels.shape[1]}"
             )
-        if self._correct_score == self._inactive_score:
-            return float("nan")
+        if not self.defined:
+            return 0.0
         observed = self._weighted_score(binary_outputs_t)
         return float(
             (observed - self._inactive_score) / (self._correct_score - self._inactive_score)
@@ -181,14 +192,14 @@ class ChallengeMetric:
 
     def _weighted_score(self, outputs_t: np.ndarray) -> float:
         # Each recording adds 1/(classes positive in its label or output) to each of its
-        # (label class, output class) pairs; labels are sparse, so gather per label class.
+        # (label class, output class) pairs; labels are sparse, so gather per label class, and
+        # add the recordings one after another as the official loop does.
         share = 1.0 / np.maximum((self._labels | outputs_t).sum(axis=0, dtype=np.int32), 1)
-        confusion = np.array(
-            [
-                np.einsum("ki,i->k", np.take(outputs_t, recordings, axis=1), share[recordings])
-                for recordings in self._recordings_of
-            ]
-        )
+        confusion = np.zeros(self._weights.shape)
+        for label_class, recordings in enumerate(self._recordings_of):
+            if recordings.size:
+                contributions = np.take(outputs_t, recordings, axis=1) * share[recordings]
+                confusion[label_class] = _running_sum(contributions)
         return float(np.nansum(self._weights * confusion))
 
 
@@ -311,11 +322,16 @@ def _f_measures(labels_t: np.ndarray, binary_t: np.ndarray) -> np.ndarray:
 def _beta_measures(labels_t: np.ndarray, binary_t: np.ndarray, beta: float) -> tuple[float, float]:
     per_recording = 1.0 / np.maximum(labels_t.sum(axis=0, dtype=np.int32), 1)
     tp, fp, fn = (
-        (cell * per_recording).sum(axis=1) for cell in _confusion_cells(labels_t, binary_t)
+        _running_sum(cell * per_recording) for cell in _confusion_cells(labels_t, binary_t)
     )
     f_beta = _ratio((1 + beta**2) * tp, (1 + beta**2) * tp + fp + beta**2 * fn)
     g_beta = _ratio(tp, tp + fp + beta * fn)
     return nan_mean(f_beta), nan_mean(g_beta)
+
+
+def _running_sum(terms: np.ndarray) -> np.ndarray:
+    """The sums of the rows of (classes × recordings) ``terms``, added one after another."""
+    return np.cumsum(terms, axis=1)[:, -1]
 
 
 def _confusion_cells(

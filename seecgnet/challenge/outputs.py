@@ -7,28 +7,31 @@ An output file has a ``#RECORD`` comment line and three lines of comma-separated
     0,1,...                      the binary outputs
     0.12,0.87,...                the scalar outputs (probabilities)
 
-The reader accepts everything the official 2020 scorer accepts, and reads it the same way:
+The reader reads every file as the official 2020 scorer does (checked against it on generated
+files, malformed ones included):
 
-- blank lines and lines that start with ``#`` are ignored; the rest must be exactly three lines,
-  otherwise the file is a formatting error and every class is negative for that recording (one
-  warning names the file);
+- blank lines and lines that start with ``#`` (after spaces) are ignored. The rest, the *lines of
+  values*, must be at least three and all hold the same number of comma-separated values; the first
+  three are read (class codes, binary outputs, scalar outputs) and a fourth or later is not, though
+  its width counts. A file that breaks either rule (two lines, a binary line one value short, a
+  scalar line one value long) is a formatting error: every class is negative for that recording,
+  and one warning names the file;
 - classes may come in any order, unscored classes may be listed, and the two codes of an equivalent
-  pair may be listed separately: their binary outputs are combined with "any" and their scalar outputs
-  with the mean of the values that are not NaN;
+  pair (or one code twice) may be listed separately: their binary outputs are combined with "any"
+  and their scalar outputs with the mean of the values that are not NaN (``np.nanmean``, to the
+  last bit);
 - a binary value is positive when it reads ``1``, ``True``, ``true``, ``T`` or ``t`` (after stripping
   spaces) and negative otherwise;
-- a scalar value is whatever Python's ``float`` makes of it (spaces around it, ``nan``); text that is
-  not a number counts as 0, and NaN becomes 0 once equivalent classes are combined;
-- values after the last scored class are never looked at.
+- a scalar value is whatever Python's ``float`` makes of it (spaces around it, ``nan``, ``1_0``);
+  text that is not a number counts as 0, and NaN becomes 0 once equivalent classes are combined.
 
-The reader gathers the value lines of all files and converts them in a few calls over all of them, so
-files that each list the classes in their own order read as fast as files that share one order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 _TRUE_TOKENS = frozenset({"1", "True", "true", "T", "t"})
 _READ_CHUNK_BYTES = 8192  # a challenge header or output file fits in one read
+# numpy sums fewer values than this one after another, and more pairwise
+_SEQUENTIAL_SUM_BELOW = 8
 
 
 class OutputFileError(ValueError):
@@ -120,23 +125,32 @@ def load_outputs(paths: Sequence[str | Path], classes: ScoredClasses) -> ScoredO
     layouts: dict[str, _Layout] = {}
     for row, path in enumerate(paths):
         lines = _content_lines(_read_text(str(path)))
-        if len(lines) != 3:
-            _warn_negative(path, f"{len(lines)} lines of values instead of 3")
+        problem = _format_error(lines)
+        if problem:
+            _warn_negative(path, problem)
             continue
         layout = layouts.get(lines[0])
         if layout is None:
             layout = layouts[lines[0]] = _Layout.of(lines[0], classes)
-        if layout.needed == 0:  # no scored class listed: nothing of this file is read
-            continue
-        if not values.add(row, layout, lines[1], lines[2]):
-            _warn_negative(path, f"fewer values than the {layout.needed} needed")
+        if layout.needed:  # without a scored class listed, nothing of this file is read
+            values.add(row, layout, lines[1], lines[2])
     return values.scored(len(paths), len(classes))
+
+
+def _format_error(lines: list[str]) -> str:
+    """Why the lines of values of a file make it a formatting error ("" when they do not)."""
+    if len(lines) < 3:
+        return f"{len(lines)} lines of values instead of at least 3"
+    widths = {line.count(",") + 1 for line in lines}
+    if len(widths) > 1:
+        return f"lines of values of different widths {sorted(widths)}"
+    return ""
 
 
 @dataclass(frozen=True)
 class _Layout:
     """Where a class line puts its values: the scored class of each listed position (-1 for an
-    unscored code), up to the last scored one, and how many values a line must hold."""
+    unscored code) up to the last scored one, and how many values a line holds."""
 
     width: int
     needed: int
@@ -153,12 +167,8 @@ class _Layout:
 
 @dataclass
 class _ValueColumns:
-    """The value lines of every readable file, gathered so that all of them are converted and put
-    in place with a few array operations, whatever the class order of each file.
-
-    Every file contributes ``needed`` values or, when its lines hold exactly one value per listed
-    class (the usual case), all of them, so that its lines are joined without being split first.
-    """
+    """The value lines of every well-formed file, gathered so that all of them are converted and
+    put in place with a few array operations, whatever the class order of each file."""
 
     binary_lines: list[str] = field(default_factory=list)
     scalar_lines: list[str] = field(default_factory=list)
@@ -166,25 +176,13 @@ class _ValueColumns:
     widths: list[int] = field(default_factory=list)
     columns: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, row: int, layout: _Layout, binary_line: str, scalar_line: str) -> bool:
-        """Take one file's value lines; False when one of them has fewer values than needed."""
-        commas = layout.width - 1
-        if binary_line.count(",") == commas and scalar_line.count(",") == commas:
-            width = layout.width
-        else:
-            # values after the last scored class are never looked at, however many there are
-            width = layout.needed
-            binary_fields = binary_line.split(",", width)[:width]
-            scalar_fields = scalar_line.split(",", width)[:width]
-            if len(binary_fields) < width or len(scalar_fields) < width:
-                return False
-            binary_line, scalar_line = ",".join(binary_fields), ",".join(scalar_fields)
+    def add(self, row: int, layout: _Layout, binary_line: str, scalar_line: str) -> None:
+        """Take one file's binary and scalar lines, each ``layout.width`` values wide."""
         self.binary_lines.append(binary_line)
         self.scalar_lines.append(scalar_line)
         self.rows.append(row)
-        self.widths.append(width)
+        self.widths.append(layout.width)
         self.columns.append(layout.columns)
-        return True
 
     def scored(self, n_recordings: int, n_classes: int) -> ScoredOutputs:
         """The (recordings × classes) outputs: an equivalent pair (or a code listed twice) combines
@@ -210,18 +208,34 @@ class _ValueColumns:
         cells = rows * n_classes + columns
         listed = np.bincount(cells, minlength=n_recordings * n_classes)
         once = listed[cells] == 1
-        scalar[rows[once], columns[once]] = values[once]
+        scalar[rows[once], columns[once]] = values[once] + 0.0  # -0.0 reads 0.0, as in numpy's mean
         if not once.all():
             shared = ~once
-            cells, values = cells[shared], values[shared]
-            present = ~np.isnan(values)
-            size = n_recordings * n_classes
-            sums = np.bincount(cells[present], values[present], minlength=size)
-            counts = np.bincount(cells[present], minlength=size)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                scalar.flat[cells] = sums[cells] / counts[cells]
+            scalar.flat[np.unique(cells[shared])] = _nan_means(cells[shared], values[shared])
         scalar[np.isnan(scalar)] = 0.0
         return ScoredOutputs(binary=binary, scalar=scalar)
+
+
+def _nan_means(cells: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.nanmean`` of the values of each cell, in the order they come, for the sorted distinct
+    ``cells``: to the last bit, as numpy sums them (NaN counted as 0 in the sum, not in the count).
+
+    numpy adds fewer than eight values one after another, as ``np.bincount`` does for every cell at
+    once; a cell listed eight times or more (numpy then sums pairwise) gets its own ``np.nanmean``.
+    """
+    order = np.argsort(cells, kind="stable")
+    cells, values = cells[order], values[order]
+    distinct, first, counts = np.unique(cells, return_index=True, return_counts=True)
+    group = np.repeat(np.arange(distinct.size), counts)
+    present = ~np.isnan(values)
+    sums = np.bincount(group, np.where(present, values, 0.0), minlength=distinct.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / np.bincount(group[present], minlength=distinct.size)
+    for index in np.flatnonzero(counts >= _SEQUENTIAL_SUM_BELOW):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # only NaN: NaN, read as 0 after
+            means[index] = np.nanmean(values[first[index] : first[index] + counts[index]])
+    return means
 
 
 def _read_text(path: str) -> str:

@@ -1,15 +1,17 @@
 """Scoring a folder of output files against a folder of label headers, as the challenge does.
 
 For each header ``NAME.hea`` in the labels folder (sorted by name; hidden files skipped) the output file
-is ``NAME.csv`` in the outputs folder. A recording's labels are the scored classes on the ``#Dx`` lines
-of its header; nothing else in the header matters. The scores are those of ``seecgnet.metrics``, and
-``evaluate_12ECG_score`` returns them as the official 2020 scorer's function does.
+is ``NAME.csv`` in the outputs folder. A recording's labels are the scored classes on the ``#Dx`` line
+of its header; nothing else in the header matters. The scores are those of
+:mod:`seecgnet.challenge.metrics`, and ``evaluate_12ECG_score`` returns them as the official 2020
+scorer's function does: the same values to the last bit, on every input the official scorer scores
+(tested against it on generated folders, malformed files and degenerate label sets included).
 """
 
 from __future__ import annotations
 
-import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +22,8 @@ from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
 from seecgnet.challenge.metrics import SUMMARY_NAMES, Scores, compute_scores
 from seecgnet.challenge.outputs import load_outputs, read_file_bytes
 
-logger = logging.getLogger(__name__)
-
 SCORES_HEADER = ",".join(SUMMARY_NAMES)
+_DX_LINE = re.compile(r"^#Dx.*", re.MULTILINE)
 
 
 class ChallengeFilesError(FileNotFoundError):
@@ -84,53 +85,58 @@ def _scan(directory: str, role: str) -> list[os.DirEntry]:
 
 
 def load_labels(header_paths: Sequence[str | Path], classes: ScoredClasses) -> np.ndarray:
-    """Multi-hot labels (recordings × classes, bool) from the ``#Dx`` lines of the headers."""
+    """Multi-hot labels (recordings × classes, bool) from the ``#Dx`` line of each header.
+
+    A header must be UTF-8 text with exactly one line that starts with ``#Dx``, holding ``: ``;
+    otherwise LabelFileError names it. (The official scorer fails on such a header too, or, for a
+    missing or repeated ``#Dx`` line, silently gives the following recordings each other's labels.)
+    """
     labels = np.zeros((len(header_paths), len(classes)), dtype=bool)
-    classes_of_line: dict[bytes, list[int]] = {}
+    classes_of_line: dict[str, list[int]] = {}
     rows: list[int] = []
     columns: list[int] = []
     for row, path in enumerate(header_paths):
-        try:
-            data = read_file_bytes(str(path))
-        except OSError as error:
-            raise LabelFileError(f"cannot read header {path}: {error.strerror}") from error
-        dx_lines = _dx_lines(data)
-        if not dx_lines:
-            logger.warning("header %s has no #Dx line: no scored class for this recording", path)
-        for line in dx_lines:
-            found = classes_of_line.get(line)
-            if found is None:
-                found = classes_of_line[line] = _dx_classes(line, classes, path)
-            rows.extend([row] * len(found))
-            columns.extend(found)
+        line = _dx_line(_read_header_text(path), path)
+        found = classes_of_line.get(line)
+        if found is None:
+            found = classes_of_line[line] = _dx_classes(line, classes, path)
+        rows.extend([row] * len(found))
+        columns.extend(found)
     labels[rows, columns] = True
     return labels
 
 
-def _dx_lines(data: bytes) -> list[bytes]:
-    """The lines of a header that start with ``#Dx`` (usually one)."""
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    lines = []
-    start = data.find(b"#Dx")
-    while start != -1:
-        end = data.find(b"\n", start)
-        end = len(data) if end == -1 else end
-        if start == 0 or data[start - 1] == ord("\n"):
-            lines.append(data[start:end])
-        start = data.find(b"#Dx", end)
-    return lines
-
-
-def _dx_classes(line: bytes, classes: ScoredClasses, path: str | Path) -> list[int]:
-    """The distinct class indices of the scored codes on one ``#Dx: code,code,...`` line."""
+def _read_header_text(path: str | Path) -> str:
     try:
-        text = line.decode("utf-8")
+        data = read_file_bytes(str(path))
+    except OSError as error:
+        raise LabelFileError(f"cannot read header {path}: {error.strerror}") from error
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise LabelFileError(f"header {path}: the #Dx line is not UTF-8 text") from error
-    parts = text.split(": ")
+        raise LabelFileError(
+            f"header {path} is not UTF-8 text (byte {error.start}: {error.reason})"
+        ) from error
+
+
+def _dx_line(text: str, path: str | Path) -> str:
+    """The header's one line that starts with ``#Dx`` (lines end at \\n, \\r\\n or \\r)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = _DX_LINE.findall(text)
+    if len(lines) != 1:
+        raise LabelFileError(
+            f"header {path} has {len(lines)} #Dx lines; the scorer needs exactly one"
+        )
+    return lines[0]
+
+
+def _dx_classes(line: str, classes: ScoredClasses, path: str | Path) -> list[int]:
+    """The distinct class indices of the scored codes on one ``#Dx: code,code,...`` line; as the
+    official scorer reads it, the codes end at a second ``: `` if there is one."""
+    parts = line.split(": ")
     if len(parts) < 2:
-        raise LabelFileError(f"header {path}: no ': ' after #Dx in {text!r}")
+        raise LabelFileError(f"header {path}: no ': ' after #Dx in {line!r}")
     indices = (classes.index_of(code) for code in parts[1].split(","))
     return sorted({index for index in indices if index is not None})
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
-from seecgnet.challenge.metrics import Scores, challenge_metric, compute_scores
+from seecgnet.challenge.metrics import ChallengeMetric, Scores, challenge_metric, compute_scores
 from seecgnet.inference.decision import (
     DecisionRule,
     DecisionSettings,
@@ -122,11 +122,17 @@ def _challenge_by_fold(
     outcomes: list[FoldOutcome], decided: list[np.ndarray], classes: ScoredClasses
 ) -> tuple[list[float], float]:
     """The challenge metric of each fold's ``decided`` labels, and of all of them pooled."""
-    per_fold = [
-        challenge_metric(o.labels, d, classes) for o, d in zip(outcomes, decided, strict=True)
-    ]
+    per_fold = [_fold_metric(o.labels, d, classes) for o, d in zip(outcomes, decided, strict=True)]
     labels = np.concatenate([o.labels for o in outcomes])
     return per_fold, challenge_metric(labels, np.concatenate(decided), classes)
+
+
+def _fold_metric(labels: np.ndarray, decided: np.ndarray, classes: ScoredClasses) -> float:
+    """A fold's challenge metric, or NaN where its labels leave the metric undefined (a held-out
+    source whose correct labels score as "always sinus rhythm" does): the official scorer's 0.0
+    would pull the mean over folds down for a fold that measured nothing, so it is left out."""
+    metric = ChallengeMetric(labels, classes)
+    return metric(decided) if metric.defined else float("nan")
 
 
 def _ensemble_scores(

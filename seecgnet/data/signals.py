@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from seecgnet.data.resampling import resample_poly
 from seecgnet.io.headers import Sex
 
 N_DEMOGRAPHICS = 5  # scaled age, missing-age flag, sex one-hot (male, female, unknown)
@@ -55,18 +56,15 @@ class SignalSettings:
 
 
 def resample(signal: np.ndarray, fs_hz: float, target_hz: int) -> np.ndarray:
-    """Polyphase resampling of a (leads, samples) signal from fs_hz to target_hz, float32."""
+    """Polyphase resampling of a (leads, samples) signal from fs_hz to target_hz, float32: scipy's
+    ``resample_poly`` (see :mod:`seecgnet.data.resampling`)."""
     if fs_hz <= 0:
         raise ValueError(f"sampling rate must be positive, got {fs_hz}")
     ratio = Fraction(target_hz) / Fraction(fs_hz).limit_denominator(1000)
     if ratio == 1:
         return np.ascontiguousarray(signal, dtype=np.float32)
-    # here, not at the top: scipy.signal takes half a second to import, and the command line reads
-    # these settings (for --help) without resampling anything
-    from scipy.signal import resample_poly
-
-    resampled = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1)
-    return resampled.astype(np.float32)
+    resampled = resample_poly(signal, ratio.numerator, ratio.denominator)
+    return resampled.astype(np.float32, copy=False)
 
 
 def window_starts(n_samples: int, window: int, stride: int) -> list[int]:

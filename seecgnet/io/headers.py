@@ -5,13 +5,31 @@ A header is a *record line* ``NAME LEADS FS SAMPLES [date time]``, one *lead lin
 of which ``#Age:``, ``#Sex:`` and ``#Dx:`` (comma-separated SNOMED CT codes) carry the demographics
 and the labels. Fields follow PhysioNet's WFDB header format, ``header(5)``.
 
-:func:`parse_header` is our own parser of a header's lines: every way a header can be wrong ends in
-a RecordError naming the header and the field. Header files are read with wfdb first
-(:mod:`seecgnet.wfdb_headers`, which lists the quirks that send a header to this parser). So that
-wfdb's reading of a header is this parser's, that module checks and completes it with the pieces of
-this one made public for it: the field patterns ``INTEGER`` and ``STORAGE_FORMAT``,
-:func:`split_first_field`, :func:`parse_gain`, :func:`warn_uncalibrated`, :func:`quoted` and
-:func:`header_with_comments`, which parses the comment lines.
+:func:`parse_header` is the package's one header parser, on every path (files read by
+:func:`seecgnet.io.records.read_record`, lines handed over by the challenge's driver): every way a
+header can be wrong ends in a RecordError naming the header and the field. ``wfdb.rdheader`` is not
+used: it spends most of a record's reading time in pandas, and it reads several of the challenge's
+quirks wrongly or not at all. It stays the oracle of the tests (``tests/io/wfdb_oracle.py``), which
+require the two to agree field by field wherever wfdb reads a header as it is written: on every
+shared record, the bad-record corpus and generated headers. Where wfdb does not:
+
+- The file-name quirk, ``E00018.mat 12 500 ...`` (50 of the 295 shared records): wfdb's record-name
+  pattern allows no dot and it raises HeaderSyntaxError; this parser drops the ``.mat``, and reads
+  what wfdb reads once the ``.mat`` is taken out.
+- Dates written ``15-May-2020 11:39:16`` (every shared record): wfdb reads the day as a time of
+  15 s and skips the rest, and refuses a date its strptime refuses (``31/02/2020``). Date and time
+  are not used here, so whatever follows the number of samples is ignored.
+- wfdb decodes a header as ASCII and drops other bytes without a word (``Ä0001`` reads ``0001``;
+  a stray byte in ``#Age: 6?0`` would read 60). Here a header is UTF-8 (undecodable bytes read as
+  U+FFFD, which only a comment or a lead's name can hold).
+- wfdb's line patterns read a prefix of a line and fill what they miss with defaults, silently:
+  ``NAME 12 fast 5000`` is 12 leads at 250 Hz without a length, ``NAME 12.5 5000`` 12 leads at
+  0.5 Hz, ``5000abc`` 5000 samples, ``16x`` one sample per frame, ``1000mV`` a gain of 1000 per mV,
+  ``1000(12/mV`` a baseline of 12, ``16 zero 0 0 0 I`` a lead named ``zero 0 0 0 I``; and wfdb does
+  not compare the number of leads with the lead lines. Here each field is read whole, and one that
+  is not what its place asks for is a RecordError naming it.
+- Gain 0 or absent: both assume 200 digital units per mV (``header(5)``'s default); this parser
+  also warns. Units: wfdb keeps their case; ``mv`` is mV here.
 
 What each quirk or fault of a header gets:
 
@@ -55,9 +73,9 @@ MAX_PLAUSIBLE_AGE_YEARS = 120.0
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # At most 18 digits: beyond that a count is nonsense, and Python refuses to parse huge digit strings.
-INTEGER = re.compile(r"[-+]?\d{1,18}", re.ASCII)
+_INTEGER = re.compile(r"[-+]?\d{1,18}", re.ASCII)
 _SAMPLING_RATE = re.compile(rf"(?P<fs>{_NUMBER})(?:/{_NUMBER}(?:\({_NUMBER}\))?)?", re.ASCII)
-STORAGE_FORMAT = re.compile(r"\d+(?:x(?P<per_frame>\d+))?(?::\d+)?(?:\+\d+)?", re.ASCII)
+_STORAGE_FORMAT = re.compile(r"\d+(?:x(?P<per_frame>\d+))?(?::\d+)?(?:\+\d+)?", re.ASCII)
 _GAIN = re.compile(
     rf"(?P<gain>{_NUMBER})?(?:\((?P<baseline>[-+]?\d{{1,18}})\))?(?:/(?P<units>\S+))?", re.ASCII
 )
@@ -137,7 +155,7 @@ def parse_header(lines: Sequence[str], source: str, record_name: str | None = No
         _parse_lead_line(line, number, where, record_name)
         for number, line in enumerate(lead_lines, start=1)
     ]
-    return header_with_comments(
+    return _header_with_comments(
         name,
         fs_hz,
         n_samples,
@@ -154,7 +172,7 @@ def _parse_record_line(
     first, rest = split_first_field(line, record_name)
     fields = rest.split()
     name = first.removesuffix(".mat")
-    label = f"{source}: record line {quoted(line)}"
+    label = f"{source}: record line {_quoted(line)}"
     if "/" in name:
         raise RecordError(f"{label} describes a multi-segment record; challenge records have one")
     if not fields:
@@ -180,10 +198,10 @@ def _parse_lead_line(line: str, number: int, where: str, record_name: str | None
     _, rest = split_first_field(line, record_name)
     # format, gain, five integers, then the lead's name (which may hold spaces)
     fields = rest.split(maxsplit=7)
-    label = f"{where}: lead line {number} {quoted(line)}"
+    label = f"{where}: lead line {number} {_quoted(line)}"
     if not fields:
         raise RecordError(f"{label} gives no storage format")
-    storage = STORAGE_FORMAT.fullmatch(fields[0])
+    storage = _STORAGE_FORMAT.fullmatch(fields[0])
     if storage is None:
         raise RecordError(
             f"{label}: storage format {fields[0]!r} is not FORMAT[xN][:SKEW][+OFFSET]"
@@ -197,18 +215,18 @@ def _parse_lead_line(line: str, number: int, where: str, record_name: str | None
     lead_name = fields[7] if len(fields) > 7 else ""
     if not lead_name:
         raise RecordError(f"{label} names no lead")
-    gain, baseline, units = parse_gain(fields[1] if len(fields) > 1 else "", label)
+    gain, baseline, units = _parse_gain(fields[1] if len(fields) > 1 else "", label)
     if units is not None and units.lower() != "mv":
         raise RecordError(f"{where}: lead {lead_name} is in {units!r}; only mV is supported")
     if gain is None:
-        warn_uncalibrated(where, lead_name)
+        _warn_uncalibrated(where, lead_name)
         gain = UNCALIBRATED_GAIN_PER_MV
     if baseline is None:
         baseline = integers[1] if len(integers) > 1 else 0  # header(5): the ADC zero
     return _Lead(lead_name, gain, baseline)
 
 
-def parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | None]:
+def _parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | None]:
     """(gain, or None when 0 or absent; baseline or None; units or None) of GAIN(BASELINE)/UNITS."""
     if not text:
         return None, None, None
@@ -222,7 +240,7 @@ def parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | N
     return (gain if gain != 0 else None), baseline, match["units"]
 
 
-def warn_uncalibrated(where: str, lead_name: str) -> None:
+def _warn_uncalibrated(where: str, lead_name: str) -> None:
     """Warn that lead ``lead_name`` of the header ``where`` has no gain, so WFDB's default is used."""
     logger.warning(
         "%s: lead %s has no gain (uncalibrated); assuming WFDB's %g digital units per mV",
@@ -232,7 +250,7 @@ def warn_uncalibrated(where: str, lead_name: str) -> None:
     )
 
 
-def header_with_comments(
+def _header_with_comments(
     name: str,
     fs_hz: float,
     n_samples: int | None,
@@ -326,12 +344,12 @@ def split_first_field(line: str, record_name: str | None) -> tuple[str, str]:
 
 
 def _integer(text: str, what: str, label: str) -> int:
-    if INTEGER.fullmatch(text) is None:
-        raise RecordError(f"{label}: {what} {quoted(text)} is not an integer")
+    if _INTEGER.fullmatch(text) is None:
+        raise RecordError(f"{label}: {what} {_quoted(text)} is not an integer")
     return int(text)
 
 
-def quoted(text: str) -> str:
+def _quoted(text: str) -> str:
     """``text`` quoted for a message, cut short when long."""
     if len(text) > _QUOTED_LINE_CHARS:
         return repr(text[:_QUOTED_LINE_CHARS] + "...")

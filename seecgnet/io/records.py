@@ -3,9 +3,9 @@
 The ``.mat`` holds one int16 matrix ``val`` (leads × samples) in digital units; the header gives,
 per lead, the gain (digital units per mV) and the baseline, so the signal in mV is
 ``(val - baseline) / gain``. The header's comment lines ``#Age:``, ``#Sex:`` and ``#Dx:`` (SNOMED CT
-codes) carry the demographics and the labels. :mod:`seecgnet.wfdb_headers` reads the header with
-wfdb, handing it to our own parser (:mod:`seecgnet.headers`, which lists what each header quirk gets)
-where wfdb refuses or misreads it; this module reads the files and the signal.
+codes) carry the demographics and the labels. The header is read by the package's own parser,
+:func:`seecgnet.io.headers.parse_header`, which lists what each header quirk gets (and what wfdb
+would make of it); this module reads the files and the signal. Nothing here uses wfdb.
 
 Sampling rates of 257, 500 and 1000 Hz and records from 6 s to 30 min long occur in the 2020 data;
 nothing here assumes a rate or a length. What each fault of the files gets:
@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 
 from seecgnet.io.headers import Header, RecordError, Sex, parse_header
-from seecgnet.io.wfdb_headers import read_header
 
 __all__ = [
     "STANDARD_LEADS",
@@ -123,7 +122,7 @@ def read_record(path: str | os.PathLike[str]) -> Record:
         raise RecordError(f"{str(path)!r}: not the path of a record")
     header_path = base.with_name(base.name + ".hea")
     mat_path = base.with_name(base.name + ".mat")
-    header = read_header(header_path, _read_header_lines(header_path), record_name=base.name)
+    header = parse_header(_read_header_lines(header_path), str(header_path), base.name)
     if header.name != base.name:
         logger.warning(
             "%s names its record %r; the file's name %r is used",
@@ -141,10 +140,6 @@ def record_from_challenge(data: np.ndarray, header_data: list[str]) -> Record:
     type: the driver passes float64) and ``header_data`` the header file's lines (with or without
     newlines). Raises RecordError for a header or matrix that does not make a record.
     """
-    # Our parser, not wfdb: wfdb 4.x reads headers from files only (rdheader), and the functions it
-    # parses the lines with (wfdb.io._header._parse_record_line, _parse_signal_lines) are private.
-    # Where read_record keeps wfdb's reading of a header, it equals this parser's
-    # (seecgnet.wfdb_headers checks every field it keeps against the line).
     header = parse_header(header_data, "header handed by the challenge driver")
     return _build_record(
         header, data, f"record {header.name} from the challenge driver", header.name
@@ -321,9 +316,11 @@ def _build_record(header: Header, digital: np.ndarray, source: str, name: str) -
             source,
             matrix.shape[1],
         )
-    # Casting float64 beyond float32's range gives infinity, which is reported below.
+    # Casting float64 beyond float32's range gives infinity, which is reported below. The .mat
+    # stores the matrix column by column; a row-major copy makes every later pass along a lead's
+    # samples fast (the checks below ran 30 times slower on the column-major matrix).
     with np.errstate(over="ignore", invalid="ignore"):
-        signal = matrix.astype(np.float32)
+        signal = matrix.astype(np.float32, order="C")
         signal -= np.asarray(header.baselines, dtype=np.float32)[:, np.newaxis]
         signal /= np.asarray(header.gains, dtype=np.float32)[:, np.newaxis]
     _warn_about_samples(signal, header.lead_names, source)

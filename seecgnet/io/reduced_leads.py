@@ -17,10 +17,14 @@ oracle):
 
 Leads are found by name without case (the challenge's tool needs the exact name). A lead asked for
 that the record lacks is a RecordError naming the header.
+
+A record already in memory is cut down by :func:`keep_leads`, to a lead set checked by
+:func:`lead_set` (as the 2021 challenge's ``load_model`` hands one to an entry).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,9 +33,16 @@ import numpy as np
 import scipy.io
 
 from seecgnet.io.headers import RecordError, parse_header, split_first_field
-from seecgnet.io.records import STANDARD_LEADS, read_val_matrix
+from seecgnet.io.records import STANDARD_LEADS, Record, read_val_matrix
 
-__all__ = ["LEAD_SETS_2021", "reduced_header_text", "write_reduced_record", "write_reduced_records"]
+__all__ = [
+    "LEAD_SETS_2021",
+    "keep_leads",
+    "lead_set",
+    "reduced_header_text",
+    "write_reduced_record",
+    "write_reduced_records",
+]
 
 # The lead sets of the 2021 challenge, by their number of leads.
 LEAD_SETS_2021: dict[str, tuple[str, ...]] = {
@@ -41,6 +52,42 @@ LEAD_SETS_2021: dict[str, tuple[str, ...]] = {
     "3": ("I", "II", "V2"),
     "2": ("I", "II"),
 }
+
+
+def lead_set(leads: Sequence[str]) -> tuple[str, ...]:
+    """``leads`` as a lead set: each named as :data:`STANDARD_LEADS` spells it, in the order given.
+
+    Names are matched without case (``AVR`` is aVR). ValueError, naming the leads, for an empty set,
+    a lead named twice, or a name that is not one of the twelve standard leads.
+    """
+    spelling = {lead.upper(): lead for lead in STANDARD_LEADS}
+    unknown = [lead for lead in leads if str(lead).upper() not in spelling]
+    if unknown:
+        raise ValueError(
+            f"leads {', '.join(map(str, leads))}: {', '.join(map(repr, unknown))} "
+            f"{'is' if len(unknown) == 1 else 'are'} not among the twelve standard leads "
+            f"({', '.join(STANDARD_LEADS)})"
+        )
+    named = tuple(spelling[str(lead).upper()] for lead in leads)
+    if not named or len(set(named)) != len(named):
+        raise ValueError(f"a lead set needs distinct leads, at least one: {list(leads)}")
+    return named
+
+
+def keep_leads(record: Record, leads: Sequence[str]) -> Record:
+    """The record holding only those of ``leads`` it has (found by name without case), in the order
+    of ``leads``; its other leads are dropped, and a lead of ``leads`` it lacks stays absent.
+
+    RecordError for a record holding none of ``leads``, or holding one of them twice.
+    """
+    rows = _lead_rows(record.lead_names, leads, f"record {record.name}", absent_ok=True)
+    if rows == list(range(record.n_leads)):
+        return record
+    return dataclasses.replace(
+        record,
+        signal=record.signal[rows],
+        lead_names=tuple(record.lead_names[row] for row in rows),
+    )
 
 
 def reduced_header_text(

@@ -315,7 +315,7 @@ def train_beat_model(
             {"network": network.state_dict(), "validation_logits": torch.from_numpy(logits)},
             trained.epoch_file(epoch),
         )
-        state.end_epoch(epoch, score, model, has_validation=False)  # keeps the last epoch
+        state.end_epoch(epoch, score, model, defined=False)  # keeps the last epoch
         save_checkpoint(checkpoint, identity, state, model, optimiser, scheduler)
     network.eval()
     return trained

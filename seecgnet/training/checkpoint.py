@@ -83,16 +83,18 @@ class TrainingState:
         epoch: int,
         score: float,
         network: nn.Module,
-        has_validation: bool,
+        defined: bool,
         probabilities: np.ndarray | None = None,
     ) -> None:
         """Count ``epoch`` done and keep its weights if it is the best so far.
 
-        Without validation records, or while the score is undefined (NaN), the latest epoch is
-        kept; a defined score replaces it only by being at least as high.
+        ``defined`` says whether ``score`` ranks the epoch: there are validation records, and
+        their labels give the score a meaning (the challenge metric is 0.0 without one). While no
+        epoch has a defined score the latest epoch is kept; a defined score replaces it, and then
+        replaces the best only by being at least as high. ``best_score`` stays -inf until then.
         """
-        ranked = score if math.isfinite(score) else -math.inf
-        if not has_validation or ranked >= self.best_score:
+        ranked = score if defined else -math.inf
+        if ranked >= self.best_score:
             self.best_score = ranked
             self.best_epoch = epoch
             self.best_state = copy.deepcopy(network.state_dict())

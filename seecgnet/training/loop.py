@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from seecgnet.challenge.classes import ScoredClasses
-from seecgnet.challenge.metrics import challenge_metric
+from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.data.dataset import RecordStore, TrainingWindows
 from seecgnet.data.folds import validation_split
 from seecgnet.data.signals import AgeStatistics
@@ -170,11 +170,11 @@ def train_model(
             state.epochs_done = epoch
             barrier(group)
             continue
-        score, probabilities = _validate(run, predictor, store, classes, settings)
+        score, defined, probabilities = _validate(run, predictor, store, classes, settings)
         entry = EpochLog(epoch, loss, score, time.perf_counter() - started)
         _log_epoch(entry, config.epochs)
         state.history.append(dataclasses.asdict(entry))
-        state.end_epoch(epoch, score, run.network, len(run.val_indices) > 0, probabilities)
+        state.end_epoch(epoch, score, run.network, defined, probabilities)
         if checkpoint is not None:
             save_checkpoint(checkpoint, identity, state, run.network, run.optimiser, run.scheduler)
         barrier(group)
@@ -345,19 +345,21 @@ def _train_epoch(run: _Run, settings: Settings, epoch: int, progress: bool) -> f
 
 def _validate(
     run: _Run, predictor: Predictor, store: RecordStore, classes: ScoredClasses, settings: Settings
-) -> tuple[float, np.ndarray | None]:
-    """The validation records' challenge metric and probabilities (NaN and None without any)."""
+) -> tuple[float, bool, np.ndarray | None]:
+    """The validation records' challenge metric, whether it is defined for their labels (it is 0.0
+    where it is not), and their probabilities; NaN, False and None without any."""
     if not len(run.val_indices):
-        return float("nan"), None
+        return float("nan"), False, None
     # eval mode: batch norm's running statistics and no dropout, exactly as the driver runs; in
     # train mode a record's few windows would be normalised by themselves
     run.network.eval()
     probabilities = predictor.store_probabilities(store, run.val_indices)
     labels = store.labels[run.val_indices]
+    metric = ChallengeMetric(labels, classes)
     outputs = decide(
         probabilities, validation_decision(settings.decision, labels, probabilities, classes)
     )
-    return challenge_metric(labels, outputs, classes), probabilities
+    return metric(outputs), metric.defined, probabilities
 
 
 def _log_epoch(entry: EpochLog, epochs: int) -> None:

@@ -79,10 +79,19 @@ def test_true_labels_score_one_and_sinus_rhythm_scores_exactly_zero() -> None:
     assert metric(always_normal) == 0.0
 
 
-def test_the_challenge_metric_is_nan_when_labels_are_all_sinus_rhythm() -> None:
+@pytest.mark.parametrize("label_class", [None, NORMAL_CODE])
+def test_the_challenge_metric_is_zero_and_undefined_when_labels_cannot_tell_outputs_apart(
+    label_class: str | None,
+) -> None:
+    # no scored label, or sinus rhythm alone: the true labels score as "always sinus rhythm"
     labels = np.zeros((2, 3), dtype=bool)
-    labels[:, TOY.normal_index] = True
-    assert math.isnan(challenge_metric(labels, TOY_OUTPUTS[:2], TOY))
+    if label_class is not None:
+        labels[:, TOY.codes.index(label_class)] = True
+    metric = ChallengeMetric(labels, TOY)
+    assert not metric.defined
+    assert metric(TOY_OUTPUTS[:2]) == 0.0
+    assert challenge_metric(labels, labels, TOY) == 0.0  # the official scorer's 0.0, not NaN
+    assert ChallengeMetric(TOY_LABELS, TOY).defined
 
 
 def test_compute_scores_refuses_nan_outputs_and_mismatched_shapes() -> None:
@@ -146,12 +155,13 @@ def reference_challenge_metric(
     inactive[:, -1] = True  # the toy's sinus rhythm column
     correct, baseline = weighted(labels), weighted(inactive)
     if correct == baseline:
-        return math.nan
+        return 0.0  # as the official scorer has it
     return (weighted(outputs) - baseline) / (correct - baseline)
 
 
-def assert_close(actual: np.ndarray | float, expected: list[float] | float) -> None:
-    assert np.allclose(actual, expected, rtol=0, atol=1e-12, equal_nan=True)
+def assert_same(actual: np.ndarray | float, expected: list[float] | float) -> None:
+    # the same additions in the same order: equal to the last bit
+    assert np.array_equal(actual, expected, equal_nan=True)
 
 
 matrices = st.integers(1, 40).flatmap(
@@ -170,9 +180,9 @@ def test_vectorised_metrics_agree_with_the_loop_reference(case: tuple) -> None:
     labels, binary, scalar = case
     auroc, auprc = class_auroc_auprc(labels, scalar)
     expected_auroc, expected_auprc = reference_areas(labels, scalar)
-    assert_close(auroc, expected_auroc)
-    assert_close(auprc, expected_auprc)
-    assert_close(
+    assert_same(auroc, expected_auroc)
+    assert_same(auprc, expected_auprc)
+    assert_same(
         challenge_metric(labels, binary, TOY),
         reference_challenge_metric(labels, binary, TOY.weights),
     )
@@ -193,5 +203,5 @@ def test_areas_are_exact_for_values_that_differ_below_float32_precision(case: tu
     scalar = base.astype(np.float64) + nudge * 1e-13
     auroc, auprc = class_auroc_auprc(labels, scalar)
     expected_auroc, expected_auprc = reference_areas(labels, scalar)
-    assert_close(auroc, expected_auroc)
-    assert_close(auprc, expected_auprc)
+    assert_same(auroc, expected_auroc)
+    assert_same(auprc, expected_auprc)

@@ -147,10 +147,40 @@ def test_a_line_without_enough_values_is_all_negative_with_one_warning(
     assert [record.getMessage().count("short.csv") for record in caplog.records] == [1]
 
 
-def test_values_after_the_last_scored_class_are_never_read(tmp_path: Path) -> None:
-    binary, scalar = read_one(tmp_path, f"{AF},{UNSCORED}\n1\n0.75,\n")
-    assert binary[column(AF)]
-    assert scalar[column(AF)] == 0.75
+@pytest.mark.parametrize(
+    "lines",
+    [
+        f"{AF},{UNSCORED}\n1\n0.75,0.5\n",  # binary line one value short
+        f"{AF},{UNSCORED}\n1,0\n0.75,0.5,\n",  # scalar line one value long
+        f"{AF},{SINUS}\n1,0\n0.75,0.5\n0.1,0.2,0.3\n",  # a fourth line of another width
+    ],
+)
+def test_lines_of_values_of_different_widths_make_the_file_all_negative(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, lines: str
+) -> None:
+    # The official scorer: every line of values, a fourth one too, must be as wide as the others.
+    with caplog.at_level(logging.WARNING, logger="seecgnet.challenge.outputs"):
+        binary, scalar = read_one(tmp_path, lines, name="ragged.csv")
+    assert not binary.any() and not scalar.any()
+    assert "different widths" in caplog.text and "ragged.csv" in caplog.text
+
+
+def test_a_fourth_line_of_the_same_width_is_passed_over(tmp_path: Path) -> None:
+    binary, scalar = read_one(tmp_path, f"{AF},{SINUS}\n1,0\n0.75,0.5\n0,1\n# done\n9,9\n")
+    assert np.flatnonzero(binary).tolist() == [column(AF)]
+    assert scalar[column(AF)] == 0.75 and scalar[column(SINUS)] == 0.5
+
+
+def test_a_code_listed_many_times_averages_its_values_exactly_as_numpy(tmp_path: Path) -> None:
+    # numpy sums eight values or more pairwise, which rounds otherwise than one after another
+    values = np.random.default_rng(1).random(9)  # a draw whose two sums differ
+    listed = ",".join([AF] * 9)
+    text = f"{listed}\n{','.join(['0'] * 9)}\n{','.join(map(repr, values.tolist()))}\n"
+    _, scalar = read_one(tmp_path, text)
+    assert scalar[column(AF)] == np.nanmean(values)
+    three = values[:3].tolist()
+    _, scalar = read_one(tmp_path, f"{AF},{AF},{AF}\n0,0,0\n{','.join(map(repr, three))}\n")
+    assert scalar[column(AF)] == np.nanmean(three)
 
 
 def test_many_files_sharing_a_class_line_read_as_each_alone(tmp_path: Path) -> None:

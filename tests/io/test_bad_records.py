@@ -23,7 +23,6 @@ from seecgnet.data.dataset import (
 from seecgnet.data.signals import SignalSettings
 from seecgnet.io.records import STANDARD_LEADS, Record, RecordError, Sex, find_records, read_record
 from seecgnet.io.synthetic import write_synthetic_record
-from seecgnet.io.wfdb_headers import header_from_wfdb
 from tests.corpus import (
     CORPUS,
     INFINITE_SAMPLES,
@@ -36,26 +35,6 @@ from tests.corpus import (
 
 READABLE = [entry for entry in CORPUS if isinstance(entry.outcome, Readable)]
 UNREADABLE = [entry for entry in CORPUS if isinstance(entry.outcome, Unreadable)]
-# The entries whose header wfdb refuses (no record line, the file's name or a name with a space on
-# the first line, no number of leads) or would misread silently (non-ASCII text, a missing or
-# non-numeric rate, a lead line short or missing, NaN gain, microvolts): seecgnet.headers gives these
-# to its own parser. wfdb reads every other entry's header, those with gain 0 or none included.
-READ_BY_OUR_PARSER = {
-    "header_empty",
-    "header_binary",
-    "header_only_comments",
-    "first_line_name_only",
-    "first_line_no_rate",
-    "first_line_file_name",
-    "first_line_rate_not_a_number",
-    "lead_line_missing",
-    "lead_line_cut",
-    "units_microvolts",
-    "gain_not_a_number",
-    "rec 0001",
-    "Ä0001",
-    "Ö0002",
-}
 
 
 @pytest.fixture(scope="module")
@@ -114,16 +93,6 @@ def test_unreadable_entry_raises_record_error_naming_the_file_and_the_problem(
     message = str(raised.value)
     assert message.startswith(str(header.with_suffix(expected.names)) + ":"), message
     assert re.search(expected.problem, message), message
-
-
-def test_wfdb_reads_every_header_but_those_it_refuses_or_would_misread(corpus_dir: Path) -> None:
-    not_by_wfdb = set()
-    for entry in CORPUS:
-        header = entry.header(corpus_dir)
-        lines = header.read_bytes().decode("utf-8", errors="replace").splitlines()
-        if header_from_wfdb(header, lines, entry.stem) is None:
-            not_by_wfdb.add(entry.stem)
-    assert not_by_wfdb == READ_BY_OUR_PARSER
 
 
 def test_gain_zero_and_missing_gain_use_wfdb_default_of_200(corpus_dir: Path) -> None:

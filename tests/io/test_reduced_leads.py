@@ -14,6 +14,8 @@ import pytest
 from seecgnet.io.records import STANDARD_LEADS, RecordError, read_record
 from seecgnet.io.reduced_leads import (
     LEAD_SETS_2021,
+    keep_leads,
+    lead_set,
     reduced_header_text,
     write_reduced_record,
     write_reduced_records,
@@ -132,3 +134,29 @@ def test_the_2021_lead_sets_are_the_challenges():
         "3": ("I", "II", "V2"),
         "2": ("I", "II"),
     }
+
+
+def test_a_lead_set_takes_the_standard_spelling_and_names_a_lead_it_does_not_know():
+    assert lead_set(("v2", "AVR", "i")) == ("V2", "aVR", "I")
+    assert lead_set(LEAD_SETS_2021["12"]) == STANDARD_LEADS
+    with pytest.raises(ValueError, match=r"'ECG1' is not among the twelve standard leads"):
+        lead_set(("I", "ECG1"))
+    with pytest.raises(ValueError, match=r"'X', 'Y' are not among"):
+        lead_set(("X", "II", "Y"))
+    for wrong in ((), ("I", "i")):
+        with pytest.raises(ValueError, match="distinct leads, at least one"):
+            lead_set(wrong)
+
+
+def test_keeping_leads_drops_the_others_and_leaves_the_missing_ones_absent(tmp_path):
+    full = read_record(records(tmp_path)[2])  # leads in another order
+    kept = keep_leads(full, ("II", "v1", "V2"))
+    assert kept.lead_names == ("II", "V1", "V2")
+    rows = [SHUFFLED.index(lead) for lead in kept.lead_names]
+    np.testing.assert_array_equal(kept.signal, full.signal[rows])
+    assert (kept.name, kept.fs_hz, kept.dx_codes) == (full.name, full.fs_hz, full.dx_codes)
+    two = keep_leads(kept, ("I", "II", "V2"))  # I is not in the record: absent, not zero
+    assert two.lead_names == ("II", "V2")
+    assert keep_leads(two, ("II", "V2")) is two
+    with pytest.raises(RecordError, match=r"record HR0003: none of the leads V5, V6"):
+        keep_leads(two, ("V5", "V6"))

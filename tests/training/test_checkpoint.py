@@ -39,7 +39,7 @@ def test_a_saved_state_comes_back_whole(tmp_path):
     state = TrainingState.start(network)
     state.history.append({"epoch": 1, "train_loss": 0.5, "score": math.nan})
     probabilities = np.array([[0.1, 0.9]], dtype=np.float32)
-    state.end_epoch(1, 0.25, network, has_validation=True, probabilities=probabilities)
+    state.end_epoch(1, 0.25, network, defined=True, probabilities=probabilities)
     path = tmp_path / "checkpoint.pt"
     save_checkpoint(path, IDENTITY, state, network, optimiser, scheduler)
 
@@ -79,13 +79,17 @@ def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path
 def test_the_best_epoch_is_kept_and_an_undefined_score_never_replaces_a_defined_one():
     network = nn.Linear(2, 1)
     state = TrainingState.start(network)
-    for epoch, score in enumerate([math.nan, 0.3, 0.2, math.nan, 0.3], start=1):
-        state.end_epoch(epoch, score, network, has_validation=True)
-    assert (state.epochs_done, state.best_epoch, state.best_score) == (5, 5, 0.3)
+    # undefined scores are 0.0 (the challenge metric's value then); the flag, not the value, ranks
+    for epoch, (score, defined) in enumerate(
+        [(0.0, False), (-0.2, True), (-0.3, True), (0.0, False), (-0.2, True)], start=1
+    ):
+        state.end_epoch(epoch, score, network, defined=defined)
+    assert (state.epochs_done, state.best_epoch, state.best_score) == (5, 5, -0.2)
     without_validation = TrainingState.start(network)
     for epoch in (1, 2):
-        without_validation.end_epoch(epoch, math.nan, network, has_validation=False)
+        without_validation.end_epoch(epoch, math.nan, network, defined=False)
     assert without_validation.best_epoch == 2
+    assert without_validation.best_score == -math.inf
 
 
 def test_a_challenge_checkpoint_from_before_the_layout_resumes(tmp_path):
