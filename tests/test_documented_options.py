@@ -92,12 +92,37 @@ EVALUATE_OPTIONS = ["--weights", str(ROOT / "weights.csv")]
 REPORT_OPTIONS = ["--device", "cpu"]
 REPORT_FORMATS = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".html": b"<!DOCTYPE html>"}
 MITBIH_COMMON = ["--epochs", "1", "--batch-size", "32", "--quiet", "--threads", "1"]
+# each protocol with its own defaults, then every option away from them; the inter-patient
+# protocol's defaults (the rhythm expert, RR windows, sampling) are those of the README's command
 MITBIH_RUNS = {
     "intra": [
         *("--protocol", "intra", "--baseline", "--learning-rate", "0.005", "--seed", "2"),
-        *("--hard-fraction", "0.7", "--amplitude-jitter", "0.1"),
+        *("--hard-fraction", "0.7", "--amplitude-jitter", "0.1", "--class-weighting", "sqrt"),
+        *("--focal-gamma", "1", "--neighbour-rows", "--rr-sequence", "1", "--tune", "S", "V"),
     ],
-    "inter": ["--protocol", "inter", "--validation-records", "4"],
+    "inter": [
+        *("--protocol", "inter", "--folds", "2", "--class-weighting", "inverse"),
+        *(
+            "--adversary-weight",
+            "0.1",
+            "--s-by-timing",
+            "--tune",
+            "N",
+            "F",
+            "Q",
+            "--epoch-beats",
+            "96",
+        ),
+    ],
+    "ds1": [
+        *("--protocol", "ds1", "--seeds", "2", "--class-weighting", "none", "--rr-windows", "60"),
+        *("--no-rhythm-expert", "--no-s-by-timing", "--rr-absolute", "--no-rr-irregularity"),
+        *("--sampling-power", "0", "--epoch-beats", "0", "--no-neighbour-rows"),
+    ],
+    "ds1_log_weights": [
+        *("--protocol", "ds1", "--class-weighting", "log", "--rhythm-expert", "--rr-windows"),
+        *("--no-rr-absolute", "--rr-irregularity", "--sampling-power", "1", "--epoch-beats", "64"),
+    ],
 }
 
 
@@ -264,9 +289,14 @@ def test_the_mitbih_benchmark_runs_each_protocol_with_every_option(mitdb, tmp_pa
     work = tmp_path / "work"
     argv = [str(mitdb), str(work), *MITBIH_COMMON, *MITBIH_RUNS[protocol]]
     assert mitbih.main(argv) == 0
-    settings = json.loads((work / "settings.json").read_text())
-    assert settings["protocol"] == protocol
-    assert "weighted F1" in (work / "results.md").read_text()
+    seeds = "--seeds" in argv
+    run = work / "seed_0" if seeds else work
+    settings = json.loads((run / "settings.json").read_text())
+    assert settings["protocol"] == argv[argv.index("--protocol") + 1]
+    assert "weighted F1" in (run / "results.md").read_text()
+    if seeds:
+        assert "2 seeds" in (work / "seeds.md").read_text()
+        assert (work / "seed_1" / "results.md").exists()
 
 
 def _options_used(runs: list[list[str]]) -> set[str]:

@@ -18,7 +18,13 @@ Signal preparation, in order, for each record (read with ``wfdb.rdrecord``, in m
    image is (lead 1, lead 2, lead 1 - typical beat, lead 2 - typical beat). A beat shaped like the
    patient's usual beat (N, and S, whose QRS is normal) is near zero there, one of another shape (V,
    F) is not, whatever the patient's usual shape. This needs a stretch of the patient's recording
-   (here the whole half-hour record, like the record's mean RR interval).
+   (here the whole half-hour record, like the record's mean RR interval);
+7. with ``neighbour_rows``, the windows of the previous and the next beat (both leads, each
+   centred on its own R peak, scaled as in 5; zeros where a neighbour's window leaves the record)
+   are added as four more rows, so that the network sees the beats around this one.
+
+The RR features (:mod:`seecgnet.mitbih.rhythm`) carry the rhythm: the intervals around the beat
+against the patient's own rhythm over ``rr_windows_s``.
 
 Beats are the reference annotations (``wfdb.rdann``, extension ``atr``) whose symbol belongs to an
 AAMI class; every other annotation (rhythm changes, noise, ``~``, ``+``, ``|``...) is skipped.
@@ -40,9 +46,11 @@ import wfdb
 from scipy import signal as sps
 from tqdm import tqdm
 
+from seecgnet.mitbih.rhythm import rr_features
+from seecgnet.mitbih.settings import AAMI_CLASSES, BeatSettings
+
 log = logging.getLogger(__name__)
 
-AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 AAMI_OF_SYMBOL = {
     **dict.fromkeys("NLRej", "N"),
     **dict.fromkeys("AaJS", "S"),
@@ -50,18 +58,6 @@ AAMI_OF_SYMBOL = {
     "F": "F",
     **dict.fromkeys("/fQ", "Q"),
 }
-RR_FEATURES = (
-    "pre_rr_s",
-    "post_rr_s",
-    "local_rr_s",
-    "record_rr_s",
-    "pre_over_local",
-    "post_over_pre",
-    "pre_over_record",
-    "post_over_record",
-)
-# how many preceding RR intervals the local mean RR averages
-LOCAL_RR_BEATS = 10
 CACHE_FOLDER = "beats"
 
 
@@ -69,39 +65,11 @@ class BeatError(ValueError):
     """A record cannot be read into beats; the message names the record."""
 
 
-@dataclass(frozen=True)
-class BeatSettings:
-    """How a beat is cut: sampling rate after resampling, window around the R peak, high-pass."""
-
-    fs_hz: int = 180
-    before_s: float = 0.3
-    after_s: float = 0.4
-    highpass_hz: float = 0.5
-    # divide each lead of a record by the median peak-to-peak amplitude of its beat windows, so
-    # that a beat is measured against its own patient's usual beat rather than in mV
-    normalise_amplitude: bool = True
-    # add each lead minus the record's median beat as two more rows of the image
-    template_rows: bool = True
-
-    @property
-    def before_samples(self) -> int:
-        return round(self.before_s * self.fs_hz)
-
-    @property
-    def window_samples(self) -> int:
-        return self.before_samples + round(self.after_s * self.fs_hz)
-
-    @property
-    def n_rows(self) -> int:
-        """Rows of a beat's image: the two leads, and their deviations from the typical beat."""
-        return 4 if self.template_rows else 2
-
-
 @dataclass(frozen=True, eq=False)
 class Beats:
     """The beats of one or more records, in record order.
 
-    ``windows``: (n, rows, T) float32 (see BeatSettings.n_rows); ``rr``: (n, len(RR_FEATURES))
+    ``windows``: (n, rows, T) float32 (see BeatSettings.n_rows); ``rr``: (n, len(BeatSettings.rr_names))
     float32, seconds or ratios; ``labels``: (n,) int64 indices into AAMI_CLASSES;
     ``record_index``: (n,) int64 indices into ``records``.
     """
@@ -121,26 +89,6 @@ class Beats:
         return np.bincount(labels, minlength=len(AAMI_CLASSES))
 
 
-def rr_features(r_peaks_s: np.ndarray) -> np.ndarray:
-    """RR features of every beat but the first and last, shape (n - 2, len(RR_FEATURES)).
-
-    ``r_peaks_s``: R-peak times of all beats of one record, in s, increasing. The local RR is the
-    mean of up to LOCAL_RR_BEATS intervals ending at the beat; the record RR the mean of all of the
-    record's intervals (no labels are used, only the annotated R peaks).
-    """
-    intervals = np.diff(np.asarray(r_peaks_s, dtype=np.float64))
-    if len(intervals) < 2 or (intervals <= 0).any():
-        raise ValueError("need at least 3 strictly increasing R-peak times")
-    pre, post = intervals[:-1], intervals[1:]
-    sums = np.concatenate([[0.0], np.cumsum(intervals)])
-    ends = np.arange(1, len(intervals))  # interval index just after each kept beat
-    starts = np.maximum(0, ends - LOCAL_RR_BEATS)
-    local = (sums[ends] - sums[starts]) / (ends - starts)
-    record = np.full_like(pre, intervals.mean())
-    ratios = [pre / local, post / pre, pre / record, post / record]
-    return np.stack([pre, post, local, record, *ratios], axis=1).astype(np.float32)
-
-
 def _mlii_first(record: wfdb.Record) -> np.ndarray:
     """The record's two leads as (samples, 2) in mV, MLII first where the record has it."""
     names = list(record.sig_name)
@@ -158,6 +106,37 @@ def prepare_signal(samples_mv: np.ndarray, fs_in_hz: float, settings: BeatSettin
     return sps.resample_poly(filtered, ratio.numerator, ratio.denominator, axis=0)
 
 
+def cut_windows(
+    leads: np.ndarray, r_peaks_s: np.ndarray, settings: BeatSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (2, T) window around every R peak of ``leads`` (samples, 2) at ``settings.fs_hz``, as
+    (n, 2, T), zeros where a window leaves the signal; and the mask (n,) of whole windows."""
+    starts = np.round(r_peaks_s * settings.fs_hz).astype(np.int64) - settings.before_samples
+    inside = (starts >= 0) & (starts + settings.window_samples <= len(leads))
+    windows = np.zeros((len(starts), 2, settings.window_samples), dtype=np.float64)
+    offsets = starts[inside, None] + np.arange(settings.window_samples)  # (n', T)
+    windows[inside] = leads[offsets].transpose(0, 2, 1)  # (n', T, 2) -> (n', 2, T)
+    return windows, inside
+
+
+def beat_images(windows: np.ndarray, kept: np.ndarray, settings: BeatSettings) -> np.ndarray:
+    """The (rows, T) image of each beat in ``kept`` (indices into ``windows``, never the first or
+    last), shape (len(kept), settings.n_rows, T): steps 5 to 7 of the module's list."""
+    if not len(kept):  # no beat far enough from the record's ends: no rows to add to
+        return np.zeros((0, settings.n_rows, settings.window_samples), dtype=np.float32)
+    beat = windows[kept]  # (n, 2, T)
+    scale = np.ones((1, 2, 1))
+    if settings.normalise_amplitude:
+        typical = np.median(np.ptp(beat, axis=2), axis=0)  # (n, 2, T) -> (n, 2) -> (2,)
+        scale = 1.0 / np.maximum(typical, 1e-3)[None, :, None]
+    rows = [beat * scale]
+    if settings.template_rows:
+        rows.append(rows[0] - np.median(rows[0], axis=0))  # (n, 2, T) - (2, T)
+    if settings.neighbour_rows:
+        rows += [windows[kept - 1] * scale, windows[kept + 1] * scale]
+    return np.concatenate(rows, axis=1)  # -> (n, rows, T)
+
+
 def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
     """The beats of one record (``path`` without extension), as a ``Beats`` of one record."""
     path = Path(path)
@@ -172,24 +151,20 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
     if len(symbols) < 3:
         raise BeatError(f"{path}: only {len(symbols)} annotated beats")
     leads = prepare_signal(_mlii_first(record), record.fs, settings)  # (samples', 2)
-    rr = rr_features(r_peaks_s)
+    rr = rr_features(
+        r_peaks_s,
+        settings.rr_windows_s,
+        settings.rr_sequence_beats,
+        settings.rr_absolute,
+        settings.rr_irregularity,
+    )
     labels = np.array([AAMI_CLASSES.index(AAMI_OF_SYMBOL[s]) for s in symbols[1:-1]])
-    peaks = np.round(r_peaks_s[1:-1] * settings.fs_hz).astype(np.int64)
-    starts = peaks - settings.before_samples
-    inside = (starts >= 0) & (starts + settings.window_samples <= len(leads))
-    offsets = starts[inside, None] + np.arange(settings.window_samples)  # (n, T)
-    windows = leads[offsets].transpose(0, 2, 1)  # (n, T, 2) -> (n, 2, T)
-    if not len(windows):  # no beat far enough from the record's ends: no rows to add to
-        windows = np.zeros((0, settings.n_rows, settings.window_samples), dtype=np.float32)
-    if settings.normalise_amplitude and len(windows):
-        typical = np.median(np.ptp(windows, axis=2), axis=0)  # (n, 2, T) -> (n, 2) -> (2,)
-        windows = windows / np.maximum(typical, 1e-3)[None, :, None]
-    if settings.template_rows and len(windows):
-        deviation = windows - np.median(windows, axis=0)  # (n, 2, T) - (2, T)
-        windows = np.concatenate([windows, deviation], axis=1)  # -> (n, 4, T)
+    windows, whole = cut_windows(leads, r_peaks_s, settings)
+    inside = whole[1:-1]  # the first and last beat have no RR interval on one side
+    images = beat_images(windows, np.flatnonzero(inside) + 1, settings)
     return Beats(
         records=(path.name,),
-        windows=np.ascontiguousarray(windows, dtype=np.float32),
+        windows=np.ascontiguousarray(images, dtype=np.float32),
         rr=rr[inside],
         labels=labels[inside].astype(np.int64),
         record_index=np.zeros(int(inside.sum()), dtype=np.int64),
@@ -243,7 +218,8 @@ def load_or_read_beats(
     """The beats of ``records``, from ``cache_dir`` (.npy files) when it was made with the same
     records and settings, else read from ``data_dir`` and saved there."""
     meta_path = cache_dir / "beats.json"
-    meta = {"records": list(records), "settings": asdict(settings), "rr": list(RR_FEATURES)}
+    meta = {"records": list(records), "settings": asdict(settings), "rr": list(settings.rr_names)}
+    meta = json.loads(json.dumps(meta))  # tuples as JSON lists, as the saved file reads back
     arrays = ("windows", "rr", "labels", "record_index")
     if meta_path.exists() and json.loads(meta_path.read_text()) == meta:
         log.info("beats from the cache in %s", cache_dir)

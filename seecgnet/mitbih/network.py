@@ -16,23 +16,24 @@ multiply-adds per beat so that a protocol trains in minutes on two CPU cores.
 
 from __future__ import annotations
 
-from seecgnet.mitbih.beats import AAMI_CLASSES, RR_FEATURES
+from seecgnet.mitbih.beats import AAMI_CLASSES, BeatSettings
 from seecgnet.models.settings import BaselineSettings, NetworkSettings
 
 ARCHITECTURES = ("seecgnet", "baseline")
 
 
-def beat_network_settings(window_samples: int, n_rows: int = 2) -> NetworkSettings:
-    """SE-ECGNet for an (n_rows, window_samples) beat image at 180 Hz, the RR features as side
-    input; the rows are the leads (and their deviations from the record's typical beat).
+def beat_network_settings(beat: BeatSettings) -> NetworkSettings:
+    """SE-ECGNet for the (rows, T) beat images at 180 Hz that ``beat`` makes, its RR features as
+    side input; the rows are the leads (and their deviations from the record's typical beat, and
+    the neighbouring beats).
 
     Along time: stem 7 then 5 samples (stride 1, 2), one 2-D and one 1-D SE residual block per
     branch (stride 2 each), so a 126-sample window is pooled from 16 positions.
     """
     return NetworkSettings(
-        n_leads=n_rows,
-        window_samples=window_samples,
-        n_demographics=len(RR_FEATURES),
+        n_leads=beat.n_rows,
+        window_samples=beat.window_samples,
+        n_demographics=len(beat.rr_names),
         n_classes=len(AAMI_CLASSES),
         stem_channels=(8, 16),
         stem_kernel_samples=(7, 5),
@@ -46,12 +47,12 @@ def beat_network_settings(window_samples: int, n_rows: int = 2) -> NetworkSettin
     )
 
 
-def beat_baseline_settings(window_samples: int, n_rows: int = 2) -> BaselineSettings:
+def beat_baseline_settings(beat: BeatSettings) -> BaselineSettings:
     """The plain 1-D ResNet for the same beats: the rows as channels, one kernel size, no SE."""
     return BaselineSettings(
-        n_leads=n_rows,
-        window_samples=window_samples,
-        n_demographics=len(RR_FEATURES),
+        n_leads=beat.n_rows,
+        window_samples=beat.window_samples,
+        n_demographics=len(beat.rr_names),
         n_classes=len(AAMI_CLASSES),
         stem_channels=32,
         stem_kernel_samples=7,
@@ -63,12 +64,11 @@ def beat_baseline_settings(window_samples: int, n_rows: int = 2) -> BaselineSett
     )
 
 
-def beat_settings_for(
-    architecture: str, window_samples: int, n_rows: int = 2
-) -> NetworkSettings | BaselineSettings:
-    """The settings of ``architecture`` ("seecgnet" or "baseline") for beat images of that shape."""
+def beat_settings_for(architecture: str, beat: BeatSettings) -> NetworkSettings | BaselineSettings:
+    """The settings of ``architecture`` ("seecgnet" or "baseline") for the beat images and RR
+    features that ``beat`` makes."""
     if architecture == "seecgnet":
-        return beat_network_settings(window_samples, n_rows)
+        return beat_network_settings(beat)
     if architecture == "baseline":
-        return beat_baseline_settings(window_samples, n_rows)
+        return beat_baseline_settings(beat)
     raise ValueError(f"unknown architecture {architecture!r}: expected one of {ARCHITECTURES}")

@@ -15,19 +15,31 @@ from seecgnet.mitbih.scores import BeatScores
 
 @dataclass(frozen=True, eq=False)
 class MethodResult:
-    """One network's test scores and how it got there."""
+    """One network's test scores and how it got there: the epoch and the S logit offset chosen
+    on the validation beats (out of fold under the inter-patient protocol)."""
 
     method: str
     scores: BeatScores
     validation_scores: BeatScores
     best_epoch: int
+    s_offset: float
     epochs: int
     train_seconds: float
     seed: int
 
+    @property
+    def shown(self) -> tuple[str, BeatScores]:
+        """The part the tables show: the test beats, or the validation beats where there are no
+        test beats (the ds1 protocol)."""
+        if self.scores.support.sum():
+            return "test", self.scores
+        return "DS1 out-of-fold validation", self.validation_scores
+
 
 SUMMARY = ("accuracy", "macro_f1", "macro_f1_nsvf", "weighted_f1")
 SUMMARY_TITLES = ("accuracy", "macro F1", "macro F1 (N,S,V,F)", "weighted F1")
+RUN_COLUMNS = ("best_epoch", "epochs", "s_offset", "train_s", "seed")
+PROTOCOL_TITLES = {"intra": "intra-patient", "inter": "inter-patient", "ds1": "DS1-folds"}
 
 
 def write_csv(results: Sequence[MethodResult], protocol: str, path: Path) -> None:
@@ -43,15 +55,13 @@ def write_csv(results: Sequence[MethodResult], protocol: str, path: Path) -> Non
                         + [f"{v[k]:.4f}" for v in (scores.sensitivity, scores.ppv, scores.f1)]
                     )
         writer.writerow([])
-        writer.writerow(
-            ["protocol", "method", "part", *SUMMARY, "best_epoch", "epochs", "train_s", "seed"]
-        )
+        writer.writerow(["protocol", "method", "part", *SUMMARY, *RUN_COLUMNS])
         for r in results:
             for part, scores in (("test", r.scores), ("validation", r.validation_scores)):
                 writer.writerow(
                     [protocol, r.method, part]
                     + [f"{getattr(scores, name):.4f}" for name in SUMMARY]
-                    + [r.best_epoch, r.epochs, f"{r.train_seconds:.0f}", r.seed]
+                    + [r.best_epoch, r.epochs, f"{r.s_offset:g}", f"{r.train_seconds:.0f}", r.seed]
                 )
 
 
@@ -60,22 +70,24 @@ def _cell(value: float) -> str:
 
 
 def markdown(results: Sequence[MethodResult], protocol: str) -> str:
-    """Summary table, per-class table and confusion matrices of the test beats."""
+    """Summary table, per-class table and confusion matrices of the test beats (of the pooled
+    validation beats where there are none)."""
+    part = results[0].shown[0] if results else "test"
     lines = [
-        f"### MIT-BIH, {protocol}-patient protocol (test beats)",
+        f"### MIT-BIH, {PROTOCOL_TITLES[protocol]} protocol ({part} beats)",
         "",
-        "| method | " + " | ".join(SUMMARY_TITLES) + " | best epoch | training (s) | seed |",
-        "|---" * (len(SUMMARY) + 4) + "|",
+        "| method | " + " | ".join(SUMMARY_TITLES) + " | epoch | S offset | training (s) | seed |",
+        "|---" * (len(SUMMARY) + 5) + "|",
     ]
     for r in results:
-        values = " | ".join(_cell(getattr(r.scores, name)) for name in SUMMARY)
+        values = " | ".join(_cell(getattr(r.shown[1], name)) for name in SUMMARY)
         lines.append(
-            f"| {r.method} | {values} | {r.best_epoch}/{r.epochs} | {r.train_seconds:.0f} "
-            f"| {r.seed} |"
+            f"| {r.method} | {values} | {r.best_epoch}/{r.epochs} | {r.s_offset:g} "
+            f"| {r.train_seconds:.0f} | {r.seed} |"
         )
     lines += ["", "| method | class | beats | Se | PPV | F1 |", "|---|---|---|---|---|---|"]
     for r in results:
-        s = r.scores
+        s = r.shown[1]
         for k, name in enumerate(AAMI_CLASSES):
             lines.append(
                 f"| {r.method} | {name} | {s.support[k]} | {_cell(s.sensitivity[k])} "
@@ -85,7 +97,9 @@ def markdown(results: Sequence[MethodResult], protocol: str) -> str:
         lines += ["", f"Confusion matrix, {r.method} (rows: reference, columns: predicted):", ""]
         lines += ["| | " + " | ".join(AAMI_CLASSES) + " |", "|---" * 6 + "|"]
         for k, name in enumerate(AAMI_CLASSES):
-            lines.append(f"| {name} | " + " | ".join(str(v) for v in r.scores.confusion[k]) + " |")
+            lines.append(
+                f"| {name} | " + " | ".join(str(v) for v in r.shown[1].confusion[k]) + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +110,8 @@ def draw_confusion(results: Sequence[MethodResult], protocol: str, path: Path) -
     figure = Figure(figsize=(5 * len(results), 4.4))
     axes = figure.subplots(1, len(results), squeeze=False)
     for axis, r in zip(axes[0], results, strict=True):
-        counts = r.scores.confusion
+        part, scores = r.shown
+        counts = scores.confusion
         share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         axis.imshow(share, cmap="Blues", vmin=0, vmax=1)
         for (i, j), n in np.ndenumerate(counts):
@@ -107,6 +122,8 @@ def draw_confusion(results: Sequence[MethodResult], protocol: str, path: Path) -
         axis.set_yticks(ticks, AAMI_CLASSES)
         axis.set_xlabel("predicted")
         axis.set_ylabel("reference")
-        axis.set_title(f"{r.method}, {protocol}-patient\nmacro F1 {r.scores.macro_f1:.3f}")
+        axis.set_title(
+            f"{r.method}, {PROTOCOL_TITLES[protocol]} ({part})\nmacro F1 {scores.macro_f1:.3f}"
+        )
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -3,19 +3,27 @@
 Work folder layout::
 
     settings.json        the resolved settings (a rerun must resolve to the same ones)
+    data_files.json      the sizes of the database files the beats were read from
     beats/               the beat windows, RR features and labels as .npy (read once)
-    split.npz            beat indices of the training, validation and test parts
-    seecgnet/, baseline/ checkpoint.pt while training; then model.pt, predictions.npz, done.json
+    split.npz            beat indices of the training, validation and test parts (and DS1 folds)
+    seecgnet/, baseline/ one folder per network, holding one fold_K/ per model (one for intra,
+                         one per DS1 fold otherwise): checkpoint.pt and epochs/NNN.pt while it
+                         trains, model.pt at the chosen epoch; then the network's predictions.npz,
+                         validation_logits.npy (every epoch's, in split.npz's validation order)
+                         and done.json (chosen epoch, offsets, each epoch's validation score)
     results.csv, results.md, confusion.png
 
 A network whose done.json exists is not trained again; one cut off during training resumes from
-its last finished epoch.
+its last finished epoch. Every model of a network is trained first; then the epoch and the S
+threshold are chosen on all their validation beats at once (:mod:`seecgnet.mitbih.selection`),
+and the test beats are predicted by the models at that epoch, their probabilities averaged.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +32,7 @@ import numpy as np
 import torch
 
 from seecgnet.mitbih.beats import (
+    AAMI_CLASSES,
     CACHE_FOLDER,
     Beats,
     BeatSettings,
@@ -33,14 +42,26 @@ from seecgnet.mitbih.beats import (
 from seecgnet.mitbih.network import beat_settings_for
 from seecgnet.mitbih.report import MethodResult, draw_confusion, markdown, write_csv
 from seecgnet.mitbih.scores import score_beats
-from seecgnet.mitbih.settings import PROTOCOLS, BeatTrainSettings, SplitSettings
+from seecgnet.mitbih.selection import choose, decide, log_probabilities
+from seecgnet.mitbih.settings import (
+    PROTOCOLS,
+    RUN_MARKER,
+    BeatTrainSettings,
+    SelectionSettings,
+    SplitSettings,
+)
 from seecgnet.mitbih.splits import (
     Split,
     inter_patient_split,
     intra_patient_split,
     protocol_records,
 )
-from seecgnet.mitbih.training import predict, train_beat_model
+from seecgnet.mitbih.training import (
+    EPOCHS_FOLDER,
+    TrainedBeatModel,
+    predict_logits,
+    train_beat_model,
+)
 from seecgnet.training.checkpoint import CHECKPOINT_NAME
 from seecgnet.training.settings import to_plain
 
@@ -62,27 +83,25 @@ class BenchmarkSettings:
     beats: BeatSettings = field(default_factory=BeatSettings)
     split: SplitSettings = field(default_factory=SplitSettings)
     training: BeatTrainSettings = field(default_factory=BeatTrainSettings)
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
         for architecture in self.architectures:
-            beat_settings_for(
-                architecture, self.beats.window_samples, self.beats.n_rows
-            )  # fails on unknown names
+            beat_settings_for(architecture, self.beats)  # fails on unknown names
 
     def to_json(self) -> str:
         plain = to_plain(self)
         plain["networks"] = {
-            a: to_plain(beat_settings_for(a, self.beats.window_samples, self.beats.n_rows))
-            for a in self.architectures
+            a: to_plain(beat_settings_for(a, self.beats)) for a in self.architectures
         }
         return json.dumps(plain, indent=2) + "\n"
 
 
 def check_or_save_settings(settings: BenchmarkSettings, workdir: Path) -> None:
     """Save the settings in a new work folder; in an old one, insist they are the same."""
-    path = workdir / "settings.json"
+    path = workdir / RUN_MARKER
     text = settings.to_json()
     if path.exists():
         saved = json.loads(path.read_text())
@@ -132,9 +151,43 @@ def make_split(settings: BenchmarkSettings, beats: Beats, workdir: Path) -> Spli
     if settings.protocol == "intra":
         split = intra_patient_split(beats, s.test_fraction, s.validation_fraction, s.seed)
     else:
-        split = inter_patient_split(beats, s.validation_records, s.seed)
+        split = inter_patient_split(beats, s.folds, s.seed, settings.protocol)
     split.save(path)
     return split
+
+
+def train_members(
+    architecture: str,
+    settings: BenchmarkSettings,
+    beats: Beats,
+    split: Split,
+    out: Path,
+    progress: bool,
+) -> list[TrainedBeatModel]:
+    """Train (or resume) each model of the split: one, or one per DS1 fold, in ``out/fold_K``."""
+    network_settings = beat_settings_for(architecture, settings.beats)
+    members = split.members()
+    trained = []
+    for k, (fit, validation) in enumerate(members, start=1):
+        log.info("%s, model %d of %d: %d training beats", architecture, k, len(members), len(fit))
+        trained.append(
+            train_beat_model(
+                beats, fit, validation, network_settings, settings.training, out / f"fold_{k}",
+                progress,
+            )
+        )  # fmt: skip
+    return trained
+
+
+def ensemble_log_p(
+    members: list[TrainedBeatModel], beats: Beats, indices: np.ndarray
+) -> np.ndarray:
+    """log of the members' softmax probabilities averaged, shape (len(indices), classes)."""
+    probabilities = [
+        np.exp(log_probabilities(predict_logits(m.network, beats, indices, m.scaler, m.expert)))
+        for m in members
+    ]
+    return np.log(np.maximum(np.mean(probabilities, axis=0), 1e-30))
 
 
 def train_and_save(
@@ -145,34 +198,52 @@ def train_and_save(
     out: Path,
     progress: bool,
 ) -> None:
-    """Train one network (resuming from its checkpoint), then write its model, its predictions
-    of the test and validation beats, and done.json, which marks it finished."""
+    """Train every model, choose the epoch and offsets on their pooled validation beats, set each
+    model to that epoch, and write the models, the test and validation predictions, and
+    done.json, which marks the network finished."""
     started = time.perf_counter()
-    network_settings = beat_settings_for(
-        architecture, settings.beats.window_samples, settings.beats.n_rows
-    )
-    trained = train_beat_model(
-        beats, split.train, split.validation, network_settings, settings.training, out, progress
-    )
-    model = {
-        "network": trained.network.state_dict(),
-        "rr_mean": trained.scaler.mean,
-        "rr_std": trained.scaler.std,
-    }
-    torch.save(model, out / "model.pt")
+    members = train_members(architecture, settings, beats, split, out, progress)
+    epochs = range(1, settings.training.epochs + 1)
+    saved = [[torch.load(m.epoch_file(e), weights_only=True) for e in epochs] for m in members]
+    pooled = [
+        np.concatenate([s[e - 1]["validation_logits"].numpy() for s in saved]) for e in epochs
+    ]
+    choice, table = choose(beats.labels[split.validation], pooled, settings.selection)
+    np.save(out / "validation_logits.npy", np.stack(pooled))  # (epochs, validation beats, classes)
+    for member, states in zip(members, saved, strict=True):
+        member.network.load_state_dict(states[choice.epoch - 1]["network"])
+        torch.save(
+            {
+                "network": member.network.state_dict(),
+                "rr_mean": member.scaler.mean,
+                "rr_std": member.scaler.std,
+                "offsets": np.asarray(choice.offsets),
+                "expert": None if member.expert is None else member.expert.state_dict(),
+            },
+            member.folder / "model.pt",
+        )
+    test_log_p = ensemble_log_p(members, beats, split.test)
+    validation_log_p = log_probabilities(pooled[choice.epoch - 1])
     np.savez(
         out / "predictions.npz",
-        test=predict(trained.network, beats, split.test, trained.scaler),
-        validation=predict(trained.network, beats, split.validation, trained.scaler),
+        test=decide(test_log_p, choice.offsets),
+        validation=decide(validation_log_p, choice.offsets),
+        test_log_p=test_log_p.astype(np.float32),
+        validation_log_p=validation_log_p.astype(np.float32),
     )
     summary = {
-        "best_epoch": trained.best_epoch,
-        "train_seconds": sum(e["s"] for e in trained.history),
+        "best_epoch": choice.epoch,
+        "offsets": list(choice.offsets),
+        "validation_score": choice.score,
+        "train_seconds": sum(e["s"] for m in members for e in m.history),
         "wall_seconds_this_session": time.perf_counter() - started,
-        "history": trained.history,
+        "selection": table,
+        "history": [m.history for m in members],
     }
     (out / "done.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / CHECKPOINT_NAME).unlink(missing_ok=True)
+    for member in members:
+        (member.folder / CHECKPOINT_NAME).unlink(missing_ok=True)
+        shutil.rmtree(member.folder / EPOCHS_FOLDER, ignore_errors=True)
 
 
 def run_network(
@@ -194,6 +265,7 @@ def run_network(
         scores=score_beats(beats.labels[split.test], predictions["test"]),
         validation_scores=score_beats(beats.labels[split.validation], predictions["validation"]),
         best_epoch=summary["best_epoch"],
+        s_offset=summary["offsets"][AAMI_CLASSES.index("S")],
         epochs=settings.training.epochs,
         train_seconds=summary["train_seconds"],
         seed=settings.training.seed,
@@ -210,7 +282,7 @@ def run_benchmark(
     beats = load_or_read_beats(data_dir, records, settings.beats, workdir / CACHE_FOLDER, progress)
     split = make_split(settings, beats, workdir)
     log.info(
-        "%s-patient: %d beats from %d records; train %s, validation %s, test %s (N, S, V, F, Q)",
+        "%s: %d beats from %d records; train %s, validation %s, test %s (N, S, V, F, Q)",
         settings.protocol,
         len(beats),
         len(records),

@@ -1,8 +1,9 @@
-"""Training a beat classifier: class-weighted cross-entropy (optionally hard-mined), AdamW with a
-one-cycle schedule, the best epoch chosen by macro F1 on the validation beats (classes with at
-least ten of them), and a checkpoint after every epoch (the package's own,
-:mod:`seecgnet.training.checkpoint`) so that an interrupted run resumes where it stopped, with the
-same weights, optimiser state, batch order and random state.
+"""Training a beat classifier: class-weighted cross-entropy (optionally focal, hard-mined, with a
+subject-adversarial head), AdamW with a one-cycle schedule, and after every epoch the validation
+beats' logits and the weights saved (``epochs/NNN.pt``), so that the epoch (and the decision
+threshold) can be chosen afterwards over several models at once (:mod:`seecgnet.mitbih.selection`),
+and a checkpoint (the package's own, :mod:`seecgnet.training.checkpoint`) so that an interrupted run
+resumes where it stopped, with the same weights, optimiser state, batch order and random state.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from seecgnet.mitbih.beats import Beats
+from seecgnet.mitbih.adversary import SubjectAdversary
+from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
+from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
 from seecgnet.mitbih.scores import selection_score
 from seecgnet.mitbih.settings import BeatTrainSettings
 from seecgnet.models.registry import build_network
@@ -35,21 +38,55 @@ from seecgnet.training.settings import LossSettings, to_plain
 log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 2048
+EPOCHS_FOLDER = "epochs"
+EXPERT_NAME = "expert.pt"
+# Class counts below this are raised to it before they weight the loss or the sampling (except the
+# package's 1/log weights, which keep their own guard): a class seen a handful of times (DS1 holds
+# 8 Q beats) is not to be learnt by repeating those few beats hundreds of times.
+MIN_CLASS_BEATS = 100
 
 
 class BeatTrainingError(ValueError):
     """Training cannot run as asked (too few beats for a batch); the message says why."""
 
 
-def hard_mining_cross_entropy(
-    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, hard_fraction: float
+def beat_class_weights(counts: np.ndarray, weighting: str) -> torch.Tensor:
+    """The loss's weight of each class, shape (n_classes,), mean one over the classes."""
+    if weighting == "log":
+        return class_weights(counts, LossSettings(min_count=3))
+    power = {"sqrt": 0.5, "inverse": 1.0, "none": 0.0}[weighting]
+    weights = np.maximum(np.asarray(counts, dtype=np.float64), MIN_CLASS_BEATS) ** -power
+    return torch.as_tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def epoch_order(
+    fit: np.ndarray, labels: np.ndarray, config: BeatTrainSettings, rng: np.random.Generator
+) -> np.ndarray:
+    """The training beats of one epoch, in order: every beat of ``fit`` once, shuffled; or, when
+    sampling, ``epoch_beats`` beats drawn with replacement, each with probability N_c^-p."""
+    if not config.samples:
+        return rng.permutation(fit)
+    counts = np.maximum(np.bincount(labels[fit], minlength=len(AAMI_CLASSES)), MIN_CLASS_BEATS)
+    chance = counts[labels[fit]].astype(np.float64) ** -config.sampling_power
+    return rng.choice(fit, size=config.epoch_beats or len(fit), p=chance / chance.sum())
+
+
+def beat_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor,
+    hard_fraction: float,
+    focal_gamma: float = 0.0,
 ) -> torch.Tensor:
-    """Cross-entropy weighted by the target's class weight, averaged over the hardest
-    ceil(hard_fraction × B) beats of the batch; a scalar.
+    """Cross-entropy weighted by the target's class weight, times (1 - p)^focal_gamma, averaged
+    over the hardest ceil(hard_fraction × B) beats of the batch; a scalar.
 
     ``logits`` (B, n_classes), ``targets`` (B,) class indices, ``weights`` (n_classes,).
     """
-    per_beat = F.cross_entropy(logits, targets, reduction="none") * weights[targets]  # (B,)
+    log_p = F.log_softmax(logits, dim=1).gather(1, targets[:, None]).squeeze(1)  # (B,)
+    per_beat = -log_p * weights[targets]
+    if focal_gamma:
+        per_beat = per_beat * (1 - log_p.exp()).pow(focal_gamma)
     hardest = torch.topk(per_beat, hard_sample_count(len(per_beat), hard_fraction)).values
     return hardest.mean()
 
@@ -71,60 +108,116 @@ class RRScaler:
 
 @dataclass(frozen=True, eq=False)
 class TrainedBeatModel:
-    """The network at its best epoch, the RR scaler it was trained with, and the epoch log."""
+    """The network after its last epoch, the RR scaler it was trained with, the epoch log, the
+    folder of each epoch's weights and validation logits (``epoch_file``), and the rhythm expert
+    whose logits are added to the network's (None without one)."""
 
     network: nn.Module
     scaler: RRScaler
-    best_epoch: int
     history: list[dict]
+    folder: Path
+    expert: RhythmExpert | None = None
+
+    def epoch_file(self, epoch: int) -> Path:
+        return self.folder / EPOCHS_FOLDER / f"{epoch:03d}.pt"
 
 
-def predict(network: nn.Module, beats: Beats, indices: np.ndarray, scaler: RRScaler) -> np.ndarray:
-    """Predicted class index of each beat in ``indices``, shape (len(indices),)."""
+def predict_logits(
+    network: nn.Module,
+    beats: Beats,
+    indices: np.ndarray,
+    scaler: RRScaler,
+    expert: RhythmExpert | None = None,
+) -> np.ndarray:
+    """The logits for the beats in ``indices`` (the network's, plus the expert's where there is
+    one), shape (len(indices), n_classes)."""
     network.eval()
-    predicted = []
+    logits = [np.zeros((0, len(AAMI_CLASSES)), dtype=np.float32)]
     with torch.inference_mode():
         for start in range(0, len(indices), PREDICT_BATCH):
             chunk = indices[start : start + PREDICT_BATCH]
             x = torch.from_numpy(beats.windows[chunk]).unsqueeze(
                 1
             )  # (B, rows, T) -> (B, 1, rows, T)
-            predicted.append(network(x, scaler(beats.rr[chunk])).argmax(dim=1).numpy())
-    return np.concatenate(predicted) if predicted else np.zeros(0, dtype=np.int64)
+            rr = scaler(beats.rr[chunk])
+            chunk_logits = network(x, rr)
+            if expert is not None:
+                chunk_logits = expert.join(chunk_logits, rr)
+            logits.append(chunk_logits.numpy())
+    return np.concatenate(logits)
+
+
+@dataclass(frozen=True, eq=False)
+class LossParts:
+    """What every batch's loss needs besides the batch: the RR scaler, the class weights, the
+    record head's class of each record index, and the rhythm expert (or None)."""
+
+    scaler: RRScaler
+    weights: torch.Tensor
+    record_class: np.ndarray
+    expert: RhythmExpert | None
+
+
+def _jittered(windows: np.ndarray, jitter: float, rng: np.random.Generator) -> np.ndarray:
+    """Each beat's leads scaled by factors from [1 - jitter, 1 + jitter]; the rows derived from a
+    lead (its template deviation, its neighbours) scale with it: s * lead - s * median."""
+    scale = rng.uniform(1 - jitter, 1 + jitter, size=(len(windows), 2, 1)).astype(np.float32)
+    rows_per_lead = windows.shape[1] // 2
+    return windows * np.tile(scale, (1, rows_per_lead, 1))  # (B, rows, T) * (B, rows, 1)
+
+
+def _batch_loss(
+    model: nn.Module,
+    beats: Beats,
+    batch: np.ndarray,
+    parts: LossParts,
+    config: BeatTrainSettings,
+    rng: np.random.Generator,
+) -> torch.Tensor:
+    """The loss of one batch: the beat loss of the network's logits (plus the frozen expert's),
+    and the record head's cross-entropy when ``model`` is a ``SubjectAdversary`` (its gradient
+    reversed before it reaches the features)."""
+    windows = beats.windows[batch]
+    if config.amplitude_jitter:
+        windows = _jittered(windows, config.amplitude_jitter, rng)
+    x = torch.from_numpy(windows).unsqueeze(1)  # (B, rows, T) -> (B, 1, rows, T)
+    rr = parts.scaler(beats.rr[batch])
+    targets = torch.from_numpy(beats.labels[batch])
+    outputs = model(x, rr)
+    logits = outputs[0] if isinstance(model, SubjectAdversary) else outputs
+    if parts.expert is not None:
+        logits = parts.expert.join(logits, rr)
+    loss = beat_loss(logits, targets, parts.weights, config.hard_fraction, config.focal_gamma)
+    if isinstance(model, SubjectAdversary):
+        records = torch.from_numpy(parts.record_class[beats.record_index[batch]])
+        loss = loss + F.cross_entropy(outputs[1], records)
+    return loss
 
 
 def _train_epoch(
-    network: nn.Module,
+    model: nn.Module,
     beats: Beats,
     fit: np.ndarray,
-    scaler: RRScaler,
-    weights: torch.Tensor,
+    parts: LossParts,
     config: BeatTrainSettings,
     optimiser: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     epoch: int,
     progress: bool,
 ) -> float:
-    """One pass over the training beats in a seeded random order; the mean batch loss."""
-    network.train()
+    """One pass over the epoch's training beats in a seeded random order; the mean batch loss."""
+    model.train()
     rng = np.random.default_rng([config.seed, epoch])
-    order = rng.permutation(fit)
+    order = epoch_order(fit, beats.labels, config, rng)
     n_batches = len(order) // config.batch_size
     losses = []
     bar = tqdm(range(n_batches), desc=f"epoch {epoch}/{config.epochs}", disable=not progress)
     for b in bar:
+        if isinstance(model, SubjectAdversary):  # ramps from 0 to the weight (Ganin's schedule)
+            done = ((epoch - 1) * n_batches + b) / (config.epochs * n_batches)
+            model.reversal_scale = config.adversary_weight * (2 / (1 + np.exp(-10 * done)) - 1)
         batch = np.sort(order[b * config.batch_size : (b + 1) * config.batch_size])
-        windows = beats.windows[batch]
-        if config.amplitude_jitter:
-            low, high = 1 - config.amplitude_jitter, 1 + config.amplitude_jitter
-            scale = rng.uniform(low, high, size=(len(batch), 2, 1)).astype(np.float32)
-            # a lead's template row scales with the lead: s * lead - s * median = s * deviation
-            rows_per_lead = windows.shape[1] // 2
-            windows = windows * np.tile(scale, (1, rows_per_lead, 1))  # (B, rows, T) * (B, rows, 1)
-        x = torch.from_numpy(windows).unsqueeze(1)  # (B, rows, T) -> (B, 1, rows, T)
-        targets = torch.from_numpy(beats.labels[batch])
-        logits = network(x, scaler(beats.rr[batch]))
-        loss = hard_mining_cross_entropy(logits, targets, weights, config.hard_fraction)
+        loss = _batch_loss(model, beats, batch, parts, config, rng)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -135,60 +228,94 @@ def _train_epoch(
     return float(np.mean(losses))
 
 
+def _model_to_train(
+    network: nn.Module, beats: Beats, fit: np.ndarray, config: BeatTrainSettings
+) -> nn.Module:
+    """The network itself, or with ``adversary_weight`` the network and its record head."""
+    if not config.adversary_weight:
+        return network
+    return SubjectAdversary(network, len(np.unique(beats.record_index[fit])))
+
+
+def _loss_parts(
+    beats: Beats, fit: np.ndarray, config: BeatTrainSettings, folder: Path
+) -> LossParts:
+    """The scaler, weights and record classes of the ``fit`` beats, and with ``rhythm_expert``
+    the expert: read from ``folder/expert.pt`` when a cut-off run left one, else fitted."""
+    scaler = RRScaler.fit(beats.rr[fit])
+    weights = beat_class_weights(beats.class_counts(fit), config.class_weighting)
+    fit_records = np.unique(beats.record_index[fit])  # the record head's classes
+    record_class = np.zeros(len(beats.records), dtype=np.int64)
+    record_class[fit_records] = np.arange(len(fit_records))
+    expert = None
+    if config.rhythm_expert:
+        path = folder / EXPERT_NAME
+        rr, labels = scaler(beats.rr[fit]), torch.from_numpy(beats.labels[fit])
+        if path.exists():
+            expert = RhythmExpert(rr.shape[1], len(AAMI_CLASSES), s_by_timing=config.s_by_timing)
+            expert.load_state_dict(torch.load(path, weights_only=True))
+            expert.requires_grad_(False).eval()
+        else:
+            expert = fit_rhythm_expert(
+                rr, labels, weights, len(AAMI_CLASSES), config.seed, config.s_by_timing
+            )
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.save(expert.state_dict(), path)
+    return LossParts(scaler, weights, record_class, expert)
+
+
 def train_beat_model(
     beats: Beats,
     fit: np.ndarray,
     validation: np.ndarray,
     network_settings: ModelSettings,
     config: BeatTrainSettings,
-    checkpoint_dir: Path,
+    folder: Path,
     progress: bool = True,
 ) -> TrainedBeatModel:
-    """Train on the ``fit`` beats; keep the epoch of highest ``selection_score`` on the
-    ``validation`` beats (the last epoch when there are none or the score is undefined).
-    Resumes from ``checkpoint_dir`` when it holds one."""
+    """Train on the ``fit`` beats for ``config.epochs`` epochs, saving after each the weights and
+    the ``validation`` beats' logits in ``folder/epochs/NNN.pt``. Resumes from ``folder``'s
+    checkpoint when it holds one."""
     if len(fit) < config.batch_size:
         raise BeatTrainingError(
             f"{len(fit)} training beats, fewer than one batch of {config.batch_size}"
         )
     torch.manual_seed(config.seed)
     network = build_network(network_settings)
-    scaler = RRScaler.fit(beats.rr[fit])
-    weights = class_weights(beats.class_counts(fit), LossSettings(min_count=3))
+    model = _model_to_train(network, beats, fit, config)
+    parts = _loss_parts(beats, fit, config, folder)
     optimiser = torch.optim.AdamW(
-        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
+    epoch_size = (config.epoch_beats or len(fit)) if config.samples else len(fit)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser,
         max_lr=config.learning_rate,
-        total_steps=config.epochs * (len(fit) // config.batch_size),
+        total_steps=config.epochs * (epoch_size // config.batch_size),
     )
-    checkpoint = checkpoint_dir / CHECKPOINT_NAME
+    checkpoint = folder / CHECKPOINT_NAME
     identity = {"settings": to_plain(config)}
-    state = TrainingState.start(network)
+    state = TrainingState.start(model)
     if checkpoint.exists():
-        state = load_checkpoint(checkpoint, identity, network, optimiser, scheduler)
+        state = load_checkpoint(checkpoint, identity, model, optimiser, scheduler)
         log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
+    trained = TrainedBeatModel(network, parts.scaler, state.history, folder, parts.expert)
     for epoch in range(state.epochs_done + 1, config.epochs + 1):
         started = time.perf_counter()
-        loss = _train_epoch(
-            network, beats, fit, scaler, weights, config, optimiser, scheduler, epoch, progress
-        )
-        score = float("nan")
-        if len(validation):
-            predicted = predict(network, beats, validation, scaler)
-            score = selection_score(beats.labels[validation], predicted)
+        loss = _train_epoch(model, beats, fit, parts, config, optimiser, scheduler, epoch, progress)
+        logits = predict_logits(network, beats, validation, parts.scaler, parts.expert)
+        score = selection_score(beats.labels[validation], logits.argmax(axis=1))
         seconds = time.perf_counter() - started
         state.history.append({"epoch": epoch, "loss": loss, "val_macro_f1": score, "s": seconds})
         log.info(
-            "epoch %d: loss %.4f, validation macro F1 %.4f (classes with >= 10 beats), %.0f s",
-            epoch,
-            loss,
-            score,
-            seconds,
+            "epoch %d: loss %.4f, validation macro F1 %.4f, %.0f s", epoch, loss, score, seconds
         )
-        state.end_epoch(epoch, score, network, defined=not np.isnan(score))
-        save_checkpoint(checkpoint, identity, state, network, optimiser, scheduler)
-    network.load_state_dict(state.best_state)
+        trained.epoch_file(epoch).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {"network": network.state_dict(), "validation_logits": torch.from_numpy(logits)},
+            trained.epoch_file(epoch),
+        )
+        state.end_epoch(epoch, score, model, defined=False)  # keeps the last epoch
+        save_checkpoint(checkpoint, identity, state, model, optimiser, scheduler)
     network.eval()
-    return TrainedBeatModel(network, scaler, state.best_epoch, state.history)
+    return trained

@@ -85,12 +85,13 @@ def _named_classes(text: str) -> np.ndarray:
 def _check_read_as_written(text: str, binary: np.ndarray, scalar: np.ndarray) -> None:
     """What any reading of an output file must respect, however it treats a malformed one: only
     classes the file names can be positive or have a score, and every score is one of the file's
-    numbers or a mean of several (an equivalent pair's)."""
+    numbers or a mean of several (an equivalent pair's), where a value that is not a number reads
+    as 0, as the official scorer reads it."""
     assert binary.shape == scalar.shape == (1, len(CLASSES)) and binary.dtype == bool
     named = _named_classes(text)
     assert not (binary[0] & ~named).any()
     assert not (scalar[0][~named]).any()
-    numbers = _numbers(text)
+    numbers = [*_numbers(text), 0.0]
     given = scalar[0][scalar[0] != 0]
     if given.size:
         assert min(numbers) <= given.min() and given.max() <= max(numbers)

@@ -122,6 +122,11 @@ def _check_record_line(record: wfdb.Record, spec: list[str], record_name: str) -
     leads at 250 Hz), and does not compare the number of leads with the lead lines."""
     first, rest = _first_field(spec[0], record_name)
     written = [first, *rest.split(maxsplit=3)[:3]]  # the date and time are not compared
+    # a count written with leading zeros ("01" leads) is that number, to wfdb and to the parser
+    written = [
+        written[0],
+        *(str(int(f)) if f.isdigit() and f.isascii() else f for f in written[1:]),
+    ]
     read = [record.record_name, str(record.n_sig), str(record.fs)]
     if record.sig_len is not None:
         read.append(str(record.sig_len))

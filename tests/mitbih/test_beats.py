@@ -8,14 +8,13 @@ import pytest
 from seecgnet.mitbih.beats import (
     AAMI_CLASSES,
     AAMI_OF_SYMBOL,
-    RR_FEATURES,
     BeatError,
     BeatSettings,
     load_or_read_beats,
     read_beats,
     read_record_beats,
-    rr_features,
 )
+from seecgnet.mitbih.rhythm import BASE_RR_FEATURES, rr_features
 from tests.mitbih.records import write_record
 from tests.paths import MITDB
 
@@ -34,8 +33,8 @@ def test_aami_mapping_puts_each_symbol_in_its_ec57_class():
 def test_rr_features_are_intervals_in_seconds_and_their_ratios():
     peaks_s = np.array([0.0, 1.0, 2.0, 2.5, 3.5])
     rr = rr_features(peaks_s)
-    assert rr.shape == (3, len(RR_FEATURES))
-    column = {name: rr[:, k] for k, name in enumerate(RR_FEATURES)}
+    assert rr.shape == (3, len(BASE_RR_FEATURES))
+    column = {name: rr[:, k] for k, name in enumerate(BASE_RR_FEATURES)}
     np.testing.assert_allclose(column["pre_rr_s"], [1.0, 1.0, 0.5])
     np.testing.assert_allclose(column["post_rr_s"], [1.0, 0.5, 1.0])
     np.testing.assert_allclose(column["local_rr_s"], [1.0, 1.0, 2.5 / 3])

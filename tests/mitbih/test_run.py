@@ -11,14 +11,19 @@ import pytest
 import torch
 
 from seecgnet.mitbih import training
-from seecgnet.mitbih.__main__ import main
-from seecgnet.mitbih.beats import BeatSettings, read_beats
+from seecgnet.mitbih.__main__ import main, parse_args, settings_from_args
+from seecgnet.mitbih.beats import read_beats
 from seecgnet.mitbih.network import beat_settings_for
-from seecgnet.mitbih.splits import intra_patient_split
-from seecgnet.mitbih.training import BeatTrainSettings, train_beat_model
+from seecgnet.mitbih.run import BenchmarkSettings
+from seecgnet.mitbih.scores import score_beats
+from seecgnet.mitbih.seeds import seed_ensemble
+from seecgnet.mitbih.settings import BeatSettings, BeatTrainSettings, SelectionSettings
+from seecgnet.mitbih.splits import DS1, DS2, intra_patient_split
+from seecgnet.mitbih.training import train_beat_model
 from tests.mitbih.records import rhythm, write_record
 
-TINY = ["--epochs", "2", "--batch-size", "16", "--quiet", "--threads", "1"]
+# one pass over the training beats per epoch (the inter-patient default draws 15,000)
+TINY = ["--epochs", "2", "--batch-size", "16", "--quiet", "--threads", "1", "--epoch-beats", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +77,7 @@ def test_a_work_folder_refuses_other_settings(data_dir, tmp_path, capsys):
 def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monkeypatch):
     beats = read_beats(data_dir, ["r1", "r2", "r3"], BeatSettings(), progress=False)
     split = intra_patient_split(beats, 0.2, 0.2, seed=0)
-    network_settings = beat_settings_for("seecgnet", BeatSettings().window_samples, 4)
+    network_settings = beat_settings_for("seecgnet", BeatSettings())
     config = BeatTrainSettings(epochs=2, batch_size=16)
     real_epoch = training._train_epoch
 
@@ -96,12 +101,12 @@ def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monke
     assert np.isfinite(resumed.history[1]["loss"])
 
 
-def test_help_names_both_protocols(capsys):
+def test_help_names_the_three_protocols(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--help"])
     assert stopped.value.code == 0
     text = capsys.readouterr().out
-    assert "--protocol {intra,inter}" in text and "--baseline" in text
+    assert "--protocol {intra,inter,ds1}" in text and "--baseline" in text
 
 
 def test_a_missing_data_folder_is_named_in_the_error(tmp_path, capsys):
@@ -141,3 +146,150 @@ def test_a_work_folder_refuses_another_copy_of_the_database(data_dir, tmp_path, 
         write_record(other, name, times, symbols, duration_s=times[-1] + 1.0)
     assert main([str(other), str(workdir), "--protocol", "intra", *TINY]) == 2
     assert "other data files" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def de_chazal_dir(tmp_path_factory) -> Path:
+    """The 44 records of DS1 and DS2 by name, 40 synthetic beats each."""
+    folder = tmp_path_factory.mktemp("de_chazal")
+    for k, name in enumerate([*DS1, *DS2]):
+        times, symbols = rhythm(40, seed=100 + k)
+        write_record(folder, name, times, symbols, duration_s=times[-1] + 1.0)
+    return folder
+
+
+def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    folds = ["--folds", "3", "--rr-windows", "10", "--rr-sequence", "1"]
+    assert main([str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, *folds]) == 0
+    done = json.loads((workdir / "seecgnet" / "done.json").read_text())
+    assert done["best_epoch"] in (1, 2) and len(done["offsets"]) == 5
+    assert [row["epoch"] for row in done["selection"]] == [1, 2] and len(done["history"]) == 3
+    for k in (1, 2, 3):
+        fold = workdir / "seecgnet" / f"fold_{k}"
+        assert (fold / "model.pt").exists()
+        assert not (fold / "checkpoint.pt").exists() and not (fold / "epochs").exists()
+    predictions = np.load(workdir / "seecgnet" / "predictions.npz")
+    assert len(predictions["test"]) == 0
+    # every DS1 beat predicted once, by the model of the folds that did not hold its record
+    assert len(predictions["validation"]) == len(np.load(workdir / "beats" / "labels.npy"))
+    assert "DS1 out-of-fold validation beats" in (workdir / "results.md").read_text()
+    assert json.loads((workdir / "data_files.json").read_text()).keys() == set(DS1)
+
+
+def test_inter_protocol_tests_ds2_with_the_folds_models_averaged(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    run = [str(de_chazal_dir), str(workdir), "--protocol", "inter", *TINY, "--folds", "2"]
+    extras = ["--adversary-weight", "0.5", "--sampling-power", "0.5", "--rhythm-expert"]
+    assert main([*run, *extras]) == 0
+    saved = torch.load(workdir / "seecgnet" / "fold_1" / "model.pt", weights_only=False)
+    assert set(saved["expert"]) == {f"layers.{k}.{p}" for k in (0, 2) for p in ("weight", "bias")}
+    predictions = np.load(workdir / "seecgnet" / "predictions.npz")
+    labels = np.load(workdir / "beats" / "labels.npy")
+    split = np.load(workdir / "split.npz")
+    assert len(predictions["test"]) == len(split["test"]) > 0
+    assert predictions["test_log_p"].shape == (len(split["test"]), 5)
+    np.testing.assert_allclose(np.exp(predictions["test_log_p"]).sum(axis=1), 1.0, rtol=1e-4)
+    assert (
+        len(predictions["validation"])
+        == len(split["train"])
+        == (labels.shape[0] - len(split["test"]))
+    )
+    assert "inter-patient protocol (test beats)" in (workdir / "results.md").read_text()
+
+
+def test_seeds_are_run_in_their_folders_and_summarised_with_their_ensemble(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    run = [str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, "--folds", "2"]
+    assert main([*run, "--seeds", "2", "--seed", "3"]) == 0
+    assert (workdir / "seed_3" / "seecgnet" / "done.json").exists()
+    for seed in (3, 4):
+        settings = json.loads((workdir / f"seed_{seed}" / "settings.json").read_text())
+        assert settings["training"]["seed"] == settings["split"]["seed"] == seed
+    text = (workdir / "seeds.md").read_text()
+    assert "2 seeds (3, 4)" in text and "SE-ECGNet, ensemble of the 2 seeds" in text
+    with (workdir / "seeds.csv").open() as handle:
+        rows = {row[0]: row[1:] for row in csv.reader(handle)}
+    values = [float(v) for v in rows["SE-ECGNet: S F1"]]
+    assert values[2] <= values[0] <= values[3]  # lowest <= mean <= highest
+
+
+def test_an_ensemble_of_one_seed_twice_scores_as_that_seed(de_chazal_dir, tmp_path):
+    workdir = tmp_path / "run"
+    run = [str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, "--folds", "2"]
+    assert main(run) == 0
+    settings = settings_from_args(parse_args(run))
+    ensemble = seed_ensemble(settings, [workdir, workdir], "seecgnet")
+    labels = np.load(workdir / "beats" / "labels.npy")
+    split = np.load(workdir / "split.npz")
+    single = np.load(workdir / "seecgnet" / "predictions.npz")["validation"]
+    np.testing.assert_array_equal(
+        ensemble.confusion, score_beats(labels[split["validation"]], single).confusion
+    )
+
+
+def test_the_seed_ensemble_averages_the_seeds_probabilities(tmp_path):
+    # four DS1 beats (N, S, N, S) validated and two test beats, by two seeds that disagree
+    def seed_folder(name: str, validation: list[int], validation_p, test_p) -> Path:
+        folder = tmp_path / name
+        (folder / "beats").mkdir(parents=True)
+        (folder / "seecgnet").mkdir()
+        np.save(folder / "beats" / "labels.npy", np.array([0, 1, 0, 1, 0, 1]))
+        np.savez(folder / "split.npz", train=np.arange(4), validation=validation, test=[4, 5])
+        full = np.full((len(validation), 5), 1e-6)
+        full[:, :2] = validation_p
+        test = np.full((2, 5), 1e-6)
+        test[:, :2] = test_p
+        np.savez(
+            folder / "seecgnet" / "predictions.npz",
+            validation_log_p=np.log(full),
+            test_log_p=np.log(test),
+        )
+        return folder
+
+    sure = [[0.9, 0.1], [0.1, 0.9]]
+    first = seed_folder("a", [0, 1, 2, 3], sure * 2, [[0.9, 0.1], [0.6, 0.4]])
+    # the second seed's folds order the DS1 beats otherwise
+    second = seed_folder("b", [2, 3, 0, 1], sure * 2, [[0.4, 0.6], [0.1, 0.9]])
+    settings = BenchmarkSettings(protocol="inter", selection=SelectionSettings(tuned_classes=()))
+    scores = seed_ensemble(settings, [first, second], "seecgnet")
+    # beat 4 (N): 0.65 against 0.35, called N as the first seed did; beat 5 (S): 0.35 against
+    # 0.65, called S as the second seed did
+    np.testing.assert_array_equal(scores.confusion[:2, :2], [[1, 0], [0, 1]])
+
+
+def test_each_protocol_has_its_own_defaults_and_options_override_them():
+    intra = settings_from_args(parse_args(["d", "w", "--protocol", "intra"]))
+    assert intra.training == BeatTrainSettings() and intra.beats == BeatSettings()
+    inter = settings_from_args(parse_args(["d", "w", "--protocol", "inter"]))
+    assert settings_from_args(parse_args(["d", "w", "--protocol", "ds1"])).beats == inter.beats
+    assert (inter.training.epochs, inter.training.epoch_beats) == (4, 15_000)
+    assert inter.training.sampling_power == 0.5 and inter.training.rhythm_expert
+    assert inter.beats.rr_windows_s == (60.0, 300.0) and inter.beats.rr_irregularity
+    assert not inter.beats.rr_absolute
+    given = ["--epochs", "7", "--no-rhythm-expert", "--rr-windows", "--rr-absolute", "--seed", "5"]
+    changed = settings_from_args(parse_args(["d", "w", "--protocol", "inter", *given]))
+    assert (changed.training.epochs, changed.training.rhythm_expert) == (7, False)
+    assert changed.beats.rr_windows_s == () and changed.beats.rr_absolute
+    assert changed.training.sampling_power == 0.5 and changed.training.seed == 5
+
+
+def test_seeds_cut_off_resume_in_their_work_folder(de_chazal_dir, tmp_path, monkeypatch):
+    workdir = tmp_path / "run"
+    run = [str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, "--folds", "2"]
+    real = training.train_beat_model
+    calls = []
+
+    def cut_off_in_the_second_seed(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # seed 0's two folds are done
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("seecgnet.mitbih.run.train_beat_model", cut_off_in_the_second_seed)
+    assert main([*run, "--seeds", "2"]) == 130
+    assert json.loads((workdir / "seeds.json").read_text())["seeds"] == [0, 1]
+    assert not (workdir / "seeds.md").exists()
+    monkeypatch.setattr("seecgnet.mitbih.run.train_beat_model", real)
+    assert main([*run, "--seeds", "2"]) == 0
+    assert "2 seeds (0, 1)" in (workdir / "seeds.md").read_text()

@@ -10,6 +10,7 @@ from seecgnet.mitbih.splits import (
     DS1,
     DS2,
     PACED,
+    Split,
     SplitError,
     inter_patient_split,
     intra_patient_split,
@@ -60,18 +61,44 @@ def test_intra_split_depends_on_the_seed_only():
     assert not np.array_equal(first.test, intra_patient_split(beats, 0.2, 0.1, 2).test)
 
 
-def test_inter_split_keeps_every_record_in_one_part():
+def test_inter_split_deals_ds1_into_folds_of_whole_records_and_tests_ds2():
     beats = fake_beats([*DS1, *DS2], 200)
-    split = inter_patient_split(beats, validation_records=4, seed=0)
-    names = {
-        part: {beats.records[k] for k in beats.record_index[getattr(split, part)]}
-        for part in ("train", "validation", "test")
-    }
-    assert names["test"] == set(DS2)
-    assert len(names["validation"]) == 4 and names["validation"] <= set(DS1)
-    assert names["train"] == set(DS1) - names["validation"]
+    split = inter_patient_split(beats, n_folds=4, seed=0)
+
+    def names(indices: np.ndarray) -> set[str]:
+        return {beats.records[k] for k in beats.record_index[indices]}
+
+    assert names(split.test) == set(DS2) and names(split.train) == set(DS1)
+    fold_names = [names(fold) for fold in split.folds]
+    assert len(fold_names) == 4 and sorted(len(f) for f in fold_names) == [5, 5, 6, 6]
+    assert set().union(*fold_names) == set(DS1)
+    assert sum(len(f) for f in fold_names) == len(DS1)  # no record in two folds
     s, v = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
-    assert beats.class_counts(split.validation)[[s, v]].min() > 0
+    for fit, validation in split.members():
+        assert not names(fit) & names(validation)
+        assert names(fit) | names(validation) == set(DS1)
+        assert beats.class_counts(validation)[[s, v]].min() > 0
+    np.testing.assert_array_equal(np.sort(split.validation), np.sort(split.train))
+
+
+def test_a_saved_split_loads_with_its_folds(tmp_path):
+    beats = fake_beats([*DS1, *DS2], 50)
+    split = inter_patient_split(beats, n_folds=3, seed=1)
+    split.save(tmp_path / "split.npz")
+    loaded = Split.load(tmp_path / "split.npz", "inter")
+    assert len(loaded.folds) == 3
+    for saved, again in zip(split.folds, loaded.folds, strict=True):
+        np.testing.assert_array_equal(saved, again)
+    intra = intra_patient_split(beats, 0.2, 0.1, seed=0)
+    intra.save(tmp_path / "intra.npz")
+    assert Split.load(tmp_path / "intra.npz", "intra").folds == ()
+    assert len(intra.members()) == 1
+
+
+def test_ds1_protocol_reads_ds1_alone():
+    assert protocol_records("ds1", [*DS1, *DS2, *PACED]) == list(DS1)
+    with pytest.raises(SplitError, match="needs records"):
+        protocol_records("ds1", list(DS2))
 
 
 def test_inter_protocol_refuses_a_folder_without_the_de_chazal_records():
@@ -93,4 +120,4 @@ def test_inter_split_refuses_records_without_supraventricular_beats():
     no_s[no_s == AAMI_CLASSES.index("S")] = 0
     beats = Beats(beats.records, beats.windows, beats.rr, no_s, beats.record_index)
     with pytest.raises(SplitError, match="S and V beats"):
-        inter_patient_split(beats, validation_records=4, seed=0)
+        inter_patient_split(beats, n_folds=4, seed=0)

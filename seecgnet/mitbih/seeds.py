@@ -1,0 +1,134 @@
+"""Several seeds of one benchmark run, and what they say together: the mean and spread of each
+figure over the seeds, and (inter-patient) the seeds' ensemble.
+
+Each seed is a whole run in ``WORKDIR/seed_K`` (its own split, folds and weights), resumed like
+any other. The ensemble averages the seeds' probabilities for every beat: on DS1 (each seed's
+out-of-fold predictions, so every beat is still predicted only by models that never saw its
+record) its S offset is chosen again, as in a single run, and the test beats are decided with it.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from seecgnet.mitbih.report import PROTOCOL_TITLES, MethodResult
+from seecgnet.mitbih.run import METHOD_NAMES, BenchmarkSettings, run_benchmark
+from seecgnet.mitbih.scores import BeatScores, score_beats
+from seecgnet.mitbih.selection import decide, tune_offsets
+from seecgnet.mitbih.settings import AAMI_CLASSES, SEEDS_MARKER
+
+S, V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
+FIGURES = {
+    "S Se": lambda s: s.sensitivity[S],
+    "S PPV": lambda s: s.ppv[S],
+    "S F1": lambda s: s.f1[S],
+    "V Se": lambda s: s.sensitivity[V],
+    "V PPV": lambda s: s.ppv[V],
+    "V F1": lambda s: s.f1[V],
+    "macro F1 (N,S,V,F)": lambda s: s.macro_f1_nsvf,
+    "weighted F1": lambda s: s.weighted_f1,
+}
+
+
+def seed_settings(settings: BenchmarkSettings, seed: int) -> BenchmarkSettings:
+    """The run's settings with ``seed`` for both the split and the weights."""
+    return dataclasses.replace(
+        settings,
+        split=dataclasses.replace(settings.split, seed=seed),
+        training=dataclasses.replace(settings.training, seed=seed),
+    )
+
+
+def seed_ensemble(
+    settings: BenchmarkSettings, folders: list[Path], architecture: str
+) -> BeatScores:
+    """Test scores of the seeds' probabilities averaged, the S offset chosen on DS1 (see above)."""
+    labels = np.load(folders[0] / "beats" / "labels.npy")
+    validation_p, test_p = np.zeros((len(labels), len(AAMI_CLASSES))), 0.0
+    for folder in folders:
+        split = np.load(folder / "split.npz")
+        predictions = np.load(folder / architecture / "predictions.npz")
+        validation_p[split["validation"]] += np.exp(predictions["validation_log_p"])
+        test_p = test_p + np.exp(predictions["test_log_p"])
+    validation, test = split["validation"], split["test"]
+    validation_log_p = np.log(np.maximum(validation_p[validation] / len(folders), 1e-30))
+    offsets, _ = tune_offsets(labels[validation], validation_log_p, settings.selection)
+    test_log_p = np.log(np.maximum(test_p / len(folders), 1e-30))
+    part = test if len(test) else validation
+    log_p = test_log_p if len(test) else validation_log_p
+    return score_beats(labels[part], decide(log_p, offsets))
+
+
+def _row(method: str, values: list[float]) -> list[str]:
+    return [method, f"{np.mean(values):.3f}", f"{np.std(values):.3f}", f"{min(values):.3f}",
+            f"{max(values):.3f}"]  # fmt: skip
+
+
+def write_summary(
+    settings: BenchmarkSettings, runs: dict[int, list[MethodResult]], workdir: Path
+) -> str:
+    """seeds.csv (one row per network, figure: mean, standard deviation, lowest, highest) and
+    seeds.md (mean ± standard deviation, and the seeds' ensemble); returns the Markdown."""
+    seeds = sorted(runs)
+    folders = [workdir / f"seed_{seed}" for seed in seeds]
+    title = PROTOCOL_TITLES[settings.protocol]
+    lines = [
+        f"### MIT-BIH, {title} protocol, {len(seeds)} seeds ({', '.join(map(str, seeds))}): "
+        "mean ± standard deviation",
+        "",
+        "| method | " + " | ".join(FIGURES) + " | training (s) |",
+        "|---" * (len(FIGURES) + 2) + "|",
+    ]
+    rows = []
+    for k, architecture in enumerate(settings.architectures):
+        method = METHOD_NAMES[architecture]
+        results = [runs[seed][k] for seed in seeds]
+        cells = []
+        for name, figure in FIGURES.items():
+            values = [float(figure(r.shown[1])) for r in results]
+            rows.append(_row(f"{method}: {name}", values))
+            cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
+        seconds = [r.train_seconds for r in results]
+        rows.append(_row(f"{method}: training (s)", seconds))
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {np.mean(seconds):.0f} |")
+        if len(seeds) > 1 and settings.protocol != "intra":  # intra: other validation beats
+            ensemble = seed_ensemble(settings, folders, architecture)
+            cells = [f"{float(figure(ensemble)):.3f}" for figure in FIGURES.values()]
+            lines.append(
+                f"| {method}, ensemble of the {len(seeds)} seeds | " + " | ".join(cells)
+                + f" | {np.sum(seconds):.0f} |"
+            )  # fmt: skip
+    with (workdir / "seeds.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["figure", "mean", "std", "lowest", "highest"])
+        writer.writerows(rows)
+    text = "\n".join(lines) + "\n"
+    (workdir / "seeds.md").write_text(text)
+    return text
+
+
+def run_seeds(
+    settings: BenchmarkSettings,
+    seeds: list[int],
+    data_dir: Path,
+    workdir: Path,
+    progress: bool = True,
+) -> str:
+    """Run (or resume) the benchmark once per seed in ``workdir/seed_K``; the summary's Markdown.
+    ``workdir/seeds.json`` (the seeds and the settings) marks the folder as a seeds' work folder
+    from the start, so that a run cut off resumes."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    marker = {"seeds": seeds, "settings": json.loads(settings.to_json())}
+    (workdir / SEEDS_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    runs = {
+        seed: run_benchmark(
+            seed_settings(settings, seed), data_dir, workdir / f"seed_{seed}", progress
+        )
+        for seed in seeds
+    }
+    return write_summary(settings, runs, workdir)
