@@ -62,15 +62,14 @@ def _content_lines(text: str) -> list[str]:
 
 
 def _numbers(text: str) -> list[float]:
-    """Every value of the text that Python's float reads as a number, NaN left out, and 0 for
-    text that is not a number (the reader counts it as 0, as the challenge's does)."""
+    """Every value of the text that Python's float reads as a number, NaN left out."""
     found = []
     for line in _content_lines(text):
         for token in line.split(","):
             try:
                 value = float(token)
             except ValueError:
-                value = 0.0
+                continue
             if not np.isnan(value):
                 found.append(value)
     return found
