@@ -14,6 +14,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset, DistributedSampler
+
+from seecgnet.device import resolve_device
 
 VALIDATION_TIMEOUT_HOURS = 4
 
@@ -66,3 +71,38 @@ def leave_process_group() -> None:
     """Close the process group, if this process joined one."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def join_device(device_name: str) -> tuple[ProcessGroup, torch.device]:
+    """The device this process trains on, and its place in a distributed run (torchrun's)."""
+    device = resolve_device(device_name)
+    group = join_process_group(device)
+    if group.is_distributed and device.type == "cuda":
+        device = torch.device("cuda", group.local_rank)
+        torch.cuda.set_device(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed window shapes: let cuDNN pick its kernels
+    return group, device
+
+
+def distribute(
+    network: nn.Module,
+    windows: Dataset,
+    group: ProcessGroup,
+    device: torch.device,
+    seed: int,
+) -> tuple[nn.Module, nn.Module, DistributedSampler | None]:
+    """In a distributed run: the network (with batch norm synchronised across GPUs), its
+    DistributedDataParallel wrapper, and the sampler that shares out the windows. Otherwise the
+    network twice and no sampler."""
+    if not group.is_distributed:
+        return network, network, None
+    sampler = DistributedSampler(windows, group.world_size, group.rank, shuffle=True, seed=seed)
+    if device.type == "cuda":
+        # each GPU sees batch_size / world windows: batch norm pools its statistics across
+        # GPUs (same parameter names, so the saved state_dict loads into a plain network)
+        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
+    wrapped = DistributedDataParallel(
+        network, device_ids=[device.index] if device.type == "cuda" else None
+    )
+    return network, wrapped, sampler

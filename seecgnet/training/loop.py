@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
@@ -34,7 +33,6 @@ from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.data.dataset import RecordStore, TrainingWindows
 from seecgnet.data.folds import validation_split
 from seecgnet.data.signals import AgeStatistics
-from seecgnet.device import resolve_device
 from seecgnet.inference.decision import decide
 from seecgnet.inference.prediction import Predictor
 from seecgnet.inference.thresholds import validation_decision
@@ -47,7 +45,7 @@ from seecgnet.training.checkpoint import (
     save_checkpoint,
 )
 from seecgnet.training.curves import EpochLog
-from seecgnet.training.distributed import ProcessGroup, barrier, join_process_group
+from seecgnet.training.distributed import ProcessGroup, barrier, distribute, join_device
 from seecgnet.training.loss import class_weights, hard_mining_bce, smoothed_targets
 from seecgnet.training.settings import Settings
 
@@ -152,7 +150,7 @@ def train_model(
     (settings.training.validation_fraction) of the training records is held out for it.
     """
     config = settings.training
-    group, device = _join(config.device)
+    group, device = join_device(config.device)
     torch.manual_seed(config.seed)
     fit_indices, val_indices = _split(store, settings, train_indices, validation_indices)
     if age_stats is None:
@@ -194,18 +192,6 @@ def train_model(
             )
         barrier(group)
     return _best_model(run, state, settings, classes, age_stats)
-
-
-def _join(device_name: str) -> tuple[ProcessGroup, torch.device]:
-    """The device this process trains on, and its place in a distributed run (torchrun's)."""
-    device = resolve_device(device_name)
-    group = join_process_group(device)
-    if group.is_distributed and device.type == "cuda":
-        device = torch.device("cuda", group.local_rank)
-        torch.cuda.set_device(device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed window shapes: let cuDNN pick its kernels
-    return group, device
 
 
 def _split(
@@ -250,7 +236,7 @@ def _set_up(
     )
     # With several processes each takes its share of the windows; the batch size stays global.
     batch_size = max(1, config.batch_size // group.world_size)
-    network, trained_network, sampler = _distribute(network, windows, group, device, config.seed)
+    network, trained_network, sampler = distribute(network, windows, group, device, config.seed)
     loader = window_loader(
         windows,
         batch_size,
@@ -296,29 +282,6 @@ def _fp16_scaler(device: torch.device, mixed_precision: bool) -> torch.amp.GradS
         and mixed_precision
         and not torch.cuda.is_bf16_supported(including_emulation=False)
     )
-
-
-def _distribute(
-    network: nn.Module,
-    windows: TrainingWindows,
-    group: ProcessGroup,
-    device: torch.device,
-    seed: int,
-) -> tuple[nn.Module, nn.Module, DistributedSampler | None]:
-    """In a distributed run: the network (with batch norm synchronised across GPUs), its
-    DistributedDataParallel wrapper, and the sampler that shares out the windows. Otherwise the
-    network twice and no sampler."""
-    if not group.is_distributed:
-        return network, network, None
-    sampler = DistributedSampler(windows, group.world_size, group.rank, shuffle=True, seed=seed)
-    if device.type == "cuda":
-        # each GPU sees batch_size / world windows: batch norm pools its statistics across
-        # GPUs (same parameter names, so the saved state_dict loads into a plain network)
-        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
-    wrapped = DistributedDataParallel(
-        network, device_ids=[device.index] if device.type == "cuda" else None
-    )
-    return network, wrapped, sampler
 
 
 def _identity(store: RecordStore, settings: Settings, run: _Run) -> dict[str, Any]:
