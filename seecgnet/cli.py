@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from seecgnet import interrupts
 from seecgnet.inference.decision import DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES
 from seecgnet.training.settings import Settings, TrainSettings, any_leads
@@ -42,11 +43,11 @@ def interruptible(prog: str, next_step: str) -> Callable[[Main], Main]:
     def wrap(main: Main) -> Main:
         @functools.wraps(main)
         def run(argv: list[str] | None = None) -> int:
-            with _repeated_interrupts() as stop_repeating:
+            with _interrupt_requests() as ignore_more:
                 try:
                     return main(argv)
                 except KeyboardInterrupt:
-                    stop_repeating()
+                    ignore_more()
                     # on a terminal the line starts below the progress bar and the echoed ^C
                     lead = "\n" if sys.stderr.isatty() else ""
                     print(f"{lead}{prog}: interrupted; {next_step}", file=sys.stderr)
@@ -57,26 +58,17 @@ def interruptible(prog: str, next_step: str) -> Callable[[Main], Main]:
     return wrap
 
 
-REPEAT_INTERRUPT_S = 0.5
-
-
 @contextlib.contextmanager
-def _repeated_interrupts() -> Iterator[Callable[[], None]]:
-    """Ctrl-C raises KeyboardInterrupt as usual, and again every REPEAT_INTERRUPT_S until the run
-    ends. Python passes over an exception raised in a finaliser (a data loader shutting down its
-    worker processes at the end of an epoch, for one): a single KeyboardInterrupt landing there
-    would leave the run going as if the key had never been pressed.
+def _interrupt_requests() -> Iterator[Callable[[], None]]:
+    """Ctrl-C raises KeyboardInterrupt as usual, and is also written down
+    (:mod:`seecgnet.interrupts`), so that one raised where Python passes it over (a finaliser)
+    still ends the run at the next step of its long work; a KeyboardInterrupt passed over that way
+    prints nothing.
 
-    Yields the function that stops the repeats (and ignores further Ctrl-C) once the interrupt has
-    been caught. Where SIGINT is ignored (a shell's background job) or not ours to handle (another
-    thread), nothing changes.
+    Yields the function that ignores further Ctrl-C, for once the interrupt has been caught. Where
+    SIGINT is ignored (a shell's background job) or not ours to handle (another thread), nothing
+    changes.
     """
-    stop = threading.Event()
-
-    def stop_repeating() -> None:
-        stop.set()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
@@ -84,24 +76,23 @@ def _repeated_interrupts() -> Iterator[Callable[[], None]]:
         yield lambda: None
         return
 
-    started, owner = threading.Event(), os.getpid()
-
-    def repeat() -> None:
-        while not stop.wait(REPEAT_INTERRUPT_S):
-            os.kill(os.getpid(), signal.SIGINT)
-
     def interrupt(signum: int, frame: object) -> None:
-        if not started.is_set() and os.getpid() == owner:  # not in a forked worker
-            started.set()
-            threading.Thread(target=repeat, name="repeat Ctrl-C", daemon=True).start()
+        interrupts.request()
         raise KeyboardInterrupt
 
+    def unraisable(report: sys.UnraisableHookArgs) -> None:
+        if report.exc_type is not KeyboardInterrupt:
+            previous_hook(report)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     signal.signal(signal.SIGINT, interrupt)
     try:
-        yield stop_repeating
+        yield lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)
     finally:
-        stop.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.unraisablehook = previous_hook
+        interrupts.clear()
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:

@@ -1,11 +1,16 @@
 """The scripts as a new user meets them: --help, usage errors, exit codes, a device that is absent."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 
+from seecgnet import interrupts
+from seecgnet.cli import EXIT_INTERRUPTED, EXIT_OK, interruptible
 from seecgnet.device import DeviceError, resolve_device
 from tests.paths import ROOT
 
@@ -86,3 +91,29 @@ def test_cuda_on_a_machine_without_it_is_one_line_and_exit_2(command, tmp_path):
     errors = [line for line in run.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and "no usable CUDA device" in errors[0]
     assert not (tmp_path / "out").exists()  # nothing was started
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_passed_over_in_a_finaliser_ends_the_run_at_its_next_step_silently(capsys):
+    """Python passes over a KeyboardInterrupt raised in a finaliser (a data loader shutting its
+    workers down): the request is written down and the next step of the work ends the run, and
+    the passed-over exception prints nothing."""
+    steps = []
+
+    class ShutsDown:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives while this runs
+            time.sleep(1)
+
+    def main(argv):
+        ShutsDown()  # collected at once: its KeyboardInterrupt is passed over
+        for _ in range(100):  # the run goes on, step by step
+            interrupts.check()
+            steps.append(1)
+        return EXIT_OK
+
+    assert interruptible("prog", "run it again")(main)([]) == EXIT_INTERRUPTED
+    assert steps == []
+    assert capsys.readouterr().err.strip() == "prog: interrupted; run it again"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not interrupts.requested()

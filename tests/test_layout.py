@@ -22,6 +22,7 @@ LAYERS = {
     "seecgnet.challenge": 0,
     "seecgnet.device": 0,
     "seecgnet.destinations": 0,
+    "seecgnet.interrupts": 0,
     "seecgnet.data": 1,
     "seecgnet.models": 2,
     "seecgnet.inference": 3,

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seecgnet import interrupts
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.data.dataset import RecordStore, prepare_signal
 from seecgnet.data.signals import (
@@ -214,6 +215,7 @@ class Predictor:
         batch = _WindowBatch(self.windows_per_batch, self.signal_settings.window_samples)
         waiting: deque[_Waiting[Tag]] = deque()
         for tag, prepared in items:
+            interrupts.check()  # a Ctrl-C passed over where it landed ends the run here
             entry = _Waiting(tag)
             waiting.append(entry)
             if prepared is not None:

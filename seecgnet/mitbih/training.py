@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from seecgnet import interrupts
 from seecgnet.mitbih.adversary import SubjectAdversary
 from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
 from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
@@ -213,6 +214,7 @@ def _train_epoch(
     losses = []
     bar = tqdm(range(n_batches), desc=f"epoch {epoch}/{config.epochs}", disable=not progress)
     for b in bar:
+        interrupts.check()  # a Ctrl-C passed over where it landed ends the run here
         if isinstance(model, SubjectAdversary):  # ramps from 0 to the weight (Ganin's schedule)
             done = ((epoch - 1) * n_batches + b) / (config.epochs * n_batches)
             model.reversal_scale = config.adversary_weight * (2 / (1 + np.exp(-10 * done)) - 1)

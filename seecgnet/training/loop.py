@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from seecgnet import interrupts
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.data.dataset import RecordStore, TrainingWindows
@@ -306,6 +307,7 @@ def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContext
 
 def _batches(loader: DataLoader, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
     for batch in loader:
+        interrupts.check()  # a Ctrl-C that landed where Python passed it over ends the run here
         yield tuple(t.to(device, non_blocking=True) for t in batch)
 
 
