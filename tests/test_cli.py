@@ -112,8 +112,16 @@ def test_a_ctrl_c_passed_over_in_a_finaliser_ends_the_run_at_its_next_step_silen
             steps.append(1)
         return EXIT_OK
 
-    assert interruptible("prog", "run it again")(main)([]) == EXIT_INTERRUPTED
+    # Python's own SIGINT handler, as in a terminal's foreground job (a shell's background job,
+    # which a test run may be, ignores SIGINT, and then the command changes nothing)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        status = interruptible("prog", "run it again")(main)([])
+        handler_after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert status == EXIT_INTERRUPTED
     assert steps == []
     assert capsys.readouterr().err.strip() == "prog: interrupted; run it again"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert handler_after is signal.default_int_handler
     assert not interrupts.requested()
