@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from seecgnet.cli import (
+    CORES_PER_READER,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RECORDS_FAILED,
     EXIT_USAGE,
+    default_reading_workers,
     interruptible,
     script_parser,
     setup_logging,
@@ -75,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers",
         type=whole_number(0),
-        default=os.cpu_count() or 1,
+        default=default_reading_workers(),
         help="processes that read and prepare records while the network runs; 0 reads in the "
-        "driver's own process (default: the machine's cores, %(default)s)",
+        f"driver's own process (default: one per {CORES_PER_READER} cores, here %(default)s)",
     )
     return parser
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.throughput import matmul_rate
 from seecgnet.challenge.outputs import write_output
+from seecgnet.cli import default_reading_workers
 from seecgnet.data.signals import SignalSettings, window_starts
 from seecgnet.io.records import find_records, read_record
 from seecgnet.model_folder import load_model
@@ -126,7 +126,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--model", default=str(ROOT / "model"), help="model folder (model)")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="reading processes (cores)"
+        "--workers",
+        type=int,
+        default=default_reading_workers(),
+        help="reading processes (the driver's default)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path (3)")
     parser.add_argument(

@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from torch.utils.data import DataLoader
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.cli import default_reading_workers
 from seecgnet.data.dataset import TrainingWindows, load_store
 from seecgnet.data.signals import AgeStatistics
 from seecgnet.inference.prediction import WINDOWS_PER_BATCH
@@ -133,8 +133,8 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="driver's reading processes (the machine's cores, as driver.py)",
+        default=default_reading_workers(),
+        help="driver's reading processes (the driver's default)",
     )
     parser.add_argument("--matmul-size", type=int, default=2048, help="matrix side (2048)")
     args = parser.parse_args()

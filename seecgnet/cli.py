@@ -95,6 +95,18 @@ def _interrupt_requests() -> Iterator[Callable[[], None]]:
         interrupts.clear()
 
 
+CORES_PER_READER = 4
+
+
+def default_reading_workers() -> int:
+    """The driver's reading processes by default: one per CORES_PER_READER cores (none on a machine
+    of fewer). Reading a record takes about 3.6 ms of CPU and the network several times that, so
+    on a small machine a reader only takes a core from the network: on two idle cores, the 295
+    shared records ran at 184 records/s read in the driver's own process, 149 with one reader and
+    119 with two (``benchmarks/driver_folder.py --workers N``)."""
+    return (os.cpu_count() or 1) // CORES_PER_READER
+
+
 def whole_number(minimum: int) -> Callable[[str], int]:
     """An argparse type: an integer of at least ``minimum``, else a usage error saying so."""
 

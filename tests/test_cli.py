@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seecgnet import interrupts
-from seecgnet.cli import EXIT_INTERRUPTED, EXIT_OK, interruptible
+from seecgnet.cli import EXIT_INTERRUPTED, EXIT_OK, default_reading_workers, interruptible
 from seecgnet.device import DeviceError, resolve_device
 from tests.paths import ROOT
 
@@ -125,3 +125,11 @@ def test_a_ctrl_c_passed_over_in_a_finaliser_ends_the_run_at_its_next_step_silen
     assert capsys.readouterr().err.strip() == "prog: interrupted; run it again"
     assert handler_after is signal.default_int_handler
     assert not interrupts.requested()
+
+
+@pytest.mark.parametrize(("cores", "readers"), [(None, 0), (1, 0), (2, 0), (3, 0), (4, 1), (16, 4)])
+def test_the_driver_reads_in_its_own_process_unless_the_machine_has_cores_to_spare(
+    monkeypatch, cores, readers
+):
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert default_reading_workers() == readers
