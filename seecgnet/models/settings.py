@@ -105,41 +105,12 @@ class BaselineSettings:
             )
 
 
-def _check_stages(settings: ResNeXtSettings | ResNeStSettings) -> None:
-    """Stage lists of one length, at least one block each, and widths the groups divide."""
-    lengths = {
-        len(settings.stage_channels),
-        len(settings.stage_blocks),
-        len(settings.stage_stride_samples),
-    }
-    if len(lengths) != 1 or not settings.stage_channels:
-        raise ValueError(
-            f"stage_channels {settings.stage_channels}, stage_blocks {settings.stage_blocks} and "
-            f"stage_stride_samples {settings.stage_stride_samples} must be non-empty and of the "
-            "same length"
-        )
-    if min(settings.stage_blocks) < 1 or settings.kernel_samples % 2 == 0:
-        raise ValueError(
-            f"every stage needs a block and an odd kernel; got stage_blocks "
-            f"{settings.stage_blocks}, kernel_samples {settings.kernel_samples}"
-        )
-    if settings.cardinality < 1 or settings.bottleneck_width < 1:
-        raise ValueError(
-            f"cardinality {settings.cardinality} and bottleneck_width "
-            f"{settings.bottleneck_width} must be at least 1"
-        )
-
-
 @dataclass(frozen=True)
-class ResNeXtSettings:
-    """Widths and depths of the 1-D ResNeXt (Xie et al., 2017) that the SE-ECGNet paper compares
-    against: our choices, sized like SE-ECGNet (0.79 M weights, 74 M multiply-adds per window).
-
-    A stage is ``stage_blocks`` bottleneck blocks with ``stage_channels`` outputs; its first block
-    carries the stride. Inside a block of stage s the grouped convolution has
-    ``cardinality`` × ``bottleneck_width`` × 2^s channels in ``cardinality`` groups (the paper's
-    "C × d" template, 32 × 4d for ResNeXt-50, doubling the width per stage); ours is 16 × 2d.
-    Kernel sizes and strides are in samples along time (at 500 Hz).
+class _StagedSettings:
+    """What the 1-D ResNeXt and ResNeSt share: a strided stem, then stages of bottleneck blocks
+    whose middle convolution is ``cardinality`` groups wide ``bottleneck_width`` × 2^s channels in
+    stage s. A stage is ``stage_blocks`` blocks with ``stage_channels`` outputs; its first block
+    carries the stride. Kernel sizes and strides are in samples along time (at 500 Hz).
     """
 
     n_leads: int = 12
@@ -162,7 +133,35 @@ class ResNeXtSettings:
     lead_presence: bool = False
 
     def __post_init__(self) -> None:
-        _check_stages(self)
+        """Stage lists of one length, at least one block each, and widths the groups divide."""
+        lengths = {len(self.stage_channels), len(self.stage_blocks), len(self.stage_stride_samples)}
+        if len(lengths) != 1 or not self.stage_channels:
+            raise ValueError(
+                f"stage_channels {self.stage_channels}, stage_blocks {self.stage_blocks} and "
+                f"stage_stride_samples {self.stage_stride_samples} must be non-empty and of the "
+                "same length"
+            )
+        if min(self.stage_blocks) < 1 or self.kernel_samples % 2 == 0:
+            raise ValueError(
+                f"every stage needs a block and an odd kernel; got stage_blocks "
+                f"{self.stage_blocks}, kernel_samples {self.kernel_samples}"
+            )
+        if self.cardinality < 1 or self.bottleneck_width < 1:
+            raise ValueError(
+                f"cardinality {self.cardinality} and bottleneck_width "
+                f"{self.bottleneck_width} must be at least 1"
+            )
+
+
+@dataclass(frozen=True)
+class ResNeXtSettings(_StagedSettings):
+    """Widths and depths of the 1-D ResNeXt (Xie et al., 2017) that the SE-ECGNet paper compares
+    against: our choices, sized like SE-ECGNet (0.79 M weights, 74 M multiply-adds per window).
+
+    Inside a block of stage s the grouped convolution has ``cardinality`` × ``bottleneck_width`` ×
+    2^s channels in ``cardinality`` groups (the paper's "C × d" template, 32 × 4d for ResNeXt-50,
+    doubling the width per stage); ours is 16 × 2d.
+    """
 
     @classmethod
     def small(cls, **overrides: object) -> ResNeXtSettings:
@@ -180,7 +179,7 @@ class ResNeXtSettings:
 
 
 @dataclass(frozen=True)
-class ResNeStSettings:
+class ResNeStSettings(_StagedSettings):
     """Widths and depths of the 1-D ResNeSt (Zhang et al., 2020) that the SE-ECGNet paper compares
     against: our choices, sized like SE-ECGNet (0.79 M weights, 79 M multiply-adds per window).
 
@@ -189,33 +188,17 @@ class ResNeStSettings:
     stage s is ``cardinality`` × ``bottleneck_width`` × 2^s. ResNeSt-50 is 2s1x64d (radix 2,
     cardinality 1, width 64); ours is 2s1x16d. The attention's hidden layer has
     max(width × radix / ``attention_reduction``, ``attention_min_units``) units (the paper's 4
-    and 32). Kernel sizes and strides are in samples along time (at 500 Hz).
+    and 32).
     """
 
-    n_leads: int = 12
-    window_samples: int = 5000
-    n_demographics: int = 5
-    n_classes: int = 24
-    stem_channels: int = 32
-    stem_kernel_samples: int = 15
-    stem_stride_samples: int = 5
-    stage_channels: tuple[int, ...] = (64, 128, 256, 512)
-    stage_blocks: tuple[int, ...] = (1, 1, 1, 2)
-    stage_stride_samples: tuple[int, ...] = (2, 2, 2, 2)
-    radix: int = 2
     cardinality: int = 1
     bottleneck_width: int = 16
-    kernel_samples: int = 7
+    radix: int = 2
     attention_reduction: int = 4
     attention_min_units: int = 32
-    dropout: float = 0.3
-    # The lead-presence input (off in settings saved before it existed): the network is told which
-    # of the n_leads leads the record holds, as n_leads values of 0 or 1 after the age and sex
-    # features (see side_input_size).
-    lead_presence: bool = False
 
     def __post_init__(self) -> None:
-        _check_stages(self)
+        super().__post_init__()
         if self.radix < 1 or self.attention_reduction < 1 or self.attention_min_units < 1:
             raise ValueError(
                 f"radix {self.radix}, attention_reduction {self.attention_reduction} and "
