@@ -75,6 +75,13 @@ PROTOCOL_OPTIONS = (
      "fit a classifier of the RR features alone first; the network learns on top of it"),
     ("--s-by-timing", "training", "s_by_timing", {"action": argparse.BooleanOptionalAction},
      "leave S against N to the rhythm expert alone (needs --rhythm-expert)"),
+    ("--expert-weight", "training", "expert_weight", {"type": float},
+     "multiply the rhythm expert's logits by this before they join the network's"),
+    ("--rebase-share", "training", "rebase_share", {"type": float},
+     "share of training beats whose RR references are re-based by a factor from [0.6, 1]"),
+    ("--rebase-template", "training", "rebase_template",
+     {"action": argparse.BooleanOptionalAction},
+     "re-based training beats of records with S beats: template rows against their S beats"),
     ("--rr-windows", "beats", "rr_windows_s", {"type": float, "nargs": "*", "metavar": "S"},
      "centred windows (s) whose median RR the beat's RR intervals are also divided by"),
     ("--rr-sequence", "beats", "rr_sequence_beats", {"type": whole_number(0)},
@@ -146,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="classes whose logit offset is chosen on the validation beats (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--select-rebased", action=argparse.BooleanOptionalAction, default=select.rebased,
+        help="inter-patient and ds1: choose the epoch and offsets on the held-out records and "
+        "their copy re-based to their S rhythm together (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--threads", type=whole_number(1), help="torch CPU threads (default: torch's own choice)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -168,7 +180,9 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
         beats=dataclasses.replace(beats, **given["beats"]),
         split=dataclasses.replace(SplitSettings(), folds=args.folds, seed=args.seed),
         training=dataclasses.replace(training, **given["training"], seed=args.seed),
-        selection=dataclasses.replace(SelectionSettings(), tuned_classes=tuple(args.tune)),
+        selection=dataclasses.replace(
+            SelectionSettings(), tuned_classes=tuple(args.tune), rebased=args.select_rebased
+        ),
     )
 
 

@@ -116,6 +116,14 @@ class BeatTrainSettings(OptimiserSettings):
     rhythm_expert: bool = False
     # leave S against N to the rhythm expert alone: the network's S logit is its N logit
     s_by_timing: bool = False
+    # the expert's logits are multiplied by this before they join the network's (1: as fitted)
+    expert_weight: float = 1.0
+    # share of the training beats (and of the rhythm expert's) whose RR references are re-based by
+    # a factor from [0.6, 1], labels unchanged (see rebasing.py); 0 = none
+    rebase_share: float = 0.0
+    # the re-based training beats of records holding S beats also get their template rows made
+    # against the median of the record's S beats (needs rebase_share and template rows)
+    rebase_template: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -131,6 +139,12 @@ class BeatTrainSettings(OptimiserSettings):
             raise SettingsError(
                 "sampling_power, epoch_beats, focal_gamma and adversary_weight must be >= 0"
             )
+        if self.expert_weight < 0:
+            raise SettingsError(f"expert_weight must be >= 0, got {self.expert_weight}")
+        if not 0 <= self.rebase_share <= 1:
+            raise SettingsError(f"rebase_share must be within [0, 1], got {self.rebase_share}")
+        if self.rebase_template and not self.rebase_share:
+            raise SettingsError("rebase_template needs a share of re-based beats (rebase_share)")
 
     @property
     def samples(self) -> bool:
@@ -148,6 +162,9 @@ class SelectionSettings:
     offset_min: float = -4.0
     offset_max: float = 4.0
     offset_step: float = 0.25
+    # also score the re-based copy of the held-out records (see rebasing.py): the choice is made on
+    # the mean of the two scores
+    rebased: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.tuned_classes + self.scored_classes) - set(AAMI_CLASSES)
