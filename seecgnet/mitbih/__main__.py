@@ -82,6 +82,9 @@ PROTOCOL_OPTIONS = (
     ("--rebase-template", "training", "rebase_template",
      {"action": argparse.BooleanOptionalAction},
      "re-based training beats of records with S beats: template rows against their S beats"),
+    ("--select-rebased", "selection", "rebased", {"action": argparse.BooleanOptionalAction},
+     "choose the epoch and offsets on the held-out DS1 records and their copy re-based to their "
+     "S rhythm together (inter-patient and ds1)"),
     ("--rr-windows", "beats", "rr_windows_s", {"type": float, "nargs": "*", "metavar": "S"},
      "centred windows (s) whose median RR the beat's RR intervals are also divided by"),
     ("--rr-sequence", "beats", "rr_sequence_beats", {"type": whole_number(0)},
@@ -108,8 +111,10 @@ def _default_text(part: str, field: str) -> str:
     ds1"."""
     values = []
     for protocol in ("intra", "inter"):
-        beats, training = protocol_defaults(protocol)
-        values.append(_shown(getattr(beats if part == "beats" else training, field)))
+        parts = dict(
+            zip(("beats", "training", "selection"), protocol_defaults(protocol), strict=True)
+        )
+        values.append(_shown(getattr(parts[part], field)))
     if values[0] == values[1]:
         return values[0]
     return f"{values[0]} intra-patient, {values[1]} inter-patient and ds1"
@@ -153,11 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="classes whose logit offset is chosen on the validation beats (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--select-rebased", action=argparse.BooleanOptionalAction, default=select.rebased,
-        help="inter-patient and ds1: choose the epoch and offsets on the held-out records and "
-        "their copy re-based to their S rhythm together (default: %(default)s)",
-    )  # fmt: skip
-    parser.add_argument(
         "--threads", type=whole_number(1), help="torch CPU threads (default: torch's own choice)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -168,8 +168,8 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     """The run's settings: the protocol's defaults, replaced by the options given."""
     from seecgnet.mitbih.run import BenchmarkSettings
 
-    beats, training = protocol_defaults(args.protocol)
-    given: dict[str, dict[str, object]] = {"beats": {}, "training": {}}
+    beats, training, selection = protocol_defaults(args.protocol)
+    given: dict[str, dict[str, object]] = {"beats": {}, "training": {}, "selection": {}}
     for flag, part, field, _, _ in PROTOCOL_OPTIONS:
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
@@ -181,7 +181,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
         split=dataclasses.replace(SplitSettings(), folds=args.folds, seed=args.seed),
         training=dataclasses.replace(training, **given["training"], seed=args.seed),
         selection=dataclasses.replace(
-            SelectionSettings(), tuned_classes=tuple(args.tune), rebased=args.select_rebased
+            selection, **given["selection"], tuned_classes=tuple(args.tune)
         ),
     )
 

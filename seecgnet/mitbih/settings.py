@@ -190,22 +190,31 @@ class SelectionSettings:
 # On new patients (inter-patient, and ds1 where its choices were made on DS1's folds alone): RR
 # intervals only as ratios to the patient's rhythm over 10 beats, 1 and 5 minutes and the record,
 # with each window's irregularity; the rhythm expert; epochs of 15,000 beats drawn with
-# probability N_c^-0.5; four of them. Intra-patient keeps the settings that reach the paper's
-# 99.2 % on beats of patients seen in training.
+# probability N_c^-0.5; four of them; half the training beats re-based (RR references and, in
+# records with S beats, template rows; see rebasing.py). Intra-patient keeps the settings that
+# reach the paper's 99.2 % on beats of patients seen in training.
 NEW_PATIENT_BEATS = {"rr_windows_s": (60.0, 300.0), "rr_absolute": False, "rr_irregularity": True}
 NEW_PATIENT_TRAINING = {
     "epochs": 4,
     "sampling_power": 0.5,
     "epoch_beats": 15_000,
     "rhythm_expert": True,
+    "rebase_share": 0.5,
+    "rebase_template": True,
 }
 
 
-def protocol_defaults(protocol: Protocol) -> tuple[BeatSettings, BeatTrainSettings]:
-    """The beat and training settings a protocol runs with unless told otherwise."""
+NEW_PATIENT_SELECTION: dict[str, object] = {}
+
+
+def protocol_defaults(
+    protocol: Protocol,
+) -> tuple[BeatSettings, BeatTrainSettings, SelectionSettings]:
+    """The beat, training and selection settings a protocol runs with unless told otherwise."""
     if protocol == "intra":
-        return BeatSettings(), BeatTrainSettings()
+        return BeatSettings(), BeatTrainSettings(), SelectionSettings()
     return (
         dataclasses.replace(BeatSettings(), **NEW_PATIENT_BEATS),
         dataclasses.replace(BeatTrainSettings(), **NEW_PATIENT_TRAINING),
+        dataclasses.replace(SelectionSettings(), **NEW_PATIENT_SELECTION),
     )
