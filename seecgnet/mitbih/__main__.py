@@ -85,6 +85,8 @@ PROTOCOL_OPTIONS = (
     ("--select-rebased", "selection", "rebased", {"action": argparse.BooleanOptionalAction},
      "choose the epoch and offsets on the held-out DS1 records and their copy re-based to their "
      "S rhythm together (inter-patient and ds1)"),
+    ("--rebased-runs", "selection", "rebased_runs", {"action": argparse.BooleanOptionalAction},
+     "the re-based copy also gives each S beat an interval after as long as the one before"),
     ("--rr-windows", "beats", "rr_windows_s", {"type": float, "nargs": "*", "metavar": "S"},
      "centred windows (s) whose median RR the beat's RR intervals are also divided by"),
     ("--rr-sequence", "beats", "rr_sequence_beats", {"type": whole_number(0)},

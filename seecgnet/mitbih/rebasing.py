@@ -18,7 +18,9 @@ and their ratio to each other (after over before) are kept. Two uses:
   record as it would look were S its usual rhythm (the intervals after the beat keep their
   ratio to the one before, so an S beat's longer pause after it is still there). Where the beat
   images hold the template rows (each lead minus the record's median beat), those are made again
-  against the median of the record's S beats, the patient's typical beat were S the usual rhythm;
+  against the median of the record's S beats, the patient's typical beat were S the usual rhythm.
+  With ``runs``, each S beat's interval after is also made as long as the one before, as in a
+  run of S beats in their own rhythm (DS1's S beats mostly come alone, with a longer pause after);
 - training-time augmentation (``rebase_share``): a share of the training beats re-based by a
   factor drawn from [REBASE_LOW, 1], labels unchanged, so that "early against the patient" is
   not enough to call S; with ``rebase_template``, those of records holding S beats also get their
@@ -70,6 +72,18 @@ def s_rhythm_factor(rr: np.ndarray, names: tuple[str, ...], labels: np.ndarray, 
     return float(np.median(pre[is_s]) / np.median(pre))
 
 
+def as_runs(rr: np.ndarray, names: tuple[str, ...], is_s: np.ndarray) -> np.ndarray:
+    """``rr`` with the beats ``is_s`` given an interval after equal to the one before: after over
+    before 1, each after-over-reference its before-over-reference, after in s the before."""
+    rebased = rr.copy()
+    for k, name in enumerate(names):
+        if name == "post_over_pre":
+            rebased[is_s, k] = 1.0
+        elif name.startswith("post_"):
+            rebased[is_s, k] = rr[is_s, names.index("pre_" + name[len("post_") :])]
+    return rebased
+
+
 def rebase_template(windows: np.ndarray, is_s: np.ndarray) -> np.ndarray:
     """One record's beat images (n, rows, T) whose rows 2 and 3 are its leads (rows 0 and 1) minus
     its median beat, with those rows made against the median of its S beats (``is_s``) instead."""
@@ -86,11 +100,13 @@ def rebased_validation(
     indices: np.ndarray,
     s: int,
     windows: np.ndarray | None = None,
+    runs: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The re-based copy of the beats ``indices``: the positions (into ``indices``) of the beats of
     records with at least REBASE_MIN_S_BEATS S beats among them, their RR features, each record
     re-based by its own S factor, shape (len(positions), len(names)), and, given ``windows`` (all
-    beats' images with template rows), their images with the template rows re-based (else None)."""
+    beats' images with template rows), their images with the template rows re-based (else None).
+    With ``runs``, the S beats' intervals after are made those before (``as_runs``)."""
     records = record_index[indices]
     positions, parts, images = [], [], []
     for record in np.unique(records):
@@ -99,7 +115,8 @@ def rebased_validation(
         factor = s_rhythm_factor(rr[chosen], names, labels[chosen], s)
         if np.isfinite(factor):
             positions.append(mine)
-            parts.append(rebase_rr(rr[chosen], names, factor))
+            rebased = rebase_rr(rr[chosen], names, factor)
+            parts.append(as_runs(rebased, names, labels[chosen] == s) if runs else rebased)
             if windows is not None:
                 images.append(rebase_template(windows[chosen], labels[chosen] == s))
     if not positions:

@@ -217,7 +217,14 @@ def rebased_copy(
     positions, copies, start = [], [], 0
     for fold in split.folds:
         kept, rr, images = rebased_validation(
-            beats.rr, names, beats.labels, beats.record_index, fold, s, windows
+            beats.rr,
+            names,
+            beats.labels,
+            beats.record_index,
+            fold,
+            s,
+            windows,
+            settings.selection.rebased_runs,
         )
         picked = fold[kept]
         images = beats.windows[picked] if images is None else images

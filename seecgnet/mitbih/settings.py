@@ -165,6 +165,8 @@ class SelectionSettings:
     # also score the re-based copy of the held-out records (see rebasing.py): the choice is made on
     # the mean of the two scores
     rebased: bool = False
+    # the re-based copy also gives each S beat an interval after as long as the one before
+    rebased_runs: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.tuned_classes + self.scored_classes) - set(AAMI_CLASSES)

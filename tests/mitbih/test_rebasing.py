@@ -8,6 +8,7 @@ import pytest
 from seecgnet.mitbih.rebasing import (
     REBASE_LOW,
     REBASE_MIN_S_BEATS,
+    as_runs,
     random_factors,
     rebase_rr,
     rebased_validation,
@@ -95,6 +96,26 @@ def test_the_validation_copy_holds_only_records_with_enough_s_beats():
     assert rebased_validation(rr, names, labels, record_index, indices, S)[2] is None
     few = np.flatnonzero(labels == S)[: REBASE_MIN_S_BEATS - 1]
     assert np.isnan(s_rhythm_factor(rr[few], names, labels[few], S))
+
+
+def test_runs_give_s_beats_an_interval_after_as_long_as_before():
+    names = rr_feature_names((60.0,), absolute=True)
+    peaks, labels = premature_series()
+    rr = rr_features(peaks, (60.0,), absolute=True)
+    is_s = labels == S
+    runs = as_runs(rr, names, is_s)
+    column = {name: k for k, name in enumerate(names)}
+    np.testing.assert_array_equal(runs[~is_s], rr[~is_s])
+    assert (runs[is_s, column["post_over_pre"]] == 1.0).all()
+    assert (rr[is_s, column["post_over_pre"]] > 1.5).all()
+    for post, pre in (("post_rr_s", "pre_rr_s"), ("post_over_median_60s", "pre_over_median_60s")):
+        np.testing.assert_array_equal(runs[is_s, column[post]], rr[is_s, column[pre]])
+    for kept in ("pre_over_local", "local_rr_s", "pre_over_median_60s"):
+        np.testing.assert_array_equal(runs[:, column[kept]], rr[:, column[kept]])
+    indices, record_index = np.arange(len(rr)), np.zeros(len(rr), dtype=np.int64)
+    _, copy, _ = rebased_validation(rr, names, labels, record_index, indices, S, runs=True)
+    factor = s_rhythm_factor(rr, names, labels, S)
+    np.testing.assert_allclose(copy, as_runs(rebase_rr(rr, names, factor), names, is_s))
 
 
 def test_random_factors_rebase_about_the_share_asked_within_the_range():
