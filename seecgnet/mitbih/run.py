@@ -331,7 +331,8 @@ def run_network(
     summary = json.loads(done.read_text())
     predictions = np.load(out / "predictions.npz")
     rebased = None
-    if "rebased" in predictions.files:  # a work folder from before the re-based copy has none
+    # intra-patient runs have no copy, nor have work folders from before it
+    if "rebased" in predictions.files and len(predictions["rebased_positions"]):
         copy_labels = beats.labels[split.validation][predictions["rebased_positions"]]
         rebased = score_beats(copy_labels, predictions["rebased"])
     return MethodResult(
