@@ -82,6 +82,8 @@ PROTOCOL_OPTIONS = (
     ("--rebase-template", "training", "rebase_template",
      {"action": argparse.BooleanOptionalAction},
      "re-based training beats of records with S beats: template rows against their S beats"),
+    ("--rebase-runs", "training", "rebase_runs", {"action": argparse.BooleanOptionalAction},
+     "re-based S training beats also get an interval after as long as the one before"),
     ("--select-rebased", "selection", "rebased", {"action": argparse.BooleanOptionalAction},
      "choose the epoch and offsets on the held-out DS1 records and their copy re-based to their "
      "S rhythm together (inter-patient and ds1)"),

@@ -124,6 +124,8 @@ class BeatTrainSettings(OptimiserSettings):
     # the re-based training beats of records holding S beats also get their template rows made
     # against the median of the record's S beats (needs rebase_share and template rows)
     rebase_template: bool = False
+    # the re-based S training beats are also given an interval after as long as the one before
+    rebase_runs: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -143,8 +145,10 @@ class BeatTrainSettings(OptimiserSettings):
             raise SettingsError(f"expert_weight must be >= 0, got {self.expert_weight}")
         if not 0 <= self.rebase_share <= 1:
             raise SettingsError(f"rebase_share must be within [0, 1], got {self.rebase_share}")
-        if self.rebase_template and not self.rebase_share:
-            raise SettingsError("rebase_template needs a share of re-based beats (rebase_share)")
+        if (self.rebase_template or self.rebase_runs) and not self.rebase_share:
+            raise SettingsError(
+                "rebase_template and rebase_runs need a share of re-based beats (rebase_share)"
+            )
 
     @property
     def samples(self) -> bool:

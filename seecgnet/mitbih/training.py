@@ -22,7 +22,7 @@ from tqdm import tqdm
 from seecgnet import interrupts
 from seecgnet.mitbih.adversary import SubjectAdversary
 from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
-from seecgnet.mitbih.rebasing import random_factors, rebase_rr, s_templates
+from seecgnet.mitbih.rebasing import as_runs, random_factors, rebase_rr, s_templates
 from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
 from seecgnet.mitbih.scores import selection_score
 from seecgnet.mitbih.settings import BeatTrainSettings
@@ -172,25 +172,43 @@ def _jittered(windows: np.ndarray, jitter: float, rng: np.random.Generator) -> n
 
 
 def _training_rr(
-    rr: np.ndarray, names: tuple[str, ...], share: float, rng: np.random.Generator
+    rr: np.ndarray,
+    names: tuple[str, ...],
+    share: float,
+    rng: np.random.Generator,
+    runs: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The training beats' RR features, a ``share`` of them re-based (labels unchanged), and each
-    beat's factor (1: not re-based)."""
+    beat's factor (1: not re-based). ``runs``: the beats (a mask) that, when re-based, are also
+    given an interval after as long as the one before (``as_runs``)."""
     if not share:
         return rr, np.ones(len(rr))
     if len(names) != rr.shape[1]:
         raise BeatTrainingError("re-basing the RR features needs their names (rr_names)")
     factors = random_factors(len(rr), share, rng)
-    return rebase_rr(rr, names, factors), factors
+    rebased = rebase_rr(rr, names, factors)
+    if runs is not None:
+        rebased = as_runs(rebased, names, runs & (factors < 1))
+    return rebased, factors
+
+
+def _s_runs(labels: np.ndarray, config: BeatTrainSettings) -> np.ndarray | None:
+    """The S beats among ``labels`` with ``rebase_runs``, else None."""
+    return labels == AAMI_CLASSES.index("S") if config.rebase_runs else None
 
 
 def _rebased_batch(
-    beats: Beats, batch: np.ndarray, parts: LossParts, share: float, rng: np.random.Generator
+    beats: Beats,
+    batch: np.ndarray,
+    parts: LossParts,
+    config: BeatTrainSettings,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The batch's images and RR features, a ``share`` re-based; of those, the beats of records
-    with an S template get their template rows (2 and 3) made against it."""
+    """The batch's images and RR features, a ``rebase_share`` re-based; of those, the beats of
+    records with an S template get their template rows (2 and 3) made against it."""
     windows = beats.windows[batch]
-    rr, factors = _training_rr(beats.rr[batch], parts.rr_names, share, rng)
+    runs = _s_runs(beats.labels[batch], config)
+    rr, factors = _training_rr(beats.rr[batch], parts.rr_names, config.rebase_share, rng, runs)
     if parts.s_templates is not None:
         templates = parts.s_templates[beats.record_index[batch]]  # (B, 2, T)
         swap = (factors < 1) & np.isfinite(templates[:, 0, 0])
@@ -210,7 +228,7 @@ def _batch_loss(
     """The loss of one batch: the beat loss of the network's logits (plus the frozen expert's),
     and the record head's cross-entropy when ``model`` is a ``SubjectAdversary`` (its gradient
     reversed before it reaches the features)."""
-    windows, rr = _rebased_batch(beats, batch, parts, config.rebase_share, rng)
+    windows, rr = _rebased_batch(beats, batch, parts, config, rng)
     if config.amplitude_jitter:
         windows = _jittered(windows, config.amplitude_jitter, rng)
     x = torch.from_numpy(windows).unsqueeze(1)  # (B, rows, T) -> (B, 1, rows, T)
@@ -289,7 +307,8 @@ def _loss_parts(
     if config.rhythm_expert:
         path = folder / EXPERT_NAME
         rng = np.random.default_rng([config.seed, 0])  # the epochs draw from [seed, epoch]
-        rr = scaler(_training_rr(beats.rr[fit], rr_names, config.rebase_share, rng)[0])
+        runs = _s_runs(beats.labels[fit], config)
+        rr = scaler(_training_rr(beats.rr[fit], rr_names, config.rebase_share, rng, runs)[0])
         labels = torch.from_numpy(beats.labels[fit])
         if path.exists():
             expert = RhythmExpert(rr.shape[1], len(AAMI_CLASSES), s_by_timing=config.s_by_timing)

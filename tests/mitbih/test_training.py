@@ -203,7 +203,8 @@ def test_template_rebasing_makes_the_rows_against_the_records_s_beats():
     np.testing.assert_allclose(templates[0], np.median(windows[labels == 1, :2], axis=0))
     assert np.isnan(templates[1]).all()
     parts = LossParts(None, torch.ones(5), np.zeros(2, np.int64), None, names, templates)
-    images, rr = _rebased_batch(beats, fit, parts, 1.0, np.random.default_rng(1))
+    config = BeatTrainSettings(rebase_share=1.0)
+    images, rr = _rebased_batch(beats, fit, parts, config, np.random.default_rng(1))
     np.testing.assert_allclose(images[:100, 2:], windows[:100, :2] - templates[0], rtol=1e-6)
     np.testing.assert_array_equal(images[100:], windows[100:])  # no S template: rows kept
     np.testing.assert_array_equal(images[:, :2], windows[:, :2])
@@ -212,3 +213,16 @@ def test_template_rebasing_makes_the_rows_against_the_records_s_beats():
     assert (beats.rr == 1.0).all()
     with pytest.raises(SettingsError, match="rebase_share"):
         BeatTrainSettings(rebase_template=True)
+    with pytest.raises(SettingsError, match="rebase_share"):
+        BeatTrainSettings(rebase_runs=True)
+
+
+def test_rebased_s_training_beats_can_be_given_runs():
+    names = rr_feature_names((60.0,), absolute=False)
+    rr = np.full((400, len(names)), 0.8, dtype=np.float32)
+    rr[:, names.index("post_over_pre")] = 1.5
+    is_s = np.arange(400) % 2 == 0
+    moved, factors = _training_rr(rr, names, 0.5, np.random.default_rng(0), is_s)
+    post_over_pre = moved[:, names.index("post_over_pre")]
+    assert (post_over_pre[is_s & (factors < 1)] == 1.0).all()
+    assert (post_over_pre[~(is_s & (factors < 1))] == 1.5).all()
