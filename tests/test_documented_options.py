@@ -118,10 +118,14 @@ MITBIH_RUNS = {
         *("--protocol", "ds1", "--seeds", "2", "--class-weighting", "none", "--rr-windows", "60"),
         *("--no-rhythm-expert", "--no-s-by-timing", "--rr-absolute", "--no-rr-irregularity"),
         *("--sampling-power", "0", "--epoch-beats", "0", "--no-neighbour-rows"),
+        *("--rebase-share", "0", "--no-select-rebased", "--no-rebase-template"),
+        *("--no-rebased-runs", "--no-rebase-runs"),
     ],
     "ds1_log_weights": [
         *("--protocol", "ds1", "--class-weighting", "log", "--rhythm-expert", "--rr-windows"),
         *("--no-rr-absolute", "--rr-irregularity", "--sampling-power", "1", "--epoch-beats", "64"),
+        *("--rebase-share", "0.5", "--select-rebased", "--expert-weight", "0.5"),
+        *("--rebase-template", "--rebased-runs", "--rebase-runs"),
     ],
 }
 

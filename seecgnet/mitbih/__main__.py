@@ -75,6 +75,20 @@ PROTOCOL_OPTIONS = (
      "fit a classifier of the RR features alone first; the network learns on top of it"),
     ("--s-by-timing", "training", "s_by_timing", {"action": argparse.BooleanOptionalAction},
      "leave S against N to the rhythm expert alone (needs --rhythm-expert)"),
+    ("--expert-weight", "training", "expert_weight", {"type": float},
+     "multiply the rhythm expert's logits by this before they join the network's"),
+    ("--rebase-share", "training", "rebase_share", {"type": float},
+     "share of training beats whose RR references are re-based by a factor from [0.6, 1]"),
+    ("--rebase-template", "training", "rebase_template",
+     {"action": argparse.BooleanOptionalAction},
+     "re-based training beats of records with S beats: template rows against their S beats"),
+    ("--rebase-runs", "training", "rebase_runs", {"action": argparse.BooleanOptionalAction},
+     "re-based S training beats also get an interval after as long as the one before"),
+    ("--select-rebased", "selection", "rebased", {"action": argparse.BooleanOptionalAction},
+     "choose the epoch and offsets on the held-out DS1 records and their copy re-based to their "
+     "S rhythm together (inter-patient and ds1)"),
+    ("--rebased-runs", "selection", "rebased_runs", {"action": argparse.BooleanOptionalAction},
+     "the re-based copy also gives each S beat an interval after as long as the one before"),
     ("--rr-windows", "beats", "rr_windows_s", {"type": float, "nargs": "*", "metavar": "S"},
      "centred windows (s) whose median RR the beat's RR intervals are also divided by"),
     ("--rr-sequence", "beats", "rr_sequence_beats", {"type": whole_number(0)},
@@ -101,8 +115,10 @@ def _default_text(part: str, field: str) -> str:
     ds1"."""
     values = []
     for protocol in ("intra", "inter"):
-        beats, training = protocol_defaults(protocol)
-        values.append(_shown(getattr(beats if part == "beats" else training, field)))
+        parts = dict(
+            zip(("beats", "training", "selection"), protocol_defaults(protocol), strict=True)
+        )
+        values.append(_shown(getattr(parts[part], field)))
     if values[0] == values[1]:
         return values[0]
     return f"{values[0]} intra-patient, {values[1]} inter-patient and ds1"
@@ -156,8 +172,8 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     """The run's settings: the protocol's defaults, replaced by the options given."""
     from seecgnet.mitbih.run import BenchmarkSettings
 
-    beats, training = protocol_defaults(args.protocol)
-    given: dict[str, dict[str, object]] = {"beats": {}, "training": {}}
+    beats, training, selection = protocol_defaults(args.protocol)
+    given: dict[str, dict[str, object]] = {"beats": {}, "training": {}, "selection": {}}
     for flag, part, field, _, _ in PROTOCOL_OPTIONS:
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
@@ -168,7 +184,9 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
         beats=dataclasses.replace(beats, **given["beats"]),
         split=dataclasses.replace(SplitSettings(), folds=args.folds, seed=args.seed),
         training=dataclasses.replace(training, **given["training"], seed=args.seed),
-        selection=dataclasses.replace(SelectionSettings(), tuned_classes=tuple(args.tune)),
+        selection=dataclasses.replace(
+            selection, **given["selection"], tuned_classes=tuple(args.tune)
+        ),
     )
 
 

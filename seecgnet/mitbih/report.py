@@ -26,6 +26,16 @@ class MethodResult:
     epochs: int
     train_seconds: float
     seed: int
+    # the re-based copy of the held-out records (see rebasing.py), with the chosen epoch and offset
+    rebased_scores: BeatScores | None = None
+
+    @property
+    def parts(self) -> tuple[tuple[str, BeatScores], ...]:
+        """(part, scores) of the test, validation and (where there is one) re-based copy."""
+        parts = (("test", self.scores), ("validation", self.validation_scores))
+        if self.rebased_scores is not None:
+            parts += (("rebased validation", self.rebased_scores),)
+        return parts
 
     @property
     def shown(self) -> tuple[str, BeatScores]:
@@ -48,7 +58,7 @@ def write_csv(results: Sequence[MethodResult], protocol: str, path: Path) -> Non
         writer = csv.writer(handle)
         writer.writerow(["protocol", "method", "part", "class", "support", "Se", "PPV", "F1"])
         for r in results:
-            for part, scores in (("test", r.scores), ("validation", r.validation_scores)):
+            for part, scores in r.parts:
                 for k, name in enumerate(AAMI_CLASSES):
                     writer.writerow(
                         [protocol, r.method, part, name, int(scores.support[k])]
@@ -57,7 +67,7 @@ def write_csv(results: Sequence[MethodResult], protocol: str, path: Path) -> Non
         writer.writerow([])
         writer.writerow(["protocol", "method", "part", *SUMMARY, *RUN_COLUMNS])
         for r in results:
-            for part, scores in (("test", r.scores), ("validation", r.validation_scores)):
+            for part, scores in r.parts:
                 writer.writerow(
                     [protocol, r.method, part]
                     + [f"{getattr(scores, name):.4f}" for name in SUMMARY]
@@ -67,6 +77,21 @@ def write_csv(results: Sequence[MethodResult], protocol: str, path: Path) -> Non
 
 def _cell(value: float) -> str:
     return "–" if np.isnan(value) else f"{value:.3f}"
+
+
+def _rebased_lines(results: Sequence[MethodResult]) -> list[str]:
+    """A sentence per method on the re-based copy of the held-out records, where there is one."""
+    s, v = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
+    lines = []
+    for r in results:
+        c = r.rebased_scores
+        if c is not None and c.support.sum():
+            lines.append(
+                f"{r.method}, the held-out DS1 records re-based to their S rhythm "
+                f"({c.support.sum()} beats, {c.support[s]} S): S Se {_cell(c.sensitivity[s])}, "
+                f"PPV {_cell(c.ppv[s])}, F1 {_cell(c.f1[s])}; V F1 {_cell(c.f1[v])}."
+            )
+    return ["", *lines] if lines else []
 
 
 def markdown(results: Sequence[MethodResult], protocol: str) -> str:
@@ -93,6 +118,7 @@ def markdown(results: Sequence[MethodResult], protocol: str) -> str:
                 f"| {r.method} | {name} | {s.support[k]} | {_cell(s.sensitivity[k])} "
                 f"| {_cell(s.ppv[k])} | {_cell(s.f1[k])} |"
             )
+    lines += _rebased_lines(results)
     for r in results:
         lines += ["", f"Confusion matrix, {r.method} (rows: reference, columns: predicted):", ""]
         lines += ["| | " + " | ".join(AAMI_CLASSES) + " |", "|---" * 6 + "|"]

@@ -35,8 +35,9 @@ EXPERT_LEARNING_RATE = 1e-2
 class RhythmExpert(nn.Module):
     """RR features (B, n_rr), standardised, to logits (B, n_classes): one hidden ReLU layer.
 
-    ``join(network_logits, rr)`` adds its logits to the network's (S taken from N first, with
-    ``s_by_timing``).
+    ``join(network_logits, rr)`` adds its logits, times ``weight``, to the network's (S taken from
+    N first, with ``s_by_timing``); a weight below 1 limits how far the timing can overrule the
+    shape.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class RhythmExpert(nn.Module):
             nn.Linear(n_rr, hidden_units), nn.ReLU(), nn.Linear(hidden_units, n_classes)
         )
         self.s_by_timing = s_by_timing
+        self.weight = 1.0
 
     def forward(self, rr: torch.Tensor) -> torch.Tensor:
         return self.layers(rr)
@@ -61,7 +63,7 @@ class RhythmExpert(nn.Module):
             tied = network_logits.clone()
             tied[:, S] = network_logits[:, N]
             network_logits = tied
-        return network_logits + self(rr)
+        return network_logits + self.weight * self(rr)
 
 
 def fit_rhythm_expert(

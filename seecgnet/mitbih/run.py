@@ -40,9 +40,10 @@ from seecgnet.mitbih.beats import (
     load_or_read_beats,
 )
 from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.rebasing import rebased_validation
 from seecgnet.mitbih.report import MethodResult, draw_confusion, markdown, write_csv
 from seecgnet.mitbih.scores import score_beats
-from seecgnet.mitbih.selection import choose, decide, log_probabilities
+from seecgnet.mitbih.selection import Choice, choose, decide, log_probabilities
 from seecgnet.mitbih.settings import (
     PROTOCOLS,
     RUN_MARKER,
@@ -90,6 +91,8 @@ class BenchmarkSettings:
             raise ValueError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
         for architecture in self.architectures:
             beat_settings_for(architecture, self.beats)  # fails on unknown names
+        if self.training.rebase_template and not self.beats.template_rows:
+            raise ValueError("rebase_template needs the template rows in the beat images")
 
     def to_json(self) -> str:
         plain = to_plain(self)
@@ -173,7 +176,7 @@ def train_members(
         trained.append(
             train_beat_model(
                 beats, fit, validation, network_settings, settings.training, out / f"fold_{k}",
-                progress,
+                progress, settings.beats.rr_names,
             )
         )  # fmt: skip
     return trained
@@ -188,6 +191,75 @@ def ensemble_log_p(
         for m in members
     ]
     return np.log(np.maximum(np.mean(probabilities, axis=0), 1e-30))
+
+
+@dataclass(frozen=True, eq=False)
+class RebasedCopy:
+    """The re-based copy of the held-out records (see rebasing.py): ``positions`` into the pooled
+    validation beats, and each epoch's logits for them (epochs, len(positions), classes)."""
+
+    positions: np.ndarray
+    logits: list[np.ndarray]
+
+
+def rebased_copy(
+    settings: BenchmarkSettings,
+    beats: Beats,
+    split: Split,
+    members: list[TrainedBeatModel],
+    saved: list[list[dict]],
+) -> RebasedCopy:
+    """Each fold's held-out records that hold S beats, re-based to their S rhythm (RR references
+    and, where the images have them, template rows), predicted by the fold's model after every
+    epoch; empty without folds (intra-patient)."""
+    names, s = settings.beats.rr_names, AAMI_CLASSES.index("S")
+    windows = beats.windows if settings.beats.template_rows else None
+    positions, copies, start = [], [], 0
+    for fold in split.folds:
+        kept, rr, images = rebased_validation(
+            beats.rr,
+            names,
+            beats.labels,
+            beats.record_index,
+            fold,
+            s,
+            windows,
+            settings.selection.rebased_runs,
+        )
+        picked = fold[kept]
+        images = beats.windows[picked] if images is None else images
+        copies.append(
+            Beats(beats.records, images, rr, beats.labels[picked], beats.record_index[picked])
+        )
+        positions.append(start + kept)
+        start += len(fold)
+    logits = []
+    for epoch in range(settings.training.epochs if split.folds else 0):
+        parts = []
+        for member, states, copy in zip(members, saved, copies, strict=True):
+            member.network.load_state_dict(states[epoch]["network"])
+            everything = np.arange(len(copy))
+            parts.append(predict_logits(member.network, copy, everything, member.scaler,
+                                        member.expert))  # fmt: skip
+        logits.append(np.concatenate(parts))
+    return RebasedCopy(np.concatenate(positions or [np.zeros(0, np.int64)]), logits)
+
+
+def save_members(members: list[TrainedBeatModel], saved: list[list[dict]], choice: Choice) -> None:
+    """Set each model to the chosen epoch and write its model.pt (weights, RR scaler, offsets,
+    expert)."""
+    for member, states in zip(members, saved, strict=True):
+        member.network.load_state_dict(states[choice.epoch - 1]["network"])
+        torch.save(
+            {
+                "network": member.network.state_dict(),
+                "rr_mean": member.scaler.mean,
+                "rr_std": member.scaler.std,
+                "offsets": np.asarray(choice.offsets),
+                "expert": None if member.expert is None else member.expert.state_dict(),
+            },
+            member.folder / "model.pt",
+        )
 
 
 def train_and_save(
@@ -208,28 +280,26 @@ def train_and_save(
     pooled = [
         np.concatenate([s[e - 1]["validation_logits"].numpy() for s in saved]) for e in epochs
     ]
-    choice, table = choose(beats.labels[split.validation], pooled, settings.selection)
+    copy = rebased_copy(settings, beats, split, members, saved)
+    copy_labels = beats.labels[split.validation][copy.positions]
+    rebased = (copy_labels, copy.logits) if copy.logits else None
+    choice, table = choose(beats.labels[split.validation], pooled, settings.selection, rebased)
     np.save(out / "validation_logits.npy", np.stack(pooled))  # (epochs, validation beats, classes)
-    for member, states in zip(members, saved, strict=True):
-        member.network.load_state_dict(states[choice.epoch - 1]["network"])
-        torch.save(
-            {
-                "network": member.network.state_dict(),
-                "rr_mean": member.scaler.mean,
-                "rr_std": member.scaler.std,
-                "offsets": np.asarray(choice.offsets),
-                "expert": None if member.expert is None else member.expert.state_dict(),
-            },
-            member.folder / "model.pt",
-        )
+    save_members(members, saved, choice)
     test_log_p = ensemble_log_p(members, beats, split.test)
     validation_log_p = log_probabilities(pooled[choice.epoch - 1])
+    rebased_log_p = log_probabilities(
+        copy.logits[choice.epoch - 1] if copy.logits else np.zeros((0, len(AAMI_CLASSES)))
+    )
     np.savez(
         out / "predictions.npz",
         test=decide(test_log_p, choice.offsets),
         validation=decide(validation_log_p, choice.offsets),
         test_log_p=test_log_p.astype(np.float32),
         validation_log_p=validation_log_p.astype(np.float32),
+        rebased_positions=copy.positions,
+        rebased=decide(rebased_log_p, choice.offsets),
+        rebased_log_p=rebased_log_p.astype(np.float32),
     )
     summary = {
         "best_epoch": choice.epoch,
@@ -260,6 +330,11 @@ def run_network(
         train_and_save(architecture, settings, beats, split, out, progress)
     summary = json.loads(done.read_text())
     predictions = np.load(out / "predictions.npz")
+    rebased = None
+    # intra-patient runs have no copy, nor have work folders from before it
+    if "rebased" in predictions.files and len(predictions["rebased_positions"]):
+        copy_labels = beats.labels[split.validation][predictions["rebased_positions"]]
+        rebased = score_beats(copy_labels, predictions["rebased"])
     return MethodResult(
         method=METHOD_NAMES[architecture],
         scores=score_beats(beats.labels[split.test], predictions["test"]),
@@ -269,6 +344,7 @@ def run_network(
         epochs=settings.training.epochs,
         train_seconds=summary["train_seconds"],
         seed=settings.training.seed,
+        rebased_scores=rebased,
     )
 
 

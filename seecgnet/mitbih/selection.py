@@ -54,35 +54,59 @@ def decide(log_p: np.ndarray, offsets: tuple[float, ...] | np.ndarray) -> np.nda
     return (log_p + np.asarray(offsets, dtype=np.float64)).argmax(axis=1)
 
 
+Part = tuple[np.ndarray, np.ndarray]  # (labels (n,), log-probabilities (n, classes))
+
+
+def parts_score(parts: list[Part], offsets: np.ndarray, settings: SelectionSettings) -> float:
+    """The mean over ``parts`` of their ``choice_score`` with ``offsets``."""
+    return float(np.mean([choice_score(y, decide(lp, offsets), settings) for y, lp in parts]))
+
+
 def tune_offsets(
-    labels: np.ndarray, log_p: np.ndarray, settings: SelectionSettings
+    labels: np.ndarray,
+    log_p: np.ndarray,
+    settings: SelectionSettings,
+    extra: tuple[Part, ...] = (),
 ) -> tuple[tuple[float, ...], float]:
     """Offsets for the tuned classes, searched one class after the other on the grid (the others
-    held), and the score they reach; the other classes keep 0."""
+    held), and the score they reach (the mean with the ``extra`` parts' scores, where given); the
+    other classes keep 0."""
+    parts = [(labels, log_p), *extra]
     offsets = np.zeros(len(AAMI_CLASSES))
-    best = choice_score(labels, decide(log_p, offsets), settings)
+    best = parts_score(parts, offsets, settings)
     for name in settings.tuned_classes:
         k = AAMI_CLASSES.index(name)
         for value in settings.grid:
             trial = offsets.copy()
             trial[k] = value
-            score = choice_score(labels, decide(log_p, trial), settings)
+            score = parts_score(parts, trial, settings)
             if score > best:
                 best, offsets = score, trial
     return tuple(float(v) for v in offsets), float(best)
 
 
 def choose(
-    labels: np.ndarray, logits_by_epoch: list[np.ndarray], settings: SelectionSettings
+    labels: np.ndarray,
+    logits_by_epoch: list[np.ndarray],
+    settings: SelectionSettings,
+    rebased: tuple[np.ndarray, list[np.ndarray]] | None = None,
 ) -> tuple[Choice, list[dict]]:
     """The epoch (1-based) and offsets of the highest pooled validation score, and one row per
-    epoch: its score with plain argmax, and with its own best offsets."""
+    epoch: its score with plain argmax, and with its own best offsets. ``rebased``: the labels and
+    each epoch's logits of the re-based copy (see rebasing.py); with ``settings.rebased`` the
+    choice scores it too (the mean of the two), and either way each row gives its score."""
     rows, choice = [], Choice(epoch=len(logits_by_epoch), offsets=(0.0,) * 5, score=-np.inf)
     for epoch, logits in enumerate(logits_by_epoch, start=1):
         log_p = log_probabilities(logits)
-        offsets, score = tune_offsets(labels, log_p, settings)
+        extra: tuple[Part, ...] = ()
+        if rebased is not None and len(rebased[0]):
+            extra = ((rebased[0], log_probabilities(rebased[1][epoch - 1])),)
+        offsets, score = tune_offsets(labels, log_p, settings, extra if settings.rebased else ())
         plain = choice_score(labels, decide(log_p, np.zeros(len(AAMI_CLASSES))), settings)
-        rows.append({"epoch": epoch, "plain": plain, "tuned": score, "offsets": list(offsets)})
+        row = {"epoch": epoch, "plain": plain, "tuned": score, "offsets": list(offsets)}
+        if extra:
+            row["rebased"] = parts_score(list(extra), np.asarray(offsets), settings)
+        rows.append(row)
         if np.isfinite(score) and score > choice.score:
             choice = Choice(epoch, offsets, score)
     return choice, rows

@@ -116,6 +116,16 @@ class BeatTrainSettings(OptimiserSettings):
     rhythm_expert: bool = False
     # leave S against N to the rhythm expert alone: the network's S logit is its N logit
     s_by_timing: bool = False
+    # the expert's logits are multiplied by this before they join the network's (1: as fitted)
+    expert_weight: float = 1.0
+    # share of the training beats (and of the rhythm expert's) whose RR references are re-based by
+    # a factor from [0.6, 1], labels unchanged (see rebasing.py); 0 = none
+    rebase_share: float = 0.0
+    # the re-based training beats of records holding S beats also get their template rows made
+    # against the median of the record's S beats (needs rebase_share and template rows)
+    rebase_template: bool = False
+    # the re-based S training beats are also given an interval after as long as the one before
+    rebase_runs: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -130,6 +140,14 @@ class BeatTrainSettings(OptimiserSettings):
         if min(self.sampling_power, self.epoch_beats, self.focal_gamma, self.adversary_weight) < 0:
             raise SettingsError(
                 "sampling_power, epoch_beats, focal_gamma and adversary_weight must be >= 0"
+            )
+        if self.expert_weight < 0:
+            raise SettingsError(f"expert_weight must be >= 0, got {self.expert_weight}")
+        if not 0 <= self.rebase_share <= 1:
+            raise SettingsError(f"rebase_share must be within [0, 1], got {self.rebase_share}")
+        if (self.rebase_template or self.rebase_runs) and not self.rebase_share:
+            raise SettingsError(
+                "rebase_template and rebase_runs need a share of re-based beats (rebase_share)"
             )
 
     @property
@@ -148,6 +166,11 @@ class SelectionSettings:
     offset_min: float = -4.0
     offset_max: float = 4.0
     offset_step: float = 0.25
+    # also score the re-based copy of the held-out records (see rebasing.py): the choice is made on
+    # the mean of the two scores
+    rebased: bool = False
+    # the re-based copy also gives each S beat an interval after as long as the one before
+    rebased_runs: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.tuned_classes + self.scored_classes) - set(AAMI_CLASSES)
@@ -173,22 +196,31 @@ class SelectionSettings:
 # On new patients (inter-patient, and ds1 where its choices were made on DS1's folds alone): RR
 # intervals only as ratios to the patient's rhythm over 10 beats, 1 and 5 minutes and the record,
 # with each window's irregularity; the rhythm expert; epochs of 15,000 beats drawn with
-# probability N_c^-0.5; four of them. Intra-patient keeps the settings that reach the paper's
-# 99.2 % on beats of patients seen in training.
+# probability N_c^-0.5; four of them; half the training beats re-based (RR references and, in
+# records with S beats, template rows; see rebasing.py). Intra-patient keeps the settings that
+# reach the paper's 99.2 % on beats of patients seen in training.
 NEW_PATIENT_BEATS = {"rr_windows_s": (60.0, 300.0), "rr_absolute": False, "rr_irregularity": True}
 NEW_PATIENT_TRAINING = {
     "epochs": 4,
     "sampling_power": 0.5,
     "epoch_beats": 15_000,
     "rhythm_expert": True,
+    "rebase_share": 0.5,
+    "rebase_template": True,
 }
 
 
-def protocol_defaults(protocol: Protocol) -> tuple[BeatSettings, BeatTrainSettings]:
-    """The beat and training settings a protocol runs with unless told otherwise."""
+NEW_PATIENT_SELECTION: dict[str, object] = {}
+
+
+def protocol_defaults(
+    protocol: Protocol,
+) -> tuple[BeatSettings, BeatTrainSettings, SelectionSettings]:
+    """The beat, training and selection settings a protocol runs with unless told otherwise."""
     if protocol == "intra":
-        return BeatSettings(), BeatTrainSettings()
+        return BeatSettings(), BeatTrainSettings(), SelectionSettings()
     return (
         dataclasses.replace(BeatSettings(), **NEW_PATIENT_BEATS),
         dataclasses.replace(BeatTrainSettings(), **NEW_PATIENT_TRAINING),
+        dataclasses.replace(SelectionSettings(), **NEW_PATIENT_SELECTION),
     )

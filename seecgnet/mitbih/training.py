@@ -22,6 +22,7 @@ from tqdm import tqdm
 from seecgnet import interrupts
 from seecgnet.mitbih.adversary import SubjectAdversary
 from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
+from seecgnet.mitbih.rebasing import as_runs, random_factors, rebase_rr, s_templates
 from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
 from seecgnet.mitbih.scores import selection_score
 from seecgnet.mitbih.settings import BeatTrainSettings
@@ -151,12 +152,15 @@ def predict_logits(
 @dataclass(frozen=True, eq=False)
 class LossParts:
     """What every batch's loss needs besides the batch: the RR scaler, the class weights, the
-    record head's class of each record index, and the rhythm expert (or None)."""
+    record head's class of each record index, the rhythm expert (or None), and the names of the
+    RR features and each record's S template (for re-basing; None: no template re-basing)."""
 
     scaler: RRScaler
     weights: torch.Tensor
     record_class: np.ndarray
     expert: RhythmExpert | None
+    rr_names: tuple[str, ...] = ()
+    s_templates: np.ndarray | None = None
 
 
 def _jittered(windows: np.ndarray, jitter: float, rng: np.random.Generator) -> np.ndarray:
@@ -165,6 +169,52 @@ def _jittered(windows: np.ndarray, jitter: float, rng: np.random.Generator) -> n
     scale = rng.uniform(1 - jitter, 1 + jitter, size=(len(windows), 2, 1)).astype(np.float32)
     rows_per_lead = windows.shape[1] // 2
     return windows * np.tile(scale, (1, rows_per_lead, 1))  # (B, rows, T) * (B, rows, 1)
+
+
+def _training_rr(
+    rr: np.ndarray,
+    names: tuple[str, ...],
+    share: float,
+    rng: np.random.Generator,
+    runs: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The training beats' RR features, a ``share`` of them re-based (labels unchanged), and each
+    beat's factor (1: not re-based). ``runs``: the beats (a mask) that, when re-based, are also
+    given an interval after as long as the one before (``as_runs``)."""
+    if not share:
+        return rr, np.ones(len(rr))
+    if len(names) != rr.shape[1]:
+        raise BeatTrainingError("re-basing the RR features needs their names (rr_names)")
+    factors = random_factors(len(rr), share, rng)
+    rebased = rebase_rr(rr, names, factors)
+    if runs is not None:
+        rebased = as_runs(rebased, names, runs & (factors < 1))
+    return rebased, factors
+
+
+def _s_runs(labels: np.ndarray, config: BeatTrainSettings) -> np.ndarray | None:
+    """The S beats among ``labels`` with ``rebase_runs``, else None."""
+    return labels == AAMI_CLASSES.index("S") if config.rebase_runs else None
+
+
+def _rebased_batch(
+    beats: Beats,
+    batch: np.ndarray,
+    parts: LossParts,
+    config: BeatTrainSettings,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The batch's images and RR features, a ``rebase_share`` re-based; of those, the beats of
+    records with an S template get their template rows (2 and 3) made against it."""
+    windows = beats.windows[batch]
+    runs = _s_runs(beats.labels[batch], config)
+    rr, factors = _training_rr(beats.rr[batch], parts.rr_names, config.rebase_share, rng, runs)
+    if parts.s_templates is not None:
+        templates = parts.s_templates[beats.record_index[batch]]  # (B, 2, T)
+        swap = (factors < 1) & np.isfinite(templates[:, 0, 0])
+        windows = windows.copy()
+        windows[swap, 2:4] = windows[swap, :2] - templates[swap]
+    return windows, rr
 
 
 def _batch_loss(
@@ -178,11 +228,11 @@ def _batch_loss(
     """The loss of one batch: the beat loss of the network's logits (plus the frozen expert's),
     and the record head's cross-entropy when ``model`` is a ``SubjectAdversary`` (its gradient
     reversed before it reaches the features)."""
-    windows = beats.windows[batch]
+    windows, rr = _rebased_batch(beats, batch, parts, config, rng)
     if config.amplitude_jitter:
         windows = _jittered(windows, config.amplitude_jitter, rng)
     x = torch.from_numpy(windows).unsqueeze(1)  # (B, rows, T) -> (B, 1, rows, T)
-    rr = parts.scaler(beats.rr[batch])
+    rr = parts.scaler(rr)
     targets = torch.from_numpy(beats.labels[batch])
     outputs = model(x, rr)
     logits = outputs[0] if isinstance(model, SubjectAdversary) else outputs
@@ -240,7 +290,11 @@ def _model_to_train(
 
 
 def _loss_parts(
-    beats: Beats, fit: np.ndarray, config: BeatTrainSettings, folder: Path
+    beats: Beats,
+    fit: np.ndarray,
+    config: BeatTrainSettings,
+    folder: Path,
+    rr_names: tuple[str, ...] = (),
 ) -> LossParts:
     """The scaler, weights and record classes of the ``fit`` beats, and with ``rhythm_expert``
     the expert: read from ``folder/expert.pt`` when a cut-off run left one, else fitted."""
@@ -252,7 +306,10 @@ def _loss_parts(
     expert = None
     if config.rhythm_expert:
         path = folder / EXPERT_NAME
-        rr, labels = scaler(beats.rr[fit]), torch.from_numpy(beats.labels[fit])
+        rng = np.random.default_rng([config.seed, 0])  # the epochs draw from [seed, epoch]
+        runs = _s_runs(beats.labels[fit], config)
+        rr = scaler(_training_rr(beats.rr[fit], rr_names, config.rebase_share, rng, runs)[0])
+        labels = torch.from_numpy(beats.labels[fit])
         if path.exists():
             expert = RhythmExpert(rr.shape[1], len(AAMI_CLASSES), s_by_timing=config.s_by_timing)
             expert.load_state_dict(torch.load(path, weights_only=True))
@@ -263,7 +320,13 @@ def _loss_parts(
             )
             folder.mkdir(parents=True, exist_ok=True)
             torch.save(expert.state_dict(), path)
-    return LossParts(scaler, weights, record_class, expert)
+        expert.weight = config.expert_weight
+    templates = None
+    if config.rebase_template:
+        s = AAMI_CLASSES.index("S")
+        n_records = len(beats.records)
+        templates = s_templates(beats.windows, beats.labels, beats.record_index, fit, s, n_records)
+    return LossParts(scaler, weights, record_class, expert, rr_names, templates)
 
 
 def train_beat_model(
@@ -274,10 +337,12 @@ def train_beat_model(
     config: BeatTrainSettings,
     folder: Path,
     progress: bool = True,
+    rr_names: tuple[str, ...] = (),
 ) -> TrainedBeatModel:
     """Train on the ``fit`` beats for ``config.epochs`` epochs, saving after each the weights and
     the ``validation`` beats' logits in ``folder/epochs/NNN.pt``. Resumes from ``folder``'s
-    checkpoint when it holds one."""
+    checkpoint when it holds one. ``rr_names``: the RR features' names, needed to re-base them
+    (``config.rebase_share``)."""
     if len(fit) < config.batch_size:
         raise BeatTrainingError(
             f"{len(fit)} training beats, fewer than one batch of {config.batch_size}"
@@ -285,7 +350,7 @@ def train_beat_model(
     torch.manual_seed(config.seed)
     network = build_network(network_settings)
     model = _model_to_train(network, beats, fit, config)
-    parts = _loss_parts(beats, fit, config, folder)
+    parts = _loss_parts(beats, fit, config, folder, rr_names)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )

@@ -46,6 +46,7 @@ def test_intra_run_writes_settings_results_and_figure(data_dir, tmp_path):
         rows = [row for row in csv.reader(handle) if row]
     methods = {row[1] for row in rows[1:] if row[0] == "intra"}
     assert methods == {"SE-ECGNet", "plain 1-D ResNet"}
+    assert not any(row[2] == "rebased validation" for row in rows)  # no folds, no re-based copy
     assert "weighted F1" in (workdir / "results.md").read_text()
     assert (workdir / "confusion.png").stat().st_size > 1000
     for architecture in ("seecgnet", "baseline"):
@@ -158,7 +159,10 @@ def de_chazal_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(de_chazal_dir, tmp_path):
+def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(
+    de_chazal_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("seecgnet.mitbih.rebasing.REBASE_MIN_S_BEATS", 3)  # a few S beats each
     workdir = tmp_path / "run"
     folds = ["--folds", "3", "--rr-windows", "10", "--rr-sequence", "1"]
     assert main([str(de_chazal_dir), str(workdir), "--protocol", "ds1", *TINY, *folds]) == 0
@@ -174,6 +178,14 @@ def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(de_cha
     # every DS1 beat predicted once, by the model of the folds that did not hold its record
     assert len(predictions["validation"]) == len(np.load(workdir / "beats" / "labels.npy"))
     assert "DS1 out-of-fold validation beats" in (workdir / "results.md").read_text()
+    # the re-based copy: the held-out records with S beats, predicted after every epoch
+    positions = predictions["rebased_positions"]
+    labels = np.load(workdir / "beats" / "labels.npy")[np.load(workdir / "split.npz")["validation"]]
+    assert 0 < len(positions) == len(predictions["rebased"]) and (labels[positions] == 1).any()
+    assert all("rebased" in row for row in done["selection"])
+    with (workdir / "results.csv").open() as handle:
+        assert any(row[2:3] == ["rebased validation"] for row in csv.reader(handle))
+    assert "re-based to their S rhythm" in (workdir / "results.md").read_text()
     assert json.loads((workdir / "data_files.json").read_text()).keys() == set(DS1)
 
 
@@ -267,6 +279,11 @@ def test_each_protocol_has_its_own_defaults_and_options_override_them():
     assert inter.training.sampling_power == 0.5 and inter.training.rhythm_expert
     assert inter.beats.rr_windows_s == (60.0, 300.0) and inter.beats.rr_irregularity
     assert not inter.beats.rr_absolute
+    assert (inter.training.rebase_share, inter.training.rebase_template) == (0.5, True)
+    assert (intra.training.rebase_share, intra.training.rebase_template) == (0.0, False)
+    assert not inter.selection.rebased and not inter.selection.rebased_runs
+    rebased = settings_from_args(parse_args(["d", "w", "--protocol", "ds1", "--select-rebased"]))
+    assert rebased.selection.rebased and rebased.selection.tuned_classes == ("S",)
     given = ["--epochs", "7", "--no-rhythm-expert", "--rr-windows", "--rr-absolute", "--seed", "5"]
     changed = settings_from_args(parse_args(["d", "w", "--protocol", "inter", *given]))
     assert (changed.training.epochs, changed.training.rhythm_expert) == (7, False)

@@ -50,6 +50,28 @@ def test_the_epoch_with_the_best_pooled_score_is_chosen_with_its_offsets():
     assert untuned.offsets == (0.0,) * 5
 
 
+def test_the_rebased_copy_decides_the_epoch_only_when_asked_and_is_always_reported():
+    labels, good = under_called_s()
+    bad = np.zeros_like(good)
+    bad[:, 0] = 1.0  # everything N
+    slightly_better = good.copy()
+    slightly_better[labels == 1, 1] += 0.01
+    # plain validation: epochs 1 and 2 both perfect once tuned, epoch 1 first; the re-based copy:
+    # epoch 1 calls everything N there, epoch 2 is right
+    copy_labels, copy_good = under_called_s(seed=1)
+    copy_bad = np.zeros_like(copy_good)
+    copy_bad[:, 0] = 1.0
+    rebased = (copy_labels, [copy_bad, copy_good])
+    plain, rows = choose(labels, [good, slightly_better], SelectionSettings(), rebased)
+    assert plain.epoch == 1 and rows[0]["rebased"] < 0.5 < rows[1]["rebased"]
+    both, _ = choose(labels, [good, slightly_better], SelectionSettings(rebased=True), rebased)
+    assert both.epoch == 2 and both.score == pytest.approx(1.0)
+    _, score = tune_offsets(
+        labels, log_probabilities(good), SelectionSettings(), ((copy_labels, copy_bad),)
+    )
+    assert score < 0.75  # the mean with the copy's score, which no S offset can mend
+
+
 def test_log_probabilities_are_the_log_softmax():
     logits = np.array([[1.0, 2.0, 3.0, 0.0, -1.0]])
     expected = logits - np.log(np.exp(logits).sum())

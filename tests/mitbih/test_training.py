@@ -7,13 +7,19 @@ import pytest
 import torch
 
 from seecgnet.mitbih.adversary import GradientReversal, SubjectAdversary
-from seecgnet.mitbih.beats import read_beats
+from seecgnet.mitbih.beats import Beats, read_beats
 from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.rebasing import s_templates
+from seecgnet.mitbih.rhythm import rr_feature_names
 from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
 from seecgnet.mitbih.settings import BeatSettings, BeatTrainSettings
 from seecgnet.mitbih.training import (
     MIN_CLASS_BEATS,
+    BeatTrainingError,
+    LossParts,
     RRScaler,
+    _rebased_batch,
+    _training_rr,
     beat_class_weights,
     beat_loss,
     epoch_order,
@@ -156,3 +162,67 @@ def test_s_by_timing_leaves_s_against_n_to_the_expert():
     torch.testing.assert_close(free.join(network_logits, rr), network_logits + own)
     with pytest.raises(SettingsError, match="rhythm expert"):
         BeatTrainSettings(s_by_timing=True)
+
+
+def test_rebasing_in_training_moves_only_the_references_of_a_copy():
+    names = rr_feature_names((60.0,), absolute=True)
+    rr = np.ones((400, len(names)), dtype=np.float32)
+    before, rng = rr.copy(), np.random.default_rng(0)
+    moved, factors = _training_rr(rr, names, 0.5, rng)
+    np.testing.assert_array_equal(rr, before)  # the beats' own features are untouched
+    kept = [names.index(n) for n in ("pre_rr_s", "post_rr_s", "post_over_pre")]
+    assert (moved[:, kept] == 1.0).all()
+    ratio = moved[:, names.index("pre_over_median_60s")]
+    assert 0.4 < (ratio > 1.0).mean() < 0.6 and ratio.max() <= 1 / 0.6 + 1e-5
+    np.testing.assert_allclose(ratio, 1 / factors, rtol=1e-6)
+    assert _training_rr(rr, names, 0.0, rng)[0] is rr
+    with pytest.raises(BeatTrainingError, match="names"):
+        _training_rr(rr, (), 0.5, rng)
+
+
+def test_the_expert_weight_scales_what_the_expert_adds():
+    expert = RhythmExpert(2, 5)
+    rr, network_logits = torch.randn(4, 2), torch.randn(4, 5)
+    expert.weight = 0.25
+    torch.testing.assert_close(expert.join(network_logits, rr), network_logits + 0.25 * expert(rr))
+    with pytest.raises(SettingsError, match="expert_weight"):
+        BeatTrainSettings(expert_weight=-1.0)
+
+
+def test_template_rebasing_makes_the_rows_against_the_records_s_beats():
+    rng = np.random.default_rng(0)
+    n, t = 200, 6
+    labels = np.where(np.arange(n) % 4 == 0, 1, 0)  # 50 S beats in each of two records
+    record_index = np.repeat([0, 1], n // 2)
+    labels[record_index == 1] = 0  # record 1: none
+    windows = rng.normal(size=(n, 4, t)).astype(np.float32)
+    names = rr_feature_names((60.0,), absolute=False)
+    beats = Beats(("a", "b"), windows, np.ones((n, len(names)), np.float32), labels, record_index)
+    fit = np.arange(n)
+    templates = s_templates(windows, labels, record_index, fit, 1, 2)
+    np.testing.assert_allclose(templates[0], np.median(windows[labels == 1, :2], axis=0))
+    assert np.isnan(templates[1]).all()
+    parts = LossParts(None, torch.ones(5), np.zeros(2, np.int64), None, names, templates)
+    config = BeatTrainSettings(rebase_share=1.0)
+    images, rr = _rebased_batch(beats, fit, parts, config, np.random.default_rng(1))
+    np.testing.assert_allclose(images[:100, 2:], windows[:100, :2] - templates[0], rtol=1e-6)
+    np.testing.assert_array_equal(images[100:], windows[100:])  # no S template: rows kept
+    np.testing.assert_array_equal(images[:, :2], windows[:, :2])
+    assert (rr[:, names.index("pre_over_record")] > 1.0).all()
+    np.testing.assert_array_equal(beats.labels, labels)  # labels and stored beats untouched
+    assert (beats.rr == 1.0).all()
+    with pytest.raises(SettingsError, match="rebase_share"):
+        BeatTrainSettings(rebase_template=True)
+    with pytest.raises(SettingsError, match="rebase_share"):
+        BeatTrainSettings(rebase_runs=True)
+
+
+def test_rebased_s_training_beats_can_be_given_runs():
+    names = rr_feature_names((60.0,), absolute=False)
+    rr = np.full((400, len(names)), 0.8, dtype=np.float32)
+    rr[:, names.index("post_over_pre")] = 1.5
+    is_s = np.arange(400) % 2 == 0
+    moved, factors = _training_rr(rr, names, 0.5, np.random.default_rng(0), is_s)
+    post_over_pre = moved[:, names.index("post_over_pre")]
+    assert (post_over_pre[is_s & (factors < 1)] == 1.0).all()
+    assert (post_over_pre[~(is_s & (factors < 1))] == 1.5).all()
