@@ -90,6 +90,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from seecgnet.pipeline import NothingToTrainError, train_folder
     from seecgnet.training.checkpoint import CheckpointError
     from seecgnet.training.distributed import leave_process_group
+    from seecgnet.training.pretrained import PretrainedError
 
     try:
         resolve_device(settings.training.device)  # before any record is read
@@ -108,6 +109,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
         CheckpointError,
         DestinationError,
         DeviceError,
+        PretrainedError,
         RecordError,
         SettingsError,
     ) as error:

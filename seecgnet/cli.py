@@ -22,7 +22,7 @@ from pathlib import Path
 from seecgnet import interrupts
 from seecgnet.inference.decision import DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES
-from seecgnet.training.settings import Settings, TrainSettings, any_leads
+from seecgnet.training.settings import Settings, SettingsError, TrainSettings, any_leads
 
 # The meaning of an exit status is the same in every script; each lists the ones it uses.
 EXIT_OK = 0
@@ -229,6 +229,12 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
         "and half of the training windows keep only a subset of theirs (README: 'Any lead "
         "subset, one network')",
     )
+    group.add_argument(
+        "--pretrained",
+        metavar="FILE",
+        help="start SE-ECGNet's lead-shared layers (stem and 2-D blocks) from this file, made by "
+        "python -m seecgnet.mitbih.pretrain; the file is only read (default: random weights)",
+    )
 
 
 TRAINING_OPTIONS = (
@@ -247,11 +253,30 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     base = Settings.load(args.settings) if args.settings else Settings()
     if args.architecture is not None and args.architecture != base.architecture:
         network = ARCHITECTURES[args.architecture]()
-        base = dataclasses.replace(base, architecture=args.architecture, network=network)
+        # another network than the file's: its pre-trained layers, if any, are not this one's
+        training = dataclasses.replace(base.training, pretrained="")
+        base = dataclasses.replace(
+            base, architecture=args.architecture, network=network, training=training
+        )
     given = {
         name: getattr(args, name) for name in TRAINING_OPTIONS if getattr(args, name) is not None
     }
     base = dataclasses.replace(base, training=dataclasses.replace(base.training, **given))
     if args.decision:
         base = dataclasses.replace(base, decision=DecisionSettings(rule=args.decision))
+    if args.pretrained:
+        base = with_pretrained(base, args.pretrained)
     return any_leads(base) if args.any_leads else base
+
+
+def with_pretrained(settings: Settings, path: str) -> Settings:
+    """``settings`` that start SE-ECGNet's lead-shared layers from the file ``path``."""
+    if settings.architecture != "seecgnet":
+        raise SettingsError(
+            f"--pretrained {path}: only SE-ECGNet has lead-shared layers, not "
+            f"{settings.architecture}"
+        )
+    if not Path(path).is_file():
+        raise SettingsError(f"--pretrained {path}: no such file")
+    training = dataclasses.replace(settings.training, pretrained=str(path))
+    return dataclasses.replace(settings, training=training)

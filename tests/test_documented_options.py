@@ -24,11 +24,14 @@ from seecgnet.data.folds import validation_split
 from seecgnet.inference.thresholds import tune_class_thresholds
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.mitbih import __main__ as mitbih
+from seecgnet.mitbih import pretrain
 from seecgnet.mitbih.splits import DS1, DS2
 from seecgnet.model_folder import load_model
+from seecgnet.models.seecgnet import SEECGNet
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report import __main__ as report
 from seecgnet.training import loop
+from seecgnet.training.pretrained import save_lead_shared
 from seecgnet.training.settings import Settings, TrainSettings
 from tests.mitbih.records import rhythm, write_record
 from tests.paths import ROOT
@@ -52,6 +55,7 @@ TRAINING_RUNS = {
     "resnext": ["--decision", "per_sample", "--architecture", "resnext", "--no-cache"],
     "resnest": ["--decision", "fixed", "--architecture", "resnest", "--no-cache"],
     "any_leads": ["--decision", "per_sample", "--any-leads", "--no-cache"],
+    "pretrained": ["--decision", "per_sample", "--pretrained", "shared.pt", "--no-cache"],
 }
 # run once cut off after its first epoch, then with --resume
 RESUMED_RUN = ["--decision", "per_sample", "--epochs", "2", "--cache-dir", "cache"]
@@ -69,12 +73,18 @@ CROSSVAL_RUNS = {
     "fixed": ["--folds", "2", "--decision", "fixed", "--architecture", "baseline", "--no-cache"],
     "per_sample": ["--folds", "2", "--decision", "per_sample", "--architecture", "resnext"],
     "resnest": ["--folds", "2", "--architecture", "resnest", "--no-cache"],
-    "architectures": ["--folds", "2", "--architectures", "seecgnet,baseline", "--no-cache"],
+    "architectures": [
+        *("--folds", "2", "--architectures", "seecgnet,baseline", "--no-cache"),
+        *("--pretrained", "shared.pt"),  # SE-ECGNet's alone: the baseline has no lead-shared layers
+    ],
     "sources": [
         *("--split", "source", "--lead-sets", "12", "6", "4", "3", "2", "--no-cache"),
         "--any-leads",
     ],
-    "stratified": ["--split", "stratified", "--folds", "2", "--lead-sets", "12", "2"],
+    "stratified": [
+        *("--split", "stratified", "--folds", "2", "--lead-sets", "12", "2"),
+        *("--pretrained", "shared.pt"),
+    ],
 }
 # the data each cross-validation run reads: the source split needs records named by their source
 CROSSVAL_DATA = {"sources": "sources"}
@@ -94,6 +104,12 @@ REPORT_FORMATS = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".html": b"<!DO
 MITBIH_COMMON = ["--epochs", "1", "--batch-size", "32", "--quiet", "--threads", "1"]
 # each protocol with its own defaults, then every option away from them; the inter-patient
 # protocol's defaults (the rhythm expert, RR windows, sampling) are those of the README's command
+# python -m seecgnet.mitbih.pretrain: every option once
+PRETRAIN_RUNS = [
+    *("--settings", "tiny.json", "--epochs", "1", "--windows-per-record", "2"),
+    *("--batch-size", "8", "--learning-rate", "0.001", "--holdout-every", "4", "--seed", "1"),
+    "--quiet",
+]
 MITBIH_RUNS = {
     "intra": [
         *("--protocol", "intra", "--baseline", "--learning-rate", "0.005", "--seed", "2"),
@@ -138,6 +154,8 @@ def folder(tmp_path_factory) -> Path:
     write_synthetic_dataset(root / "sources", 6, seed=6, name_prefix="A")
     write_synthetic_dataset(root / "sources", 6, seed=7, name_prefix="E")
     TINY.save(root / "tiny.json")
+    # lead-shared layers for --pretrained, of the tiny network's size
+    save_lead_shared(SEECGNet(TINY.network), root / "shared.pt", {"made": "by the test"})
     return root
 
 
@@ -189,6 +207,7 @@ def test_every_training_option_trains_a_model_the_driver_runs(here, name):
         architecture = options[options.index("--architecture") + 1]
     assert settings.architecture == architecture
     assert settings.network.lead_presence == ("--any-leads" in options)
+    assert settings.training.pretrained == ("shared.pt" if "--pretrained" in options else "")
     for k, driver_options in enumerate(DRIVER_RUNS):
         outputs = drive_and_score(model, f"{name}_{k}", driver_options)
         # the labels written are the model's rule applied to the probabilities written
@@ -263,6 +282,9 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
             read = load_outputs(outputs, CLASSES)
             assert np.array_equal(read.binary, read.scalar >= thresholds_of(model, read.scalar))
             assert load_model(model).predictor.lead_presence == ("--any-leads" in options)
+            pretrained = load_model(model).settings.training.pretrained
+            takes = "--pretrained" in options and method == work / "."
+            assert pretrained == ("shared.pt" if takes else "")
             if "per_class" in options:
                 tuned = np.load(method / f"fold_{fold}" / "inner_validation.npz")["thresholds"]
                 assert load_model(model).settings.decision.class_thresholds == tuple(tuned)
@@ -303,6 +325,15 @@ def test_the_mitbih_benchmark_runs_each_protocol_with_every_option(mitdb, tmp_pa
         assert (work / "seed_1" / "results.md").exists()
 
 
+def test_mitbih_pretraining_writes_layers_that_train_model_starts_from(mitdb, here):
+    assert pretrain.main([str(mitdb), "mitdb.pt", *PRETRAIN_RUNS]) == 0
+    kept = Path("mitdb.pt").read_bytes()
+    argv = ["data", "model_mitdb", *COMMON, "--pretrained", "mitdb.pt", "--no-cache"]
+    assert train_model.main(argv) == 0
+    assert load_model(here / "model_mitdb").settings.training.pretrained == "mitdb.pt"
+    assert Path("mitdb.pt").read_bytes() == kept  # read, never written
+
+
 def _options_used(runs: list[list[str]]) -> set[str]:
     """Each option of the runs, and each "--option value" pair (for options with choices; an
     option that takes several values pairs with each of them)."""
@@ -330,6 +361,7 @@ COMMANDS = {
         [[*COMMON, *run] for run in CROSSVAL_RUNS.values()],
     ),
     "python -m seecgnet.report": (report.build_parser, [["--out", *REPORT_OPTIONS]]),
+    "python -m seecgnet.mitbih.pretrain": (pretrain.build_parser, [PRETRAIN_RUNS]),
     "python -m seecgnet.mitbih": (
         mitbih.build_parser,
         [[*MITBIH_COMMON, *run] for run in MITBIH_RUNS.values()],

@@ -204,6 +204,8 @@ def methods_to_run(args: argparse.Namespace, settings: Settings) -> list[Method]
     methods = []
     for architecture in architectures:
         own = argparse.Namespace(**{**vars(args), "architecture": architecture})
+        if architecture != "seecgnet":  # --pretrained holds SE-ECGNet's lead-shared layers
+            own.pretrained = None
         methods.append(
             Method(
                 ARCHITECTURE_NAMES[architecture],

@@ -6,6 +6,7 @@ object with the same members (``RecordStore``) can stand in for it, such as an o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -188,6 +189,10 @@ class TrainingWindows(Dataset):
     is present when the record has it (its window is not all zeros) and the drawn subset keeps it;
     an absent lead's row is zeros. The random draws depend only on (seed, epoch, record), so runs
     repeat whatever the worker count.
+
+    ``paired`` (for subset distillation, :mod:`seecgnet.training.loop`): each item holds the window
+    twice, (window, side input) with all the record's leads and then with a drawn subset of them
+    (always drawn, by the settings' ``lead_draw`` otherwise), then the targets.
     """
 
     def __init__(
@@ -198,8 +203,10 @@ class TrainingWindows(Dataset):
         age_stats: AgeStatistics,
         seed: int,
         lead_presence: bool = False,
+        paired: bool = False,
     ) -> None:
         self.store = store
+        self.paired = paired
         self.indices = list(indices)
         self.settings = settings
         self.age_stats = age_stats
@@ -213,7 +220,7 @@ class TrainingWindows(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, ...]:
         index = self.indices[item]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         # only the window is read: a 30-minute record costs no more than a 10-second one
@@ -224,7 +231,20 @@ class TrainingWindows(Dataset):
         window = to_length(window, self.settings.window_samples)
         window = recorder_effects(window, self.settings, rng)
         window = add_noise(window, self.settings, rng)
-        kept = draw_lead_subset(self.settings.lead_draw, rng)
+        labels = torch.from_numpy(self.store.labels[index].astype(np.float32))
+        if not self.paired:
+            kept = draw_lead_subset(self.settings.lead_draw, rng)
+            return (*self._view(window, present, kept, index), labels)
+        always = dataclasses.replace(self.settings.lead_draw, subset_probability=1.0)
+        kept = draw_lead_subset(always, rng)
+        full = self._view(window.copy(), present, None, index)
+        return (*full, *self._view(window, present, kept, index), labels)
+
+    def _view(
+        self, window: np.ndarray, present: np.ndarray, kept: np.ndarray | None, index: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The window (1, 12, T) with the leads outside ``kept`` (None: all) made absent, and its
+        side input."""
         if kept is not None or self.lead_presence:
             present = present if kept is None else present & kept
             window[~present] = 0.0
@@ -234,8 +254,4 @@ class TrainingWindows(Dataset):
             self.age_stats,
             present if self.lead_presence else None,
         )
-        return (
-            torch.from_numpy(window).unsqueeze(0),  # (1, 12, window_samples)
-            torch.from_numpy(side),
-            torch.from_numpy(self.store.labels[index].astype(np.float32)),
-        )
+        return torch.from_numpy(window).unsqueeze(0), torch.from_numpy(side)

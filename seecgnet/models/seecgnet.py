@@ -128,6 +128,14 @@ class MultiScaleBranch(nn.Module):
         return torch.cat([x.amax(dim=2), x.mean(dim=2)], dim=1)  # (B, C1, T1) -> (B, 2 · C1)
 
 
+def is_lead_shared(name: str) -> bool:
+    """Whether ``name``, a key of SE-ECGNet's state dict, belongs to a lead-shared layer: the stem
+    and each branch's 2-D blocks, whose (1, k) kernels read every lead alike and so can be trained
+    on any number of leads (:mod:`seecgnet.mitbih.pretrain` trains them on MIT-BIH's two)."""
+    parts = name.split(".")
+    return parts[0] == "stem" or (parts[0] == "branches" and parts[2:3] == ["across_leads"])
+
+
 class SEECGNet(nn.Module):
     """The whole network: stem, one ``MultiScaleBranch`` per kernel size, demographics, FC layers.
 

@@ -48,6 +48,7 @@ from seecgnet.training.checkpoint import (
 from seecgnet.training.curves import EpochLog
 from seecgnet.training.distributed import ProcessGroup, barrier, distribute, join_device
 from seecgnet.training.loss import class_weights, hard_mining_bce, smoothed_targets
+from seecgnet.training.pretrained import load_lead_shared
 from seecgnet.training.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def _set_up(
     """The network, its batches, optimiser, schedule and loss weights, in the order that seeds them."""
     config = settings.training
     weights = class_weights(store.labels[fit_indices].sum(axis=0), settings.loss).to(device)
-    network = build_network(settings.network).to(device)
+    network = _new_network(settings).to(device)
     windows = TrainingWindows(
         store,
         fit_indices,
@@ -234,6 +235,7 @@ def _set_up(
         age_stats,
         config.seed,
         lead_presence=settings.network.lead_presence,
+        paired=config.subset_distillation > 0,
     )
     # With several processes each takes its share of the windows; the batch size stays global.
     batch_size = max(1, config.batch_size // group.world_size)
@@ -273,6 +275,15 @@ def _set_up(
             else None
         ),
     )
+
+
+def _new_network(settings: Settings) -> nn.Module:
+    """The network to train: random weights, or the lead-shared layers from a pre-trained file."""
+    network = build_network(settings.network)
+    if settings.training.pretrained:
+        load_lead_shared(network, settings.training.pretrained)
+        log.info("lead-shared layers from %s", settings.training.pretrained)
+    return network
 
 
 def _fp16_scaler(device: torch.device, mixed_precision: bool) -> torch.amp.GradScaler:
@@ -326,11 +337,8 @@ def _train_epoch(run: _Run, settings: Settings, epoch: int, progress: bool) -> f
         disable=not progress or not run.group.is_main,
         leave=False,
     )
-    for x, demographics, targets in bar:
-        with _autocast(run.device, config.mixed_precision):
-            logits = run.trained_network(x, demographics)
-        targets = smoothed_targets(targets, settings.loss.label_smoothing)
-        loss = hard_mining_bce(logits.float(), targets, run.weights, settings.loss.hard_fraction)
+    for batch in bar:
+        loss = _batch_loss(run, settings, batch)
         run.optimiser.zero_grad(set_to_none=True)
         run.fp16_scaler.scale(loss).backward()
         run.fp16_scaler.step(run.optimiser)
@@ -341,6 +349,28 @@ def _train_epoch(run: _Run, settings: Settings, epoch: int, progress: bool) -> f
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses):.4f}")
     return float(np.mean(losses))
+
+
+def _batch_loss(run: _Run, settings: Settings, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The loss of one batch: (x, side input, targets), or with subset distillation (x, side
+    input, x cut to a lead subset, its side input, targets), whose subset half is trained toward
+    the network's probabilities for the whole windows (held fixed) with the distillation weight."""
+    x, demographics, targets = batch[0], batch[1], batch[-1]
+    paired = len(batch) == 5
+    if paired:  # one pass over both halves: batch norm sees them together
+        x, demographics = torch.cat([x, batch[2]]), torch.cat([demographics, batch[3]])
+    with _autocast(run.device, settings.training.mixed_precision):
+        logits = run.trained_network(x, demographics).float()
+    hard = settings.loss.hard_fraction
+    targets = smoothed_targets(targets, settings.loss.label_smoothing)
+    if not paired:
+        return hard_mining_bce(logits, targets, run.weights, hard)
+    whole, subset = logits.chunk(2)
+    teacher = torch.sigmoid(whole).detach()
+    distilled = hard_mining_bce(subset, teacher, run.weights, hard)
+    return hard_mining_bce(whole, targets, run.weights, hard) + (
+        settings.training.subset_distillation * distilled
+    )
 
 
 def _validate(

@@ -94,9 +94,22 @@ class TrainSettings(OptimiserSettings):
     # batch norm statistics) whose time constant is this many epochs' steps; 0 keeps the weights
     # themselves (what settings saved before it existed mean).
     average_epochs: float = 0.0
+    # A file of pre-trained lead-shared layers (:mod:`seecgnet.training.pretrained`) that SE-ECGNet
+    # starts from, read when training starts; "" starts from random weights (what settings saved
+    # before it existed mean). A trained model does not need the file.
+    pretrained: str = ""
+    # Subset distillation: every training window is seen twice, with all its leads (trained on the
+    # labels) and cut to a drawn lead subset, trained toward the network's own probabilities for
+    # the whole window, with this weight; 0 (what settings saved before it existed mean) is off.
+    # It needs the lead-presence input.
+    subset_distillation: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.subset_distillation < 0:
+            raise SettingsError(
+                f"subset_distillation must be 0 or more, got {self.subset_distillation}"
+            )
         if self.average_epochs < 0:
             raise SettingsError(f"average_epochs must be 0 or more, got {self.average_epochs}")
         if not 0.0 <= self.validation_fraction < 1.0:
@@ -164,6 +177,10 @@ class Settings:
             raise SettingsError(
                 f"the network takes {self.network.n_demographics} age and sex features; "
                 f"there are {N_DEMOGRAPHICS}"
+            )
+        if self.training.subset_distillation > 0 and not self.network.lead_presence:
+            raise SettingsError(
+                "subset distillation needs the lead-presence input (network.lead_presence)"
             )
         untuned = (
             self.decision.rule is DecisionRule.PER_CLASS and not self.decision.class_thresholds

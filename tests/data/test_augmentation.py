@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.augmentation import (
@@ -108,3 +109,20 @@ def test_a_stretched_window_is_cut_longer_or_shorter_and_brought_back_to_length(
     squeezed = to_length(ramp, 5000)
     assert squeezed.shape == (12, 5000)
     np.testing.assert_allclose(squeezed[:, [0, -1]], [[0.0, 1.0]] * 12, atol=1e-6)
+
+
+def test_paired_windows_hold_the_whole_window_and_a_subset_of_the_same_one(store):
+    signal = SignalSettings()  # subset_probability 0: a pair still always draws a subset
+    paired = TrainingWindows(store, [0], signal, AgeStatistics(), 0, True, paired=True)
+    single = TrainingWindows(store, [0], signal, AgeStatistics(), 0, lead_presence=True)
+    for epoch in range(4):
+        paired.set_epoch(epoch)
+        single.set_epoch(epoch)
+        whole, whole_side, cut, cut_side, targets = paired[0]
+        window, side, labels = single[0]
+        assert torch.equal(whole, window) and torch.equal(whole_side, side)  # the same draws
+        assert torch.equal(targets, labels)
+        present = cut_side[N_DEMOGRAPHICS:].numpy().astype(bool)
+        assert 0 < present.sum() < 12
+        assert torch.equal(cut[0, present], whole[0, present])  # the same window, cut down
+        assert (cut[0, ~present] == 0).all()

@@ -12,8 +12,10 @@ from seecgnet.data.dataset import TrainingWindows, load_store
 from seecgnet.data.signals import AgeStatistics, SignalSettings
 from seecgnet.io.synthetic import SINUS_RHYTHM, write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import BaselineSettings, NetworkSettings
+from seecgnet.training import loop
 from seecgnet.training.checkpoint import CheckpointError
 from seecgnet.training.loop import train_model, window_loader
+from seecgnet.training.loss import hard_mining_bce
 from seecgnet.training.settings import Settings, SettingsError, TrainSettings
 
 CLASSES = load_scored_classes()
@@ -97,3 +99,38 @@ def test_without_a_file_the_defaults_apply():
 def test_settings_refuse_a_network_that_does_not_fit_the_windows():
     with pytest.raises(SettingsError, match="windows of 2500 samples"):
         Settings(network=NetworkSettings(window_samples=2500))
+
+
+def test_pretrained_names_the_file_and_only_se_ecgnet_takes_one(tmp_path):
+    weights = tmp_path / "shared.pt"
+    weights.write_bytes(b"")
+    assert _parse("--pretrained", str(weights)).training.pretrained == str(weights)
+    assert _parse().training.pretrained == ""
+    with pytest.raises(SettingsError, match="no such file"):
+        _parse("--pretrained", str(tmp_path / "absent.pt"))
+    with pytest.raises(SettingsError, match="only SE-ECGNet"):
+        _parse("--pretrained", str(weights), "--architecture", "baseline")
+
+
+def test_subset_distillation_trains_each_window_whole_and_cut_toward_its_own_outputs(store):
+    with pytest.raises(SettingsError, match="lead-presence"):
+        Settings(network=NetworkSettings.small(), training=TrainSettings(subset_distillation=1.0))
+    presence = dataclasses.replace(TINY.network, lead_presence=True)
+    training = dataclasses.replace(TINY.training, epochs=1, subset_distillation=0.5)
+    settings = Settings(network=presence, training=training)
+    trained = train_model(store, CLASSES, settings, train_indices=range(8), progress=False)
+    windows = TrainingWindows(store, [0, 1], settings.signal, trained.age_stats, 0, True, True)
+    batch = next(iter(window_loader(windows, 2, None, 0, False, False, seed=0)))
+    whole, side, cut, cut_side, targets = batch
+    network = trained.network.train()
+    weights = torch.rand(len(CLASSES)) + 0.5
+    run = argparse.Namespace(trained_network=network, weights=weights, device=torch.device("cpu"))
+    torch.manual_seed(0)
+    loss = loop._batch_loss(run, settings, batch)
+    torch.manual_seed(0)  # the same dropout, both halves in one pass as the loop runs them
+    logits = network(torch.cat([whole, cut]), torch.cat([side, cut_side]))
+    teacher = torch.sigmoid(logits[:2]).detach()
+    expected = hard_mining_bce(logits[:2], targets, weights, 0.7)
+    expected = expected + 0.5 * hard_mining_bce(logits[2:], teacher, weights, 0.7)
+    torch.testing.assert_close(loss, expected)
+    assert not torch.isclose(loss, hard_mining_bce(logits[:2], targets, weights, 0.7))
