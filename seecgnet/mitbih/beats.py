@@ -137,9 +137,9 @@ def beat_images(windows: np.ndarray, kept: np.ndarray, settings: BeatSettings) -
     return np.concatenate(rows, axis=1)  # -> (n, rows, T)
 
 
-def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
-    """The beats of one record (``path`` without extension), as a ``Beats`` of one record."""
-    path = Path(path)
+def read_annotated(path: Path) -> tuple[wfdb.Record, np.ndarray, np.ndarray]:
+    """Record ``path`` (without extension), and its ``atr`` beat annotations: the beat symbols
+    (those with an AAMI class) and their positions in samples at the record's rate."""
     try:
         record = wfdb.rdrecord(str(path))
         annotation = wfdb.rdann(str(path), "atr")
@@ -147,7 +147,14 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
         raise BeatError(f"{path}: cannot read record or annotations ({error})") from error
     is_beat = np.array([s in AAMI_OF_SYMBOL for s in annotation.symbol], dtype=bool)
     symbols = np.asarray(annotation.symbol, dtype=object)[is_beat]
-    r_peaks_s = np.asarray(annotation.sample)[is_beat] / record.fs
+    return record, symbols, np.asarray(annotation.sample)[is_beat]
+
+
+def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
+    """The beats of one record (``path`` without extension), as a ``Beats`` of one record."""
+    path = Path(path)
+    record, symbols, beat_samples = read_annotated(path)
+    r_peaks_s = beat_samples / record.fs
     if len(symbols) < 3:
         raise BeatError(f"{path}: only {len(symbols)} annotated beats")
     leads = prepare_signal(_mlii_first(record), record.fs, settings)  # (samples', 2)

@@ -29,14 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import wfdb
 from torch import nn
 from tqdm import tqdm
 
 from seecgnet import interrupts
 from seecgnet.challenge.metrics import class_auroc_auprc
 from seecgnet.data.signals import resample
-from seecgnet.mitbih.beats import AAMI_OF_SYMBOL, BeatError, _mlii_first
+from seecgnet.mitbih.beats import AAMI_OF_SYMBOL, BeatError, _mlii_first, read_annotated
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
 from seecgnet.models.seecgnet import Stem, se_residual_stack
 from seecgnet.models.settings import NetworkSettings
@@ -58,15 +57,9 @@ class Recording:
 def read_recording(path: str | Path, fs_hz: int) -> Recording:
     """Record ``path`` (without extension) and its ``atr`` beats, resampled to ``fs_hz``."""
     path = Path(path)
-    try:
-        record = wfdb.rdrecord(str(path))
-        annotation = wfdb.rdann(str(path), "atr")
-    except (OSError, ValueError) as error:
-        raise BeatError(f"{path}: cannot read record or annotations ({error})") from error
+    record, symbols, beat_samples = read_annotated(path)
     leads = np.ascontiguousarray(_mlii_first(record).T, dtype=np.float32)  # (2, samples)
-    is_beat = np.array([s in AAMI_OF_SYMBOL for s in annotation.symbol], dtype=bool)
-    symbols = np.asarray(annotation.symbol, dtype=object)[is_beat]
-    samples = np.asarray(annotation.sample)[is_beat] * (fs_hz / record.fs)
+    samples = beat_samples * (fs_hz / record.fs)
     return Recording(
         name=path.name,
         signal=resample(leads, record.fs, fs_hz),
