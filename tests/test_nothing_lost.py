@@ -18,6 +18,7 @@ from seecgnet.crossval.__main__ import main as crossval_main
 from seecgnet.destinations import DestinationError
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.mitbih.__main__ import main as mitbih_main
+from seecgnet.mitbih.pretrain import main as pretrain_main
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report.__main__ import main as report_main
 from seecgnet.training.settings import Settings, TrainSettings
@@ -213,6 +214,23 @@ def test_the_mitbih_benchmark_refuses_a_work_folder_that_would_lose_files(
     before = snapshot(world)
     status = mitbih_main(["data", workdir, "--protocol", "intra"])
     refused(capsys, status, workdir, problem)
+    assert snapshot(world) == before
+
+
+@pytest.mark.parametrize(
+    ("out", "problem"),
+    [
+        ("data/SYN00001.mat", "cannot lie inside the data folder"),
+        ("data/layers.pt", "cannot lie inside the data folder"),
+        ("notes", "is a folder"),
+        ("tiny.json", "one of the files this command reads"),
+    ],
+)
+def test_pretraining_refuses_an_output_file_that_would_lose_files(world, capsys, out, problem):
+    before = snapshot(world)
+    with pytest.raises(SystemExit) as stopped:  # a refused argument ends in the parser's exit
+        pretrain_main(["data", out, "--settings", "tiny.json", "--quiet"])
+    refused(capsys, stopped.value.code, out, problem)
     assert snapshot(world) == before
 
 

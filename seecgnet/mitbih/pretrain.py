@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +22,12 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import DestinationError, check_file_destination, os_error_text
+from seecgnet.destinations import (
+    DestinationError,
+    check_apart,
+    check_file_destination,
+    os_error_text,
+)
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
 from seecgnet.training.settings import Settings, SettingsError
 
@@ -44,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m seecgnet.mitbih.pretrain",
     )
     parser.add_argument("data", help="folder of MIT-BIH records (NAME.hea, NAME.dat, NAME.atr)")
-    parser.add_argument("out", help="file to write the lead-shared layers to (replaced if there)")
+    parser.add_argument(
+        "out",
+        help="file to write the lead-shared layers to, outside the data folder (replaced if there)",
+    )
     defaults = PretrainSettings()
     for flag, kind, default, text in (
         ("--epochs", whole_number(1), defaults.epochs, "passes over the training records"),
@@ -83,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         challenge = Settings.load(args.settings) if args.settings else Settings()
         if challenge.architecture != "seecgnet":
             raise SettingsError(f"{args.settings}: not an SE-ECGNet's settings")
+        check_apart(args.out, "output file", args.data, "data folder")
         check_file_destination(args.out, "output file", reads=[args.settings or args.data])
     except (SettingsError, DestinationError) as error:
         parser.error(str(error))
@@ -128,9 +139,15 @@ def _run(args: argparse.Namespace, challenge: Settings) -> None:
         "history": history,
     }
     out = Path(args.out)
-    partial = out.with_name(out.name + ".partial")
-    save_lead_shared(encoder, partial, about)
-    partial.replace(out)  # whole or not at all
+    # written under a new hidden name beside OUT, then renamed: OUT is whole or untouched, and no
+    # other file of the user's is ever written
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    os.close(handle)
+    try:
+        save_lead_shared(encoder, name, about)
+        Path(name).replace(out)
+    finally:
+        Path(name).unlink(missing_ok=True)
     log.info("%d records, %.0f s; lead-shared layers in %s", len(names),
              time.perf_counter() - started, out)  # fmt: skip
 

@@ -141,12 +141,16 @@ def test_the_command_writes_a_file_that_training_loads(records, tmp_path, capsys
     settings = tmp_path / "tiny.json"
     Settings(network=SMALL).save(settings)
     out = tmp_path / "mitdb.pt"
+    neighbour = tmp_path / "mitdb.pt.partial"  # a file of the user's with a temporary-looking name
+    neighbour.write_bytes(b"the user's")
+    before = sorted(tmp_path.iterdir())
     argv = [str(records), str(out), "--settings", str(settings), "--quiet", "--seed", "1"]
     argv += ["--epochs", "1", "--windows-per-record", "2", "--batch-size", "2"]
     argv += ["--learning-rate", "0.001", "--holdout-every", "3"]
     assert command.main(argv) == 0
     assert load_lead_shared(SEECGNet(SMALL), out) > 0
-    assert not out.with_name("mitdb.pt.partial").exists()
+    assert neighbour.read_bytes() == b"the user's"
+    assert sorted(tmp_path.iterdir()) == sorted([*before, out])  # OUT and nothing else
     with pytest.raises(SystemExit):
         command.main([str(records), str(tmp_path)])  # a folder is not an output file
     assert "is a folder" in capsys.readouterr().err
