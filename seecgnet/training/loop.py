@@ -7,17 +7,17 @@ A checkpoint is written after every epoch so that a killed run can resume.
 
 :func:`train_model` reads as its steps: join the devices and process group, split off the
 validation records, set up the loader and optimiser, then per epoch train, validate and keep the
-best, and finally hand back the best epoch's network.
+best, and finally hand back the best epoch's network. An epoch's own steps (batches, loss,
+optimiser) are in :mod:`seecgnet.training.steps`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
 
-from seecgnet import interrupts
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.data.dataset import RecordStore, TrainingWindows
@@ -47,9 +45,10 @@ from seecgnet.training.checkpoint import (
 )
 from seecgnet.training.curves import EpochLog
 from seecgnet.training.distributed import ProcessGroup, barrier, distribute, join_device
-from seecgnet.training.loss import class_weights, hard_mining_bce, smoothed_targets
+from seecgnet.training.loss import class_weights
 from seecgnet.training.pretrained import load_lead_shared
 from seecgnet.training.settings import Settings
+from seecgnet.training.steps import TrainingRun, fp16_scaler, train_epoch
 
 log = logging.getLogger(__name__)
 
@@ -110,31 +109,6 @@ def window_loader(
     )
 
 
-@dataclass(eq=False)
-class _Run:
-    """One training run, set up: the records, the network, and what steps it."""
-
-    group: ProcessGroup
-    device: torch.device
-    fit_indices: np.ndarray
-    val_indices: np.ndarray
-    network: nn.Module
-    trained_network: nn.Module  # the network itself, or its DistributedDataParallel wrapper
-    windows: TrainingWindows
-    sampler: DistributedSampler | None
-    loader: DataLoader
-    optimiser: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    fp16_scaler: torch.amp.GradScaler
-    weights: torch.Tensor
-    average: WeightAverage | None = None  # the weight average, validated and kept in its place
-
-    @property
-    def evaluated(self) -> nn.Module:
-        """The network that is validated and kept: the weight average where there is one."""
-        return self.network if self.average is None else self.average.network
-
-
 def train_model(
     store: RecordStore,
     classes: ScoredClasses,
@@ -172,7 +146,7 @@ def train_model(
     )
     for epoch in range(state.epochs_done + 1, config.epochs + 1):
         started = time.perf_counter()
-        loss = _train_epoch(run, settings, epoch, progress)
+        loss = train_epoch(run, settings, epoch, progress)
         if not group.is_main:  # rank 0 alone validates, logs and writes checkpoints
             state.epochs_done = epoch
             barrier(group)
@@ -223,7 +197,7 @@ def _set_up(
     age_stats: AgeStatistics,
     group: ProcessGroup,
     device: torch.device,
-) -> _Run:
+) -> TrainingRun:
     """The network, its batches, optimiser, schedule and loss weights, in the order that seeds them."""
     config = settings.training
     weights = class_weights(store.labels[fit_indices].sum(axis=0), settings.loss).to(device)
@@ -255,7 +229,7 @@ def _set_up(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=config.learning_rate, total_steps=config.epochs * len(loader)
     )
-    return _Run(
+    return TrainingRun(
         group=group,
         device=device,
         fit_indices=fit_indices,
@@ -267,7 +241,7 @@ def _set_up(
         loader=loader,
         optimiser=optimiser,
         scheduler=scheduler,
-        fp16_scaler=_fp16_scaler(device, config.mixed_precision),
+        fp16_scaler=fp16_scaler(device, config.mixed_precision),
         weights=weights,
         average=(
             WeightAverage(network, config.average_epochs * len(loader))
@@ -286,17 +260,7 @@ def _new_network(settings: Settings) -> nn.Module:
     return network
 
 
-def _fp16_scaler(device: torch.device, mixed_precision: bool) -> torch.amp.GradScaler:
-    """The gradient scaler float16 mixed precision needs (a CUDA device without bf16); disabled
-    (a pass-through) everywhere else."""
-    return torch.amp.GradScaler(
-        enabled=device.type == "cuda"
-        and mixed_precision
-        and not torch.cuda.is_bf16_supported(including_emulation=False)
-    )
-
-
-def _identity(store: RecordStore, settings: Settings, run: _Run) -> dict[str, Any]:
+def _identity(store: RecordStore, settings: Settings, run: TrainingRun) -> dict[str, Any]:
     """What a checkpoint must match to be resumed by this run: its settings and its records."""
     return {
         "settings": json.loads(settings.to_json()),
@@ -307,74 +271,12 @@ def _identity(store: RecordStore, settings: Settings, run: _Run) -> dict[str, An
     }
 
 
-def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    if device.type != "cuda" or not enabled:
-        return contextlib.nullcontext()
-    dtype = (
-        torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
-    )
-    return torch.autocast(device_type="cuda", dtype=dtype)
-
-
-def _batches(loader: DataLoader, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
-    for batch in loader:
-        interrupts.check()  # a Ctrl-C that landed where Python passed it over ends the run here
-        yield tuple(t.to(device, non_blocking=True) for t in batch)
-
-
-def _train_epoch(run: _Run, settings: Settings, epoch: int, progress: bool) -> float:
-    """One pass over the training records' windows; the mean batch loss."""
-    config = settings.training
-    run.network.train()
-    run.windows.set_epoch(epoch)
-    if run.sampler is not None:
-        run.sampler.set_epoch(epoch)
-    losses = []
-    bar = tqdm(
-        _batches(run.loader, run.device),
-        total=len(run.loader),
-        desc=f"epoch {epoch}/{config.epochs}",
-        disable=not progress or not run.group.is_main,
-        leave=False,
-    )
-    for batch in bar:
-        loss = _batch_loss(run, settings, batch)
-        run.optimiser.zero_grad(set_to_none=True)
-        run.fp16_scaler.scale(loss).backward()
-        run.fp16_scaler.step(run.optimiser)
-        run.fp16_scaler.update()
-        run.scheduler.step()
-        if run.average is not None:
-            run.average.update(run.network)
-        losses.append(loss.item())
-        bar.set_postfix(loss=f"{np.mean(losses):.4f}")
-    return float(np.mean(losses))
-
-
-def _batch_loss(run: _Run, settings: Settings, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """The loss of one batch: (x, side input, targets), or with subset distillation (x, side
-    input, x cut to a lead subset, its side input, targets), whose subset half is trained toward
-    the network's probabilities for the whole windows (held fixed) with the distillation weight."""
-    x, demographics, targets = batch[0], batch[1], batch[-1]
-    paired = len(batch) == 5
-    if paired:  # one pass over both halves: batch norm sees them together
-        x, demographics = torch.cat([x, batch[2]]), torch.cat([demographics, batch[3]])
-    with _autocast(run.device, settings.training.mixed_precision):
-        logits = run.trained_network(x, demographics).float()
-    hard = settings.loss.hard_fraction
-    targets = smoothed_targets(targets, settings.loss.label_smoothing)
-    if not paired:
-        return hard_mining_bce(logits, targets, run.weights, hard)
-    whole, subset = logits.chunk(2)
-    teacher = torch.sigmoid(whole).detach()
-    distilled = hard_mining_bce(subset, teacher, run.weights, hard)
-    return hard_mining_bce(whole, targets, run.weights, hard) + (
-        settings.training.subset_distillation * distilled
-    )
-
-
 def _validate(
-    run: _Run, predictor: Predictor, store: RecordStore, classes: ScoredClasses, settings: Settings
+    run: TrainingRun,
+    predictor: Predictor,
+    store: RecordStore,
+    classes: ScoredClasses,
+    settings: Settings,
 ) -> tuple[float, bool, np.ndarray | None]:
     """The validation records' challenge metric, whether it is defined for their labels (it is 0.0
     where it is not), and their probabilities; NaN, False and None without any."""
@@ -404,7 +306,7 @@ def _log_epoch(entry: EpochLog, epochs: int) -> None:
 
 
 def _best_model(
-    run: _Run,
+    run: TrainingRun,
     state: TrainingState,
     settings: Settings,
     classes: ScoredClasses,

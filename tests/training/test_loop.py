@@ -12,7 +12,7 @@ from seecgnet.data.dataset import TrainingWindows, load_store
 from seecgnet.data.signals import AgeStatistics, SignalSettings
 from seecgnet.io.synthetic import SINUS_RHYTHM, write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import BaselineSettings, NetworkSettings
-from seecgnet.training import loop
+from seecgnet.training import steps
 from seecgnet.training.checkpoint import CheckpointError
 from seecgnet.training.loop import train_model, window_loader
 from seecgnet.training.loss import hard_mining_bce
@@ -126,7 +126,7 @@ def test_subset_distillation_trains_each_window_whole_and_cut_toward_its_own_out
     weights = torch.rand(len(CLASSES)) + 0.5
     run = argparse.Namespace(trained_network=network, weights=weights, device=torch.device("cpu"))
     torch.manual_seed(0)
-    loss = loop._batch_loss(run, settings, batch)
+    loss = steps.batch_loss(run, settings, batch)
     torch.manual_seed(0)  # the same dropout, both halves in one pass as the loop runs them
     logits = network(torch.cat([whole, cut]), torch.cat([side, cut_side]))
     teacher = torch.sigmoid(logits[:2]).detach()

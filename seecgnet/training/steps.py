@@ -1,0 +1,126 @@
+"""One training epoch: a run's parts, its batches (in mixed precision on CUDA), the loss of each
+batch (hard-mined weighted BCE, with subset distillation where the settings ask), and the optimiser
+and schedule steps. :mod:`seecgnet.training.loop` sets a run up and validates after each epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from seecgnet import interrupts
+from seecgnet.data.dataset import TrainingWindows
+from seecgnet.training.averaging import WeightAverage
+from seecgnet.training.distributed import ProcessGroup
+from seecgnet.training.loss import hard_mining_bce, smoothed_targets
+from seecgnet.training.settings import Settings
+
+
+@dataclass(eq=False)
+class TrainingRun:
+    """One training run, set up: the records, the network, and what steps it."""
+
+    group: ProcessGroup
+    device: torch.device
+    fit_indices: np.ndarray
+    val_indices: np.ndarray
+    network: nn.Module
+    trained_network: nn.Module  # the network itself, or its DistributedDataParallel wrapper
+    windows: TrainingWindows
+    sampler: DistributedSampler | None
+    loader: DataLoader
+    optimiser: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    fp16_scaler: torch.amp.GradScaler
+    weights: torch.Tensor
+    average: WeightAverage | None = None  # the weight average, validated and kept in its place
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The network that is validated and kept: the weight average where there is one."""
+        return self.network if self.average is None else self.average.network
+
+
+def fp16_scaler(device: torch.device, mixed_precision: bool) -> torch.amp.GradScaler:
+    """The gradient scaler float16 mixed precision needs (a CUDA device without bf16); disabled
+    (a pass-through) everywhere else."""
+    return torch.amp.GradScaler(
+        enabled=device.type == "cuda"
+        and mixed_precision
+        and not torch.cuda.is_bf16_supported(including_emulation=False)
+    )
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    if device.type != "cuda" or not enabled:
+        return contextlib.nullcontext()
+    dtype = (
+        torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+    )
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def batches(loader: DataLoader, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
+    for batch in loader:
+        interrupts.check()  # a Ctrl-C that landed where Python passed it over ends the run here
+        yield tuple(t.to(device, non_blocking=True) for t in batch)
+
+
+def train_epoch(run: TrainingRun, settings: Settings, epoch: int, progress: bool) -> float:
+    """One pass over the training records' windows; the mean batch loss."""
+    config = settings.training
+    run.network.train()
+    run.windows.set_epoch(epoch)
+    if run.sampler is not None:
+        run.sampler.set_epoch(epoch)
+    losses = []
+    bar = tqdm(
+        batches(run.loader, run.device),
+        total=len(run.loader),
+        desc=f"epoch {epoch}/{config.epochs}",
+        disable=not progress or not run.group.is_main,
+        leave=False,
+    )
+    for batch in bar:
+        loss = batch_loss(run, settings, batch)
+        run.optimiser.zero_grad(set_to_none=True)
+        run.fp16_scaler.scale(loss).backward()
+        run.fp16_scaler.step(run.optimiser)
+        run.fp16_scaler.update()
+        run.scheduler.step()
+        if run.average is not None:
+            run.average.update(run.network)
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses):.4f}")
+    return float(np.mean(losses))
+
+
+def batch_loss(
+    run: TrainingRun, settings: Settings, batch: tuple[torch.Tensor, ...]
+) -> torch.Tensor:
+    """The loss of one batch: (x, side input, targets), or with subset distillation (x, side
+    input, x cut to a lead subset, its side input, targets), whose subset half is trained toward
+    the network's probabilities for the whole windows (held fixed) with the distillation weight."""
+    x, demographics, targets = batch[0], batch[1], batch[-1]
+    paired = len(batch) == 5
+    if paired:  # one pass over both halves: batch norm sees them together
+        x, demographics = torch.cat([x, batch[2]]), torch.cat([demographics, batch[3]])
+    with autocast(run.device, settings.training.mixed_precision):
+        logits = run.trained_network(x, demographics).float()
+    hard = settings.loss.hard_fraction
+    targets = smoothed_targets(targets, settings.loss.label_smoothing)
+    if not paired:
+        return hard_mining_bce(logits, targets, run.weights, hard)
+    whole, subset = logits.chunk(2)
+    teacher = torch.sigmoid(whole).detach()
+    distilled = hard_mining_bce(subset, teacher, run.weights, hard)
+    return hard_mining_bce(whole, targets, run.weights, hard) + (
+        settings.training.subset_distillation * distilled
+    )
