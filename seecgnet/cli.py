@@ -22,7 +22,13 @@ from pathlib import Path
 from seecgnet import interrupts
 from seecgnet.inference.decision import DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES
-from seecgnet.training.settings import Settings, SettingsError, TrainSettings, any_leads
+from seecgnet.training.settings import (
+    Settings,
+    SettingsError,
+    TrainSettings,
+    any_leads,
+    with_limb_leads,
+)
 
 # The meaning of an exit status is the same in every script; each lists the ones it uses.
 EXIT_OK = 0
@@ -227,7 +233,14 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
         action="store_true",
         help="one network for any subset of the 12 leads: it is told which leads a record holds "
         "and half of the training windows keep only a subset of theirs (README: 'Any lead "
-        "subset, one network')",
+        "subset, one network'); it computes missing limb leads too, as --limb-leads does",
+    )
+    group.add_argument(
+        "--limb-leads",
+        action="store_true",
+        help="a record (or training window) with two or more of the six limb leads gets the "
+        "others computed from them (III = II - I and the augmented leads), so a record of "
+        "leads I and II reads as one of all six (default: missing leads are absent)",
     )
     group.add_argument(
         "--pretrained",
@@ -266,6 +279,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         base = dataclasses.replace(base, decision=DecisionSettings(rule=args.decision))
     if args.pretrained:
         base = with_pretrained(base, args.pretrained)
+    if args.limb_leads:
+        base = with_limb_leads(base)
     return any_leads(base) if args.any_leads else base
 
 

@@ -19,7 +19,8 @@ from seecgnet.pipeline import predict_records, train_folder
 from seecgnet.training.settings import Settings, TrainSettings, any_leads
 
 CLASSES = load_scored_classes()
-# --any-leads (the presence input, lead subsets in half of the windows) with a tiny network
+# --any-leads (the presence input, lead subsets in half of the windows, limb leads computed from
+# two) with a tiny network
 RECIPE = any_leads(
     Settings(
         network=NetworkSettings.small(),
@@ -78,3 +79,38 @@ def test_a_listed_lead_is_present_however_flat_its_signal(trained):
         signal, record.age, record.sex, np.ones(12, bool)
     )
     np.testing.assert_allclose(by_name, all_leads, rtol=0, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def trained_without_limb_leads(trained):
+    signal = dataclasses.replace(RECIPE.signal, complete_limb_leads=False)
+    train_folder(
+        trained / "data",
+        trained / "no_limb_model",
+        dataclasses.replace(RECIPE, signal=signal),
+        progress=False,
+    )
+    return trained / "no_limb_model"
+
+
+def test_with_limb_leads_computed_the_driver_reads_2_leads_as_their_6_lead_version(
+    trained, trained_without_limb_leads, tmp_path
+):
+    assert RECIPE.signal.complete_limb_leads  # --any-leads computes them
+    headers = sorted((trained / "data").glob("*.hea"))[:4]
+    reduced_sets = {
+        s: write_reduced_records(headers, LEAD_SETS_2021[s], tmp_path / s) for s in ("6", "2")
+    }
+    answers = {}
+    for folder in (trained / "model", trained_without_limb_leads):
+        loaded = load_model(folder)
+        for lead_set, reduced in reduced_sets.items():
+            out = tmp_path / f"{folder.name}_{lead_set}"
+            predict_records(loaded, reduced, out, progress=False)
+            written = load_outputs([out / f"{h.stem}.csv" for h in reduced], CLASSES).scalar
+            alone = [loaded.predictor.predict_record(read_record(h)).probabilities for h in reduced]
+            np.testing.assert_allclose(written, alone, rtol=0, atol=1e-5)
+            answers[folder.name, lead_set] = written
+    # the computed limb leads differ from the stored ones by the stored values' rounding at most
+    np.testing.assert_allclose(answers["model", "2"], answers["model", "6"], atol=2e-3)
+    assert not np.allclose(answers["no_limb_model", "2"], answers["no_limb_model", "6"], atol=2e-3)

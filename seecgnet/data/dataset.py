@@ -25,11 +25,13 @@ from seecgnet.data.augmentation import (
     stretched_length,
     to_length,
 )
+from seecgnet.data.limb_leads import complete_limb_leads
 from seecgnet.data.signals import (
     AgeStatistics,
     SignalSettings,
     add_noise,
     cut_window,
+    lead_presence,
     random_window_start,
     recorded_leads,
     resample,
@@ -63,6 +65,19 @@ def prepare_signal(
         log.warning("%s: %d non-finite samples set to 0 mV", record.name, int(bad.sum()))
         signal = np.where(bad, np.float32(0.0), signal)
     return resample(signal, record.fs_hz, settings.fs_hz)
+
+
+def prepare_leads(
+    record: Record, settings: SignalSettings, warn_missing_leads: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """A record's prepared signal (:func:`prepare_signal`) and which standard leads it holds,
+    (12,) bool: those its header names (a flat one too), and with the settings'
+    ``complete_limb_leads`` the limb leads computed from two or more of them."""
+    signal = prepare_signal(record, settings, warn_missing_leads)
+    present = lead_presence(record.lead_names)
+    if settings.complete_limb_leads:
+        signal, present = complete_limb_leads(signal, present)
+    return signal, present
 
 
 @dataclass(frozen=True)
@@ -187,8 +202,9 @@ class TrainingWindows(Dataset):
     Items are (window (1, 12, window_samples), side input, targets (classes,)) tensors; the side
     input is the age and sex features, then with ``lead_presence`` the 12 leads' presence. A lead
     is present when the record has it (its window is not all zeros) and the drawn subset keeps it;
-    an absent lead's row is zeros. The random draws depend only on (seed, epoch, record), so runs
-    repeat whatever the worker count.
+    an absent lead's row is zeros, except that with ``complete_limb_leads`` an absent limb lead is
+    computed from two or more present ones, as at prediction. The random draws depend only on
+    (seed, epoch, record), so runs repeat whatever the worker count.
 
     ``paired`` (for subset distillation, :mod:`seecgnet.training.loop`): each item holds the window
     twice, (window, side input) with all the record's leads and then with a drawn subset of them
@@ -248,6 +264,8 @@ class TrainingWindows(Dataset):
         if kept is not None or self.lead_presence:
             present = present if kept is None else present & kept
             window[~present] = 0.0
+        if self.settings.complete_limb_leads:
+            window, present = complete_limb_leads(window, present)
         side = side_features(
             float(self.store.ages[index]),
             self.store.sexes[index],

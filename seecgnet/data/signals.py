@@ -97,6 +97,10 @@ class SignalSettings:
     noise_std_mv: float = 0.02
     recorder: RecorderSettings = field(default_factory=RecorderSettings)
     lead_draw: LeadDrawSettings = field(default_factory=LeadDrawSettings)
+    # Limb leads from two: a record (or training window) holding two or more of the six limb leads
+    # gets the others computed from them (:mod:`seecgnet.data.limb_leads`) and marked present, so
+    # a 2-lead record reads as a 6-lead one. Off in settings saved before it existed.
+    complete_limb_leads: bool = False
 
     def __post_init__(self) -> None:
         if self.amplitude_normalisation != "none":

@@ -24,11 +24,11 @@ from torch import nn
 
 from seecgnet import interrupts
 from seecgnet.challenge.classes import ScoredClasses
-from seecgnet.data.dataset import RecordStore, prepare_signal
+from seecgnet.data.dataset import RecordStore, prepare_leads
+from seecgnet.data.limb_leads import complete_limb_leads
 from seecgnet.data.signals import (
     AgeStatistics,
     SignalSettings,
-    lead_presence,
     recorded_leads,
     side_features,
     sliding_windows,
@@ -176,8 +176,11 @@ class Predictor:
         self, signal: np.ndarray, age: float, sex: Sex, present: np.ndarray | None = None
     ) -> NetworkInput:
         """A prepared (12, samples) signal with its side input; ``present`` (12,) bool says which
-        leads the record has (by default, those not all zeros: a prepared signal keeps no names)."""
+        leads the record has (by default, those not all zeros: a prepared signal keeps no names); with
+        the settings' ``complete_limb_leads`` its absent limb leads are computed from the others."""
         present = recorded_leads(signal) if present is None else present
+        if self.signal_settings.complete_limb_leads:
+            signal, present = complete_limb_leads(signal, present)
         return NetworkInput(signal, self.side_features(age, sex, present))
 
     def record_probabilities(
@@ -198,8 +201,7 @@ class Predictor:
     def predict_record(self, record: Record) -> RecordPrediction:
         """Labels and probabilities of a raw record (any rate, any leads, in any order: the leads
         its header names are present, the others absent)."""
-        signal = prepare_signal(record, self.signal_settings)
-        present = lead_presence(record.lead_names)
+        signal, present = prepare_leads(record, self.signal_settings)
         probabilities = self.record_probabilities(signal, record.age, record.sex, present)
         return RecordPrediction(probabilities, decide(probabilities, self.decision))
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from seecgnet.data.dataset import prepare_signal
-from seecgnet.data.signals import lead_presence, side_features
+from seecgnet.data.dataset import prepare_leads
+from seecgnet.data.signals import side_features
 from seecgnet.inference.prediction import NetworkInput, Predictor
-from seecgnet.io.records import RecordError, absent_standard_leads, read_record
+from seecgnet.io.records import STANDARD_LEADS, RecordError, read_record
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,17 @@ class RecordReader(Dataset):
             record = read_record(header)
             # the missing leads are summed up over the run (pipeline.predict_records), not warned
             # about per record and lead: a folder of 2-lead records would flood the log
-            signal = prepare_signal(record, self.signal_settings, warn_missing_leads=False)
+            signal, present = prepare_leads(record, self.signal_settings, warn_missing_leads=False)
         # RuntimeError: what a library raises for an input it cannot take; one record must not
         # end the run for the thousands after it
         except (RecordError, ValueError, OSError, RuntimeError) as error:
             return ReadRecord(header, None, str(error), isinstance(error, RecordError))
-        # the leads the header names are present (a flat one too); the others are absent
-        present = lead_presence(record.lead_names) if self.lead_presence else None
-        demographics = side_features(record.age, record.sex, self.age_stats, present)
-        absent = absent_standard_leads(record.lead_names)
+        # the leads the header names are present (a flat one too), and limb leads computed from
+        # them where the settings say so; the others are absent, zeros for the network
+        demographics = side_features(
+            record.age, record.sex, self.age_stats, present if self.lead_presence else None
+        )
+        absent = tuple(lead for lead, held in zip(STANDARD_LEADS, present, strict=True) if not held)
         return ReadRecord(header, NetworkInput(signal, demographics), absent_leads=absent)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seecgnet.data.dataset import prepare_signal
+from seecgnet.data.limb_leads import complete_limb_leads
 from seecgnet.data.signals import sliding_windows, window_starts
 from seecgnet.inference.decision import decide, decision_thresholds
 from seecgnet.inference.prediction import Predictor
@@ -72,9 +73,12 @@ def explain_record(
     """
     settings = predictor.signal_settings
     signal = prepare_signal(record, settings)  # (12, samples) at settings.fs_hz
+    recorded = present_leads(record) if present is None else present
+    present = recorded  # what the network is told; the page draws the recorded leads alone
+    if settings.complete_limb_leads:
+        signal, present = complete_limb_leads(signal, recorded)
     windows = sliding_windows(signal, settings.window_samples, settings.stride_samples)
     starts = window_starts(signal.shape[1], settings.window_samples, settings.stride_samples)
-    present = present_leads(record) if present is None else present
     per_member = predictor.window_probabilities(windows, record.age, record.sex, present)
     probabilities = predictor.union_of_windows(per_member)  # as the driver's
     thresholds = decision_thresholds(probabilities, predictor.decision)
@@ -93,7 +97,7 @@ def explain_record(
         thresholds=np.array(thresholds),
         labels=labels,
         firing_window=firing,
-        lead_present=present,
+        lead_present=recorded,
         positive_classes=positives,
         occlusion_drop=drops,
     )

@@ -128,16 +128,25 @@ ANY_LEADS_SUBSET_PROBABILITY = 0.5
 
 def any_leads(settings: Settings) -> Settings:
     """``settings`` for one network of any lead subset: the network told which leads are present
-    (``lead_presence`` in :mod:`seecgnet.models.settings`), and half of the training windows cut
-    down to a lead subset (:class:`seecgnet.data.signals.LeadDrawSettings`)."""
+    (``lead_presence`` in :mod:`seecgnet.models.settings`), half of the training windows cut
+    down to a lead subset (:class:`seecgnet.data.signals.LeadDrawSettings`), and missing limb leads
+    computed from the others (:func:`with_limb_leads`)."""
     lead_draw = dataclasses.replace(
         settings.signal.lead_draw, subset_probability=ANY_LEADS_SUBSET_PROBABILITY
     )
+    settings = with_limb_leads(settings)
     return dataclasses.replace(
         settings,
         signal=dataclasses.replace(settings.signal, lead_draw=lead_draw),
         network=dataclasses.replace(settings.network, lead_presence=True),
     )
+
+
+def with_limb_leads(settings: Settings) -> Settings:
+    """``settings`` under which a record or training window holding two or more of the six limb
+    leads has the others computed from them (:mod:`seecgnet.data.limb_leads`)."""
+    signal = dataclasses.replace(settings.signal, complete_limb_leads=True)
+    return dataclasses.replace(settings, signal=signal)
 
 
 @dataclass(frozen=True)
