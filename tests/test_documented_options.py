@@ -55,7 +55,9 @@ TRAINING_RUNS = {
     "resnext": ["--decision", "per_sample", "--architecture", "resnext", "--no-cache"],
     "resnest": ["--decision", "fixed", "--architecture", "resnest", "--no-cache"],
     "any_leads": ["--decision", "per_sample", "--any-leads", "--no-cache"],
-    "pretrained": ["--decision", "per_sample", "--pretrained", "shared.pt", "--no-cache"],
+    "pretrained": [
+        *("--decision", "per_sample", "--pretrained", "shared.pt", "--limb-leads", "--no-cache"),
+    ],
 }
 # run once cut off after its first epoch, then with --resume
 RESUMED_RUN = ["--decision", "per_sample", "--epochs", "2", "--cache-dir", "cache"]
@@ -83,7 +85,7 @@ CROSSVAL_RUNS = {
     ],
     "stratified": [
         *("--split", "stratified", "--folds", "2", "--lead-sets", "12", "2"),
-        *("--pretrained", "shared.pt"),
+        *("--pretrained", "shared.pt", "--limb-leads"),
     ],
 }
 # the data each cross-validation run reads: the source split needs records named by their source
@@ -207,6 +209,8 @@ def test_every_training_option_trains_a_model_the_driver_runs(here, name):
         architecture = options[options.index("--architecture") + 1]
     assert settings.architecture == architecture
     assert settings.network.lead_presence == ("--any-leads" in options)
+    limb_leads = "--any-leads" in options or "--limb-leads" in options
+    assert settings.signal.complete_limb_leads == limb_leads
     assert settings.training.pretrained == ("shared.pt" if "--pretrained" in options else "")
     for k, driver_options in enumerate(DRIVER_RUNS):
         outputs = drive_and_score(model, f"{name}_{k}", driver_options)
@@ -266,7 +270,7 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
         assert f"**{method_name}**" in table
         methods.append(work / folder)
     if "--members" in options:
-        assert "mean of two" in table and "union of two" in table
+        assert "their mean" in table and "their union" in table
     if "--split" in options and options[options.index("--split") + 1] == "source":
         assert "CPSC (A)" in table and "Georgia (E)" in table
     if "--lead-sets" in options:
@@ -282,6 +286,8 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
             read = load_outputs(outputs, CLASSES)
             assert np.array_equal(read.binary, read.scalar >= thresholds_of(model, read.scalar))
             assert load_model(model).predictor.lead_presence == ("--any-leads" in options)
+            limb_leads = "--any-leads" in options or "--limb-leads" in options
+            assert load_model(model).settings.signal.complete_limb_leads == limb_leads
             pretrained = load_model(model).settings.training.pretrained
             takes = "--pretrained" in options and method == work / "."
             assert pretrained == ("shared.pt" if takes else "")

@@ -8,7 +8,8 @@ Work folder layout, beside a fold's 12-lead ``outputs/``::
     fold_K/.partial_6_leads/          while a lead set is under way: its reduced records and CSVs
 
 A lead set's outputs folder appears (by renaming) only once every record of the fold is predicted,
-so a run cut off resumes with that lead set. Only the fold's first network is scored this way.
+so a run cut off resumes with that lead set. Each further network of a fold (``member_K/``, see
+:mod:`seecgnet.crossval.run`) has the same folders in its own.
 """
 
 from __future__ import annotations

@@ -56,12 +56,17 @@ def lead_set_label(lead_set: str) -> str:
     return lead_set if len(leads) == 12 else f"{lead_set}: {', '.join(leads)}"
 
 
-def lead_set_rows(result: MethodResult) -> list[tuple[str, list[float]]]:
-    """(lead set, values) rows of the challenge metric: each fold, mean, sd and pooled."""
+def lead_set_rows(result: MethodResult) -> list[tuple[str, str, list[float]]]:
+    """(method, lead set, values) rows of the challenge metric: each fold, mean, sd and pooled;
+    each fold's first network, then, with several per fold, their mean ("SE-ECGNet, mean of 3")."""
+    parts = [(result.method, result.lead_set_challenge)]
+    if result.lead_set_ensemble:
+        parts.append((f"{result.method}, mean of {result.members}", result.lead_set_ensemble))
     rows = []
-    for lead_set, (per_fold, pooled) in result.lead_set_challenge.items():
-        mean, sd = mean_and_sd(np.array(per_fold))
-        rows.append((lead_set, [*per_fold, float(mean), float(sd), pooled]))
+    for method, by_lead_set in parts:
+        for lead_set, (per_fold, pooled) in by_lead_set.items():
+            mean, sd = mean_and_sd(np.array(per_fold))
+            rows.append((method, lead_set, [*per_fold, float(mean), float(sd), pooled]))
     return rows
 
 
@@ -87,8 +92,8 @@ def write_csv(results: Sequence[MethodResult], path: Path) -> None:
             header = ["method", "leads", *fold_labels(results[0]), "mean", "sd", "pooled"]
             writer.writerow(header)
             for result in results:
-                for lead_set, values in lead_set_rows(result):
-                    writer.writerow([result.method, lead_set, *(f"{v:.4f}" for v in values)])
+                for method, lead_set, values in lead_set_rows(result):
+                    writer.writerow([method, lead_set, *(f"{v:.4f}" for v in values)])
 
 
 def markdown(results: Sequence[MethodResult]) -> str:
@@ -119,13 +124,17 @@ def markdown(results: Sequence[MethodResult]) -> str:
     if ensembles:
         lines += [
             "",
-            "Ensembles of two networks per fold (pooled out-of-fold challenge metric):",
+            "Ensembles of the networks of each fold (pooled out-of-fold challenge metric):",
             "",
         ]
-        lines += ["| method | one network | mean of two | union of two |", "|---|---|---|---|"]
+        lines += ["| method | networks | one network | their mean | their union |"]
+        lines += ["|---|---|---|---|---|"]
         for r in ensembles:
             e = r.ensemble_challenge
-            lines.append(f"| {r.method} | {e['single']:.3f} | {e['mean']:.3f} | {e['union']:.3f} |")
+            lines.append(
+                f"| {r.method} | {r.members} | {e['single']:.3f} | {e['mean']:.3f} | "
+                f"{e['union']:.3f} |"
+            )
     lines += _lead_set_markdown(results)
     return "\n".join(lines) + "\n"
 
@@ -137,16 +146,17 @@ def _lead_set_markdown(results: Sequence[MethodResult]) -> list[str]:
     labels = fold_labels(results[0])
     lines = [
         "",
-        "Challenge metric by lead set (the model's own rule; each fold's first network; the "
+        "Challenge metric by lead set (the model's own rule; each fold's first network, and the "
+        "mean of its networks where it has several; the "
         "held-out records cut down to the leads named, the others absent from header and file):",
         "",
         "| method | leads | " + " | ".join(labels) + " | mean | sd | pooled |",
         "|---" * (len(labels) + 5) + "|",
     ]
     for result in results:
-        for lead_set, values in lead_set_rows(result):
+        for method, lead_set, values in lead_set_rows(result):
             cells = " | ".join(f"{v:.3f}" for v in values)
-            lines.append(f"| {result.method} | {lead_set_label(lead_set)} | {cells} |")
+            lines.append(f"| {method} | {lead_set_label(lead_set)} | {cells} |")
     return lines
 
 

@@ -31,7 +31,8 @@ class FoldOutcome:
 
     ``probabilities`` is (members, records, classes); ``binary`` the first member's written labels;
     ``lead_set_binary`` the first member's written labels for each lead set the records were
-    predicted with ("12", "6"...). With several networks, ``inner_labels`` (records, classes) and
+    predicted with ("12", "6"...), and ``lead_set_probabilities`` every member's probabilities for
+    each, (members, records, classes). With several networks, ``inner_labels`` (records, classes) and
     ``inner_probabilities`` (members, records, classes) are their inner validation records', where
     they share them.
     """
@@ -43,6 +44,7 @@ class FoldOutcome:
     binary: np.ndarray
     thresholds: np.ndarray
     lead_set_binary: dict[str, np.ndarray] = field(default_factory=dict)
+    lead_set_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
     inner_labels: np.ndarray | None = None
     inner_probabilities: np.ndarray | None = None
 
@@ -59,6 +61,10 @@ class MethodResult:
     ensemble_challenge: dict[str, float]  # "single", "mean", "union" -> pooled (members > 1)
     fold_labels: tuple[str, ...] = ()  # each fold's name in the tables
     lead_set_challenge: dict[str, tuple[list[float], float]] = field(default_factory=dict)
+    # with several networks per fold, their mean's challenge metric for each lead set (the model's
+    # rule), and how many networks each fold has
+    lead_set_ensemble: dict[str, tuple[list[float], float]] = field(default_factory=dict)
+    members: int = 1
     # the out-of-fold labels and written outputs, (records, classes), fold after fold
     pooled_labels: np.ndarray | None = None
     pooled_binary: np.ndarray | None = None
@@ -113,6 +119,8 @@ def score_method(
         ensemble_challenge=_ensemble_scores(outcomes, labels, settings, classes),
         fold_labels=tuple(fold_labels or (f"fold {o.fold}" for o in outcomes)),
         lead_set_challenge=lead_sets,
+        lead_set_ensemble=_lead_set_ensembles(outcomes, settings, classes),
+        members=min(o.probabilities.shape[0] for o in outcomes),
         pooled_labels=labels,
         pooled_binary=binary,
     )
@@ -145,7 +153,7 @@ def _ensemble_scores(
         return {}
     combiners = {
         "single": lambda p: p[0],
-        "mean": lambda p: p.mean(axis=0),
+        "mean": _member_mean,
         "union": lambda p: p.max(axis=0),
     }
     scores = {}
@@ -156,6 +164,33 @@ def _ensemble_scores(
         ]
         scores[name] = challenge_metric(labels, np.concatenate(decided), classes)
     return scores
+
+
+def _lead_set_ensembles(
+    outcomes: list[FoldOutcome], settings: Settings, classes: ScoredClasses
+) -> dict[str, tuple[list[float], float]]:
+    """The challenge metric of the mean of each fold's networks for every lead set, under the
+    model's rule (per_class: thresholds tuned on the mean's inner validation probabilities, all 12
+    leads); empty with one network per fold."""
+    if min(o.probabilities.shape[0] for o in outcomes) < 2:
+        return {}
+    decisions = [_fold_decision(o, _member_mean, settings, classes) for o in outcomes]
+    return {
+        lead_set: _challenge_by_fold(
+            outcomes,
+            [
+                decide(_member_mean(o.lead_set_probabilities[lead_set]), decision)
+                for o, decision in zip(outcomes, decisions, strict=True)
+            ],
+            classes,
+        )
+        for lead_set in outcomes[0].lead_set_probabilities
+    }
+
+
+def _member_mean(probabilities: np.ndarray) -> np.ndarray:
+    """The mean of a fold's networks' probabilities, (members, ...) -> (...)."""
+    return probabilities.mean(axis=0)
 
 
 def _fold_decision(

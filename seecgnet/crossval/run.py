@@ -174,6 +174,11 @@ def member_dir(fold_dir: Path, member: int) -> Path:
     return fold_dir if member == 0 else fold_dir / f"member_{member + 1}"
 
 
+def fold_members(fold_dir: Path) -> int:
+    """How many networks a complete fold has, from its done-file."""
+    return json.loads((fold_dir / DONE_FILE).read_text())["members"]
+
+
 def run_fold(
     store: RecordStore,
     headers: dict[str, Path],
@@ -313,9 +318,9 @@ def read_fold(
     lead_sets: Sequence[str] = (),
 ) -> FoldOutcome:
     """Read back a complete fold's output files (with the scorer's reader), its inner thresholds,
-    and its first network's outputs for each lead set."""
+    and every network's outputs for each lead set."""
     labels = load_labels([headers[name] for name in names], classes)
-    n_members = json.loads((fold_dir / DONE_FILE).read_text())["members"]
+    n_members = fold_members(fold_dir)
     probabilities, binary = [], None
     for member in range(n_members):
         out = member_dir(fold_dir, member)
@@ -329,9 +334,13 @@ def read_fold(
         inner_labels = inner[0]["labels"]
         inner_probabilities = np.stack([part["probabilities"] for part in inner])
     by_lead_set = {
-        lead_set: load_outputs(
-            [lead_set_outputs(fold_dir, lead_set) / f"{name}.csv" for name in names], classes
-        ).binary
+        lead_set: [
+            load_outputs(
+                [lead_set_outputs(member_dir(fold_dir, m), lead_set) / f"{n}.csv" for n in names],
+                classes,
+            )
+            for m in range(n_members)
+        ]
         for lead_set in lead_sets
     }
     return FoldOutcome(
@@ -341,7 +350,10 @@ def read_fold(
         probabilities=np.stack(probabilities),
         binary=binary,
         thresholds=thresholds,
-        lead_set_binary=by_lead_set,
+        lead_set_binary={s: outputs[0].binary for s, outputs in by_lead_set.items()},
+        lead_set_probabilities={
+            s: np.stack([o.scalar for o in outputs]) for s, outputs in by_lead_set.items()
+        },
         inner_labels=inner_labels,
         inner_probabilities=inner_probabilities,
     )
@@ -375,9 +387,14 @@ def run_method(
         fold_dir.mkdir(parents=True, exist_ok=True)
         run_fold(store, headers, classes, settings, plan.fold_of, fold, fold_dir, members, progress)
         names = [store.names[i] for i in np.flatnonzero(plan.fold_of == fold)]
-        predict_lead_sets(
-            fold_dir, [headers[n] for n in names], lead_sets, settings.training.workers, progress
-        )
+        for member in range(fold_members(fold_dir)):
+            predict_lead_sets(
+                member_dir(fold_dir, member),
+                [headers[n] for n in names],
+                lead_sets,
+                settings.training.workers,
+                progress,
+            )
         outcomes.append(read_fold(fold_dir, fold + 1, names, headers, classes, lead_sets))
     return score_method(method, outcomes, settings, classes, plan.labels)
 

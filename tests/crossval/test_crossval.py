@@ -15,7 +15,7 @@ from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import load_labels
 from seecgnet.cli import default_cache_dir
 from seecgnet.crossval.__main__ import main
-from seecgnet.crossval.results import FoldOutcome, decide_by_rule
+from seecgnet.crossval.results import FoldOutcome, decide_by_rule, score_method
 from seecgnet.crossval.run import CrossValError
 from seecgnet.inference.decision import DecisionSettings, per_sample_threshold
 from seecgnet.io.synthetic import write_synthetic_dataset
@@ -73,7 +73,8 @@ def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run)
         "fixed 0.5",
         "per-class",
         "pooled",
-        "union of two",
+        "their union",
+        "SE-ECGNet, mean of 2",
     ):
         assert text in table
     with (work / "results.csv").open() as handle:
@@ -162,6 +163,40 @@ def test_an_incomplete_fold_is_redone(finished_run, caplog):
     assert (root / "work" / "fold_3" / "done.json").exists()
 
 
+def test_the_lead_set_rows_of_an_ensemble_hold_the_mean_of_its_networks_reduced_outputs(
+    finished_run,
+):
+    """The lead-set table's "mean of 2" rows, computed again from every network's files: each
+    fold's two networks' probabilities for the records cut down to the lead set, averaged, and
+    labelled by the paper's rule."""
+    root, _, _ = finished_run
+    work, classes = root / "work", load_scored_classes()
+    with (work / "folds.csv").open() as handle:
+        fold_of = {row["record"]: int(row["fold"]) for row in csv.DictReader(handle)}
+    names = sorted(fold_of)
+    labels = load_labels([root / "data" / f"{name}.hea" for name in names], classes)
+    with (work / "results.csv").open() as handle:
+        rows = [row for row in csv.reader(handle) if len(row) > 2]
+    for lead_set in ("6", "2"):
+        members = [
+            load_outputs(
+                [
+                    work / f"fold_{fold_of[n]}" / member / f"outputs_{lead_set}_leads" / f"{n}.csv"
+                    for n in names
+                ],
+                classes,
+            ).scalar
+            for member in ("", "member_2")
+        ]
+        assert not np.allclose(members[0], members[1])  # two networks, two answers
+        expected = challenge_metric(
+            labels, per_sample_threshold((members[0] + members[1]) / 2, 5.0), classes
+        )
+        row = next(r for r in rows if r[:2] == ["SE-ECGNet, mean of 2", lead_set])
+        assert float(row[-1]) == pytest.approx(expected, abs=5e-5)
+        assert any(r[:2] == ["SE-ECGNet", lead_set] for r in rows)  # the first network's row
+
+
 def test_a_work_folder_of_another_data_set_is_refused(finished_run, tmp_path, capsys):
     _, args, _ = finished_run
     write_synthetic_dataset(tmp_path / "other", 6, seed=9)
@@ -179,6 +214,35 @@ def test_the_fixed_rule_uses_the_settings_threshold():
     settings = Settings(decision=DecisionSettings(fixed_threshold=0.3))
     labels = decide_by_rule(outcome, "fixed", settings)
     np.testing.assert_array_equal(labels, [[False, True, True, True]])
+
+
+def test_a_lead_sets_ensemble_is_scored_on_the_mean_of_the_networks_not_the_first_alone():
+    classes = load_scored_classes()
+    rng = np.random.default_rng(4)
+    outcomes, pooled = [], {"mean": [], "first": []}
+    for fold in (1, 2):
+        labels = rng.random((30, len(classes))) < 0.2
+        reduced = rng.random((3, 30, len(classes)))  # three networks' 2-lead probabilities
+        outcomes.append(
+            FoldOutcome(
+                fold,
+                tuple(f"R{fold}{i}" for i in range(30)),
+                labels,
+                rng.random((3, 30, len(classes))),
+                labels,
+                np.full(len(classes), 0.5),
+                lead_set_binary={"2": reduced[0] > 0.5},
+                lead_set_probabilities={"2": reduced},
+            )
+        )
+        pooled["mean"].append(per_sample_threshold(reduced.mean(axis=0), 5.0))
+        pooled["first"].append(per_sample_threshold(reduced[0], 5.0))
+    result = score_method("SE-ECGNet", outcomes, Settings(), classes)
+    labels = np.concatenate([o.labels for o in outcomes])
+    mean, first = (challenge_metric(labels, np.concatenate(pooled[k]), classes) for k in pooled)
+    assert mean != pytest.approx(first, abs=1e-3)
+    assert result.members == 3
+    assert result.lead_set_ensemble["2"][1] == pytest.approx(mean, abs=1e-12)
 
 
 @pytest.mark.parametrize(
