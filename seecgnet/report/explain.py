@@ -20,7 +20,7 @@ import numpy as np
 
 from seecgnet.data.dataset import prepare_signal
 from seecgnet.data.limb_leads import complete_limb_leads
-from seecgnet.data.signals import sliding_windows, window_starts
+from seecgnet.data.signals import lead_presence, sliding_windows, window_starts
 from seecgnet.inference.decision import decide, decision_thresholds
 from seecgnet.inference.prediction import Predictor
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex
@@ -57,12 +57,6 @@ class Explanation:
         return start, min(start + self.window_s, duration_s)
 
 
-def present_leads(record: Record) -> np.ndarray:
-    """Which of the twelve standard leads the record holds, (12,) bool, matched without case."""
-    names = {lead.upper() for lead in record.lead_names}
-    return np.array([lead.upper() in names for lead in STANDARD_LEADS])
-
-
 def explain_record(
     predictor: Predictor, record: Record, present: np.ndarray | None = None
 ) -> Explanation:
@@ -73,7 +67,7 @@ def explain_record(
     """
     settings = predictor.signal_settings
     signal = prepare_signal(record, settings)  # (12, samples) at settings.fs_hz
-    recorded = present_leads(record) if present is None else present
+    recorded = lead_presence(record.lead_names) if present is None else present
     present = recorded  # what the network is told; the page draws the recorded leads alone
     if settings.complete_limb_leads:
         signal, present = complete_limb_leads(signal, recorded)

@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from seecgnet.data.signals import lead_presence
 from seecgnet.inference.decision import DecisionRule
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, to_standard_leads
 from seecgnet.model_folder import LoadedModel
@@ -39,7 +40,7 @@ from seecgnet.report.ecg_paper import (
     paper_size_mm,
     rhythm_lead,
 )
-from seecgnet.report.explain import Explanation, explain_record, present_leads
+from seecgnet.report.explain import Explanation, explain_record
 
 FORMATS = (".png", ".pdf", ".html")
 MM_PER_INCH = 25.4
@@ -87,7 +88,7 @@ class Report:
 def build_report(loaded: LoadedModel, record: Record) -> Report:
     """Run the model on a record and gather what the page shows."""
     standard = to_standard_leads(record)  # warns once for each missing lead
-    explanation = explain_record(loaded.predictor, standard, present_leads(record))
+    explanation = explain_record(loaded.predictor, standard, lead_presence(record.lead_names))
     rows = diagnosis_rows(
         loaded.classes,
         explanation.probabilities,
