@@ -14,10 +14,11 @@ import pytest
 
 from seecgnet.challenge.scoring import evaluate_12ECG_score
 from seecgnet.io.records import read_record
+from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_records
 from seecgnet.model_folder import load_model
 from seecgnet.models.registry import count_parameters
 from seecgnet.pipeline import predict_records
-from seecgnet.training.settings import Settings
+from seecgnet.training.settings import Settings, with_limb_leads
 from tests.paths import ROOT
 
 MODEL = ROOT / "model"
@@ -42,11 +43,12 @@ needs_shared = pytest.mark.skipif(
 
 def test_the_committed_model_is_the_default_single_network_from_pretrained_layers():
     # the default settings but for the file of MIT-BIH pre-trained lead-shared layers it started
-    # from (model/README.md); 12 leads only: no lead presence, no lead subsets
+    # from and the limb leads computed from two (model/README.md); trained on 12 leads only: no
+    # lead presence, no lead subsets
     loaded = load_model(MODEL)
     assert loaded.settings.training.pretrained == "mitdb_layers.pt"
     assert loaded.settings == dataclasses.replace(
-        Settings(),
+        with_limb_leads(Settings()),
         training=dataclasses.replace(Settings().training, pretrained="mitdb_layers.pt"),
     )
     assert not loaded.settings.network.lead_presence
@@ -87,3 +89,22 @@ def test_the_committed_model_labels_and_scores_shared_records_as_recorded(tmp_pa
     assert scores[1] == pytest.approx(EXPECTED_AUROC, abs=1e-6)
     assert scores[6] == pytest.approx(EXPECTED_F_MEASURE, abs=1e-9)
     assert scores[-1] == pytest.approx(EXPECTED_CHALLENGE_METRIC, abs=1e-9)
+
+
+@needs_shared
+def test_the_committed_model_reads_leads_i_and_ii_as_all_six_limb_leads(tmp_path):
+    # it computes the limb leads a record lacks from two of them: a 2-lead copy of a record gets
+    # the 6-lead copy's answer (up to the stored values' rounding), not a flat-lead reading
+    loaded = load_model(MODEL)
+    headers = [SHARED / f"{name}.hea" for name in EXPECTED_LABELS]
+    answers = {}
+    for lead_set in ("6", "2"):
+        reduced = write_reduced_records(headers, LEAD_SETS_2021[lead_set], tmp_path / lead_set)
+        answers[lead_set] = np.stack(
+            [loaded.predictor.predict_record(read_record(h)).probabilities for h in reduced]
+        )
+    np.testing.assert_allclose(answers["2"], answers["6"], atol=2e-3)
+    flat = dataclasses.replace(loaded.settings.signal, complete_limb_leads=False)
+    loaded.predictor.signal_settings = flat
+    as_flat = [loaded.predictor.predict_record(read_record(h)).probabilities for h in reduced]
+    assert not np.allclose(as_flat, answers["2"], atol=2e-3)
