@@ -95,13 +95,16 @@ def test_any_leads_adds_the_presence_and_subsets_and_an_old_settings_file_keeps_
         new = any_leads(Settings(architecture=architecture, network=network))
         assert new.network.lead_presence and new.architecture == architecture
         assert new.signal.lead_draw.subset_probability == 0.5  # all 12 leads in half the windows
+        assert new.signal.complete_limb_leads  # and limb leads computed from two
         assert dataclasses.replace(new.network, lead_presence=False) == network
     # a settings file saved before the lead presence existed lacks its fields: they are off
     old = json.loads(any_leads(Settings()).to_json())
     del old["network"]["lead_presence"], old["signal"]["lead_draw"], old["signal"]["recorder"]
+    del old["signal"]["complete_limb_leads"]
     (tmp_path / "settings.json").write_text(json.dumps(old))
     loaded = Settings.load(tmp_path / "settings.json")
     assert not loaded.network.lead_presence
+    assert not loaded.signal.complete_limb_leads
     assert loaded.signal.lead_draw.subset_probability == 0
     assert loaded.signal.recorder.gain_probability == 0
     assert loaded == Settings()
