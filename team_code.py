@@ -65,8 +65,12 @@ def training_code(
     data_directory: str, model_directory: str, settings: Settings | None = None
 ) -> None:
     """The 2021 challenge's training function: one model folder ``model_directory`` that reads every
-    lead set, trained on the records of ``data_directory`` as ``train_12ECG_classifier`` trains."""
-    train_12ECG_classifier(data_directory, model_directory, settings)
+    lead set, trained on the records of ``data_directory`` as ``train_12ECG_classifier`` trains,
+    and by default reading a record's missing limb leads as computed from two others
+    (``--limb-leads``; the training itself is the same on 12-lead records)."""
+    from seecgnet.training.settings import Settings, with_limb_leads
+
+    train_12ECG_classifier(data_directory, model_directory, settings or with_limb_leads(Settings()))
 
 
 def load_model(model_directory: str, leads: Sequence[str]) -> LeadSetModel:

@@ -23,7 +23,7 @@ from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_record
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import predict_folder
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.training.settings import Settings, TrainSettings, with_limb_leads
 from team_code import load_12ECG_model, load_model, run_12ECG_classifier, run_model, training_code
 from tests.paths import CINC2020, REFERENCE, ROOT
 
@@ -117,6 +117,18 @@ def tiny_model(tmp_path_factory) -> Path:
     model = tmp_path_factory.mktemp("models") / "model"
     training_code(str(data), str(model), settings=TINY)
     return model
+
+
+def test_training_code_by_default_reads_missing_limb_leads_as_computed(monkeypatch, tmp_path):
+    trained = {}
+    monkeypatch.setattr(
+        "seecgnet.pipeline.train_folder",
+        lambda data, model, settings: trained.update(settings=settings),
+    )
+    training_code(str(tmp_path / "data"), str(tmp_path / "model"))
+    assert trained["settings"] == with_limb_leads(Settings())
+    training_code(str(tmp_path / "data"), str(tmp_path / "model"), settings=TINY)
+    assert trained["settings"] == TINY
 
 
 @pytest.fixture(scope="module", params=["bundled", "tiny"])
