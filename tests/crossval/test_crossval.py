@@ -91,15 +91,22 @@ def test_a_run_writes_tables_and_a_figure_for_each_method_and_rule(finished_run)
     assert inner["thresholds"].shape == (24,)
 
 
+def out_of_fold(finished_run) -> tuple[Path, dict[str, int], list[str], np.ndarray]:
+    """The finished run's work folder, each record's fold, the record names in order, and their
+    labels as the scorer reads them from the headers."""
+    root, _, _ = finished_run
+    with (root / "work" / "folds.csv").open() as handle:
+        fold_of = {row["record"]: int(row["fold"]) for row in csv.DictReader(handle)}
+    names = sorted(fold_of)
+    labels = load_labels([root / "data" / f"{name}.hea" for name in names], load_scored_classes())
+    return root / "work", fold_of, names, labels
+
+
 def test_the_tables_hold_the_out_of_fold_scores_of_the_files_written(finished_run):
     """Every challenge metric of results.csv, computed again from the folds' files: the labels of
     the headers, each record's output file in its own fold, each fold's inner thresholds."""
-    root, _, _ = finished_run
-    work, classes = root / "work", load_scored_classes()
-    with (work / "folds.csv").open() as handle:
-        fold_of = {row["record"]: int(row["fold"]) for row in csv.DictReader(handle)}
-    names = sorted(fold_of)
-    labels = load_labels([root / "data" / f"{name}.hea" for name in names], classes)
+    work, fold_of, names, labels = out_of_fold(finished_run)
+    classes = load_scored_classes()
 
     def written(member: str) -> tuple[np.ndarray, np.ndarray]:
         paths = [work / f"fold_{fold_of[n]}" / member / "outputs" / f"{n}.csv" for n in names]
@@ -169,12 +176,8 @@ def test_the_lead_set_rows_of_an_ensemble_hold_the_mean_of_its_networks_reduced_
     """The lead-set table's "mean of 2" rows, computed again from every network's files: each
     fold's two networks' probabilities for the records cut down to the lead set, averaged, and
     labelled by the paper's rule."""
-    root, _, _ = finished_run
-    work, classes = root / "work", load_scored_classes()
-    with (work / "folds.csv").open() as handle:
-        fold_of = {row["record"]: int(row["fold"]) for row in csv.DictReader(handle)}
-    names = sorted(fold_of)
-    labels = load_labels([root / "data" / f"{name}.hea" for name in names], classes)
+    work, fold_of, names, labels = out_of_fold(finished_run)
+    classes = load_scored_classes()
     with (work / "results.csv").open() as handle:
         rows = [row for row in csv.reader(handle) if len(row) > 2]
     for lead_set in ("6", "2"):
