@@ -137,7 +137,7 @@ MITBIH_RUNS = {
         *("--no-rhythm-expert", "--no-s-by-timing", "--rr-absolute", "--no-rr-irregularity"),
         *("--sampling-power", "0", "--epoch-beats", "0", "--no-neighbour-rows"),
         *("--rebase-share", "0", "--no-select-rebased", "--no-rebase-template"),
-        *("--no-rebased-runs", "--no-rebase-runs"),
+        *("--no-rebased-runs", "--no-rebase-runs", "--rr-quantile", "0.75"),
     ],
     "ds1_log_weights": [
         *("--protocol", "ds1", "--class-weighting", "log", "--rhythm-expert", "--rr-windows"),

@@ -91,6 +91,9 @@ PROTOCOL_OPTIONS = (
      "the re-based copy also gives each S beat an interval after as long as the one before"),
     ("--rr-windows", "beats", "rr_windows_s", {"type": float, "nargs": "*", "metavar": "S"},
      "centred windows (s) whose median RR the beat's RR intervals are also divided by"),
+    ("--rr-quantile", "beats", "rr_quantile", {"type": float, "metavar": "Q"},
+     "the windows' reference is the Q-quantile of their RR intervals instead (0.5: the median; "
+     "above it the patient's slower beats, so premature beats stay short where most beats are)"),
     ("--rr-sequence", "beats", "rr_sequence_beats", {"type": whole_number(0)},
      "RR intervals on each side of the beat's own two given as features"),
     ("--rr-absolute", "beats", "rr_absolute", {"action": argparse.BooleanOptionalAction},

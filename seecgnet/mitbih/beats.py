@@ -164,6 +164,7 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
         settings.rr_sequence_beats,
         settings.rr_absolute,
         settings.rr_irregularity,
+        settings.rr_quantile,
     )
     labels = np.array([AAMI_CLASSES.index(AAMI_OF_SYMBOL[s]) for s in symbols[1:-1]])
     windows, whole = cut_windows(leads, r_peaks_s, settings)

@@ -8,13 +8,16 @@ by reference intervals of the same record:
 - the mean of the ten intervals ending at the beat (``local``), which follows the rhythm closely
   but is itself shortened by a run of premature beats;
 - the median of the intervals within ``rr_windows_s`` seconds centred on the beat (one and five
-  minutes by default), which a run of a few premature beats hardly moves;
+  minutes by default), which a run of a few premature beats hardly moves; with ``quantile`` q
+  above 0.5, their q-quantile instead, the patient's slower intervals: a premature beat is short
+  against those whatever share of the beats is premature, where a median is set by the premature
+  beats themselves once they are most of the rhythm (the columns keep their ``median`` names);
 - the mean of the whole record's intervals.
 
 With ``irregularity``, each window also gives the median change from one interval to the next
-over the median interval: near 0 in a steady rhythm with a few premature beats, large in atrial
-fibrillation, where every beat is "premature" against the median and none is supraventricular
-ectopic (its beats are N).
+over the window's reference (the median, or the q-quantile): near 0 in a steady rhythm with a
+few premature beats, large in atrial fibrillation, where every beat is "premature" against the
+median and none is supraventricular ectopic (its beats are N).
 
 Without ``absolute`` the first four (the intervals in seconds) are left out, so that the network
 cannot tell one training patient from another by their heart rate alone. With
@@ -64,17 +67,20 @@ def centred_medians(
     intervals_s: np.ndarray,
     window_s: float,
     values: np.ndarray | None = None,
+    quantile: float = 0.5,
 ) -> np.ndarray:
-    """For each time in ``times_s``, the median over the intervals that end within ``window_s``
-    centred on it (at least the interval nearest to it) of the intervals, or of ``values`` (one
-    per interval); shape of ``times_s``."""
+    """For each time in ``times_s``, the median (or the ``quantile``) over the intervals that end
+    within ``window_s`` centred on it (at least the interval nearest to it) of the intervals, or of
+    ``values`` (one per interval); shape of ``times_s``."""
     values = intervals_s if values is None else values
     ends = np.cumsum(intervals_s)  # time of each interval's end, from the first R peak
     first = np.searchsorted(ends, times_s - window_s / 2, side="left")
     last = np.searchsorted(ends, times_s + window_s / 2, side="right")
     last = np.maximum(last, np.minimum(first + 1, len(ends)))
     first = np.minimum(first, last - 1)
-    return np.array([np.median(values[a:b]) for a, b in zip(first, last, strict=True)])
+    if quantile == 0.5:  # np.median itself, so that the default is bit for bit the median
+        return np.array([np.median(values[a:b]) for a, b in zip(first, last, strict=True)])
+    return np.array([np.quantile(values[a:b], quantile) for a, b in zip(first, last, strict=True)])
 
 
 def rr_features(
@@ -83,10 +89,12 @@ def rr_features(
     sequence_beats: int = 0,
     absolute: bool = True,
     irregularity: bool = False,
+    quantile: float = 0.5,
 ) -> np.ndarray:
     """RR features of every beat but the first and last, shape (n - 2, len(rr_feature_names(...))).
 
-    ``r_peaks_s``: R-peak times of all beats of one record, in s, increasing.
+    ``r_peaks_s``: R-peak times of all beats of one record, in s, increasing. ``quantile``: the
+    quantile of each window's intervals that is its reference (0.5: the median).
     """
     peaks = np.asarray(r_peaks_s, dtype=np.float64)
     intervals = np.diff(peaks)
@@ -102,12 +110,12 @@ def rr_features(
     columns += [pre / local, post / pre, pre / record, post / record]
     references, changes = [], np.abs(np.diff(intervals, prepend=intervals[0]))
     for window in windows_s:
-        median = centred_medians(peaks[1:-1] - peaks[0], intervals, window)
+        times = peaks[1:-1] - peaks[0]
+        median = centred_medians(times, intervals, window, quantile=quantile)
         references.append(median)
         columns += [pre / median, post / median]
-        if irregularity:
-            change = centred_medians(peaks[1:-1] - peaks[0], intervals, window, changes)
-            columns.append(change / median)
+        if irregularity:  # the changes' own median, over the window's reference
+            columns.append(centred_medians(times, intervals, window, changes) / median)
     reference = references[0] if references else local
     for k in range(sequence_beats, 0, -1):  # interval k before the pre interval
         columns.append(intervals[np.maximum(ends - 1 - k, 0)] / reference)

@@ -40,6 +40,9 @@ class BeatSettings:
     neighbour_rows: bool = False
     # centred windows (s) over whose median RR interval the RR before and after are also given
     rr_windows_s: tuple[float, ...] = ()
+    # the quantile of a window's intervals that is its reference: 0.5 the median; above it the
+    # patient's slower intervals, against which a premature beat is short even where most are
+    rr_quantile: float = 0.5
     # RR intervals before and after the beat's own two given as features (over the local RR)
     rr_sequence_beats: int = 0
     # give the RR intervals in seconds too, not only their ratios to the patient's rhythm
@@ -53,6 +56,8 @@ class BeatSettings:
                 f"rr_windows_s must be positive and rr_sequence_beats >= 0, got "
                 f"{self.rr_windows_s} and {self.rr_sequence_beats}"
             )
+        if not 0 < self.rr_quantile < 1:
+            raise SettingsError(f"rr_quantile must be in (0, 1), got {self.rr_quantile}")
 
     @property
     def before_samples(self) -> int:

@@ -64,6 +64,21 @@ def test_reading_keeps_beats_skips_other_annotations_and_the_end_beats(tmp_path)
     np.testing.assert_allclose(peak, [1.0, 0.5], atol=0.15)
 
 
+def test_reading_takes_the_windows_reference_from_the_quantile_setting(tmp_path):
+    # three beats in four premature (0.6 s), then a pause (1.6 s): the median is the premature
+    times = list(np.cumsum(np.tile([0.6, 0.6, 0.6, 1.6], 6)))
+    symbols = ["A" if gap == 0.6 else "N" for gap in np.tile([0.6, 0.6, 0.6, 1.6], 6)]
+    write_record(tmp_path, "svt", times, symbols, duration_s=times[-1] + 1.0)
+    ratios = {}
+    for quantile in (0.5, 0.9):
+        settings = BeatSettings(template_rows=False, rr_windows_s=(60.0,), rr_quantile=quantile)
+        beats = read_record_beats(tmp_path / "svt", settings)
+        is_s = beats.labels == AAMI_CLASSES.index("S")
+        ratios[quantile] = beats.rr[is_s, settings.rr_names.index("pre_over_median_60s")]
+    np.testing.assert_allclose(ratios[0.5], 1.0, atol=0.01)
+    np.testing.assert_allclose(ratios[0.9], 0.6 / 1.6, atol=0.01)
+
+
 def test_mlii_becomes_the_first_row_when_stored_second(tmp_path):
     times, symbols = [1.0, 1.8, 2.6], ["N", "N", "N"]
     write_record(tmp_path, "swapped", times, symbols, duration_s=4.0, sig_name=("V5", "MLII"))

@@ -1,4 +1,5 @@
-"""RR features against the patient's own rhythm: centred medians over time windows, the sequence."""
+"""RR features against the patient's own rhythm: centred medians (or quantiles) over time windows,
+the sequence."""
 
 from __future__ import annotations
 
@@ -95,3 +96,57 @@ def test_irregularity_is_large_in_an_irregular_rhythm_and_small_around_one_early
     regular = rr_features(steady, (60.0,), irregularity=True)[:, -1]
     irregular = rr_features(fibrillating, (60.0,), irregularity=True)[:, -1]
     assert regular.max() < 0.01 and irregular.min() > 0.2
+
+
+def supraventricular_rhythm() -> tuple[np.ndarray, np.ndarray]:
+    """R peaks of a rhythm whose usual beats are premature: three at 0.6 s, then a pause of
+    1.6 s before a normal beat, over and over (three beats in four premature, as in a patient
+    whose usual rhythm is supraventricular); and which kept beats (features start at the second
+    beat) are premature."""
+    intervals = np.tile([0.6, 0.6, 0.6, 1.6], 100)
+    peaks = np.concatenate([[0.0], np.cumsum(intervals)])
+    premature = intervals[:-1] == 0.6  # each kept beat's interval before it
+    return peaks, premature
+
+
+def test_a_high_quantile_reference_keeps_premature_beats_short_where_most_are_premature():
+    peaks, premature = supraventricular_rhythm()
+    names = rr_feature_names((60.0, 300.0), absolute=False, irregularity=True)
+    options = {"windows_s": (60.0, 300.0), "absolute": False, "irregularity": True}
+    median = dict(zip(names, rr_features(peaks, **options).T, strict=True))
+    slow = dict(zip(names, rr_features(peaks, **options, quantile=0.9).T, strict=True))
+    for window in ("60s", "300s"):
+        # the median is the premature beats' own interval: they look on time
+        np.testing.assert_allclose(median[f"pre_over_median_{window}"][premature], 1.0, rtol=1e-5)
+        # the 0.9-quantile is the pause: premature beats are 0.6 / 1.6 of it
+        ratio = slow[f"pre_over_median_{window}"][premature]
+        np.testing.assert_allclose(ratio, 0.6 / 1.6, rtol=1e-5)
+        # the normal beats after the pause are on time instead of late
+        np.testing.assert_allclose(slow[f"pre_over_median_{window}"][~premature], 1.0, rtol=1e-5)
+        # the irregularity (the changes' own median) is over the quantile: 0.6 / 1.6 of before
+        irregular = median[f"irregularity_{window}"]
+        np.testing.assert_allclose(
+            slow[f"irregularity_{window}"], irregular * 0.6 / 1.6, rtol=1e-5, atol=1e-7
+        )
+        assert irregular.max() > 0.5
+    # the record's mean is not a window's reference: the quantile leaves it alone
+    np.testing.assert_array_equal(slow["pre_over_record"], median["pre_over_record"])
+
+
+def test_the_median_quantile_gives_exactly_the_median_features():
+    rng = np.random.default_rng(1)
+    peaks = np.cumsum(rng.uniform(0.4, 1.4, 800))  # an even count of intervals in many windows
+    options = {"windows_s": (60.0, 300.0), "absolute": False, "irregularity": True}
+    np.testing.assert_array_equal(
+        rr_features(peaks, **options, quantile=0.5), rr_features(peaks, **options)
+    )
+    assert not np.array_equal(
+        rr_features(peaks, **options, quantile=0.75), rr_features(peaks, **options)
+    )
+
+
+def test_the_quantile_must_lie_strictly_between_zero_and_one():
+    for quantile in (0.0, 1.0, 1.5):
+        with pytest.raises(SettingsError, match="rr_quantile"):
+            BeatSettings(rr_quantile=quantile)
+    assert BeatSettings().rr_quantile == 0.5

@@ -288,6 +288,9 @@ def test_each_protocol_has_its_own_defaults_and_options_override_them():
     changed = settings_from_args(parse_args(["d", "w", "--protocol", "inter", *given]))
     assert (changed.training.epochs, changed.training.rhythm_expert) == (7, False)
     assert changed.beats.rr_windows_s == () and changed.beats.rr_absolute
+    assert inter.beats.rr_quantile == 0.5
+    slow = settings_from_args(parse_args(["d", "w", "--protocol", "ds1", "--rr-quantile", "0.9"]))
+    assert slow.beats.rr_quantile == 0.9 and slow.beats.rr_windows_s == (60.0, 300.0)
     assert changed.training.sampling_power == 0.5 and changed.training.seed == 5
 
 
