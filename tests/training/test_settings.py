@@ -95,6 +95,7 @@ def test_any_leads_adds_the_presence_and_subsets_and_an_old_settings_file_keeps_
         new = any_leads(Settings(architecture=architecture, network=network))
         assert new.network.lead_presence and new.architecture == architecture
         assert new.signal.lead_draw.subset_probability == 0.5  # all 12 leads in half the windows
+        assert new.signal.lead_draw.random_share == 0  # the others cut to a 2021 lead set
         assert new.signal.complete_limb_leads  # and limb leads computed from two
         assert dataclasses.replace(new.network, lead_presence=False) == network
     # a settings file saved before the lead presence existed lacks its fields: they are off
