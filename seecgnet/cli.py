@@ -224,9 +224,10 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--decision",
-        choices=["per_sample", "fixed", "per_class"],
-        help="decision rule: the paper's per-sample max/divisor (default), a fixed 0.5, or "
-        "per-class thresholds tuned on the validation records",
+        choices=["per_sample", "fixed", "per_class", "per_lead_set"],
+        help="decision rule: the paper's per-sample max/divisor (default), a fixed 0.5, "
+        "per-class thresholds tuned on the validation records, or max/divisor with a divisor "
+        "for each 2021 lead set tuned on the validation records cut down to it",
     )
     group.add_argument(
         "--any-leads",

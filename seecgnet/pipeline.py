@@ -24,10 +24,15 @@ from seecgnet.data.dataset import ReadFailure, RecordStore, load_store
 from seecgnet.data.folds import iterative_stratification, validation_split
 from seecgnet.data.signals import AgeStatistics, SignalSettings
 from seecgnet.destinations import DestinationError, check_folder_destination
-from seecgnet.inference.decision import DecisionRule, decide
-from seecgnet.inference.prediction import EnsembleRule, Predictor, RecordOutcome
+from seecgnet.inference.decision import DecisionRule
+from seecgnet.inference.prediction import (
+    EnsembleRule,
+    Predictor,
+    RecordOutcome,
+    lead_set_probabilities,
+)
 from seecgnet.inference.reading import ReadRecord, RecordReader, as_read, relogged, threads_beside
-from seecgnet.inference.thresholds import tune_class_thresholds
+from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.io.records import find_records
 from seecgnet.model_folder import (
     LoadedModel,
@@ -212,13 +217,13 @@ def _member_plans(
     if folds <= 1:
         return [(np.arange(len(store)), None)], None
     indices, tuning = np.arange(len(store)), None
-    if settings.decision.rule is DecisionRule.PER_CLASS:
+    if settings.decision.rule.tuned:
         config = settings.training
         fit_part, tuning = validation_split(store.labels, config.validation_fraction, config.seed)
         if len(tuning) == 0:
             raise NothingToTrainError(
-                f"the per_class rule tunes an ensemble's thresholds on records held out of every "
-                f"fold: {len(store)} records with validation fraction "
+                f"the {settings.decision.rule.value} rule is tuned for an ensemble on records "
+                f"held out of every fold: {len(store)} records with validation fraction "
                 f"{config.validation_fraction} leave none"
             )
         indices = fit_part
@@ -249,8 +254,8 @@ def _save_members(
 ) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Write the trained networks as one model folder; their best epochs and validation scores."""
     members = shipped.members
-    if settings.decision.rule is DecisionRule.PER_CLASS:
-        settings = _with_tuned_thresholds(settings, store, classes, age_stats, shipped)
+    if settings.decision.rule.tuned:
+        settings = _with_tuned_decision(settings, store, classes, age_stats, shipped)
     best_epochs = tuple(m.best_epoch for m in members)
     best_scores = tuple(
         next(e.validation_challenge_metric for e in m.history if e.epoch == m.best_epoch)
@@ -269,39 +274,50 @@ def _save_members(
     return best_epochs, best_scores
 
 
-def _with_tuned_thresholds(
+def _with_tuned_decision(
     settings: Settings,
     store: RecordStore,
     classes: ScoredClasses,
     age_stats: AgeStatistics,
     shipped: Shipped,
 ) -> Settings:
-    """Settings whose per-class thresholds are tuned on the probabilities of what is shipped: the
-    single network's on its validation records, or the ensemble's on the records set aside."""
+    """Settings whose per-class thresholds or lead-set divisors are tuned on the probabilities of
+    what is shipped: the single network's on its validation records, or the ensemble's on the
+    records set aside."""
+    device = next(shipped.members[0].network.parameters()).device
+    shipping = Predictor(
+        [m.network for m in shipped.members],
+        classes,
+        settings.signal,
+        settings.decision,
+        age_stats,
+        ensemble=shipped.ensemble,
+        device=device,
+    )
     if shipped.tuning_indices is None:
         (member,) = shipped.members
         indices, probabilities = member.validation_indices, member.validation_probabilities
     else:
         indices = shipped.tuning_indices
-        device = next(shipped.members[0].network.parameters()).device
-        ensemble = Predictor(
-            [m.network for m in shipped.members],
-            classes,
-            settings.signal,
-            settings.decision,
-            age_stats,
-            ensemble=shipped.ensemble,
-            device=device,
-        )
-        probabilities = ensemble.store_probabilities(store, indices)
+        probabilities = shipping.store_probabilities(store, indices)
+    rule = settings.decision.rule
     if len(indices) == 0:
         raise NothingToTrainError(
-            "the per_class rule needs validation records to tune its thresholds: raise "
+            f"the {rule.value} rule needs validation records to be tuned on: raise "
             "--validation-fraction or give more records"
         )
-    thresholds = tune_class_thresholds(store.labels[indices], probabilities, classes)
-    log.info("per-class thresholds tuned on %d validation records", len(indices))
-    decision = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
+    if rule is DecisionRule.PER_LEAD_SET:
+        divisors = tune_lead_set_divisors(
+            store.labels[indices], lead_set_probabilities(shipping, store, indices), classes
+        )
+        log.info("lead-set divisors tuned on %d validation records: %s", len(indices), divisors)
+        decision = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
+    else:
+        thresholds = tune_class_thresholds(store.labels[indices], probabilities, classes)
+        log.info("per-class thresholds tuned on %d validation records", len(indices))
+        decision = dataclasses.replace(
+            settings.decision, class_thresholds=tuple(thresholds.tolist())
+        )
     return dataclasses.replace(settings, decision=decision)
 
 
@@ -458,7 +474,7 @@ def _write_outcome(
         probabilities, network_error = _alone_after_failed_batch(predictor, item, outcome)
     predicted = probabilities is not None
     if probabilities is not None:
-        labels = decide(probabilities, predictor.decision)
+        labels = predictor.decide(probabilities, item.prepared.present)
         summary.failing_in_a_row = 0
     else:
         error = item.error if network_error is None else str(network_error)

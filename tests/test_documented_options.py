@@ -21,7 +21,10 @@ from seecgnet.challenge.outputs import load_outputs
 from seecgnet.crossval import __main__ as crossval
 from seecgnet.data.dataset import load_store
 from seecgnet.data.folds import validation_split
-from seecgnet.inference.thresholds import tune_class_thresholds
+from seecgnet.inference.prediction import lead_set_probabilities
+from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
+from seecgnet.io.records import read_record
+from seecgnet.io.reduced_leads import keep_leads
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.mitbih import __main__ as mitbih
 from seecgnet.mitbih import pretrain
@@ -54,7 +57,11 @@ TRAINING_RUNS = {
     ],
     "resnext": ["--decision", "per_sample", "--architecture", "resnext", "--no-cache"],
     "resnest": ["--decision", "fixed", "--architecture", "resnest", "--no-cache"],
-    "any_leads": ["--decision", "per_sample", "--any-leads", "--no-cache"],
+    "any_leads": ["--decision", "per_lead_set", "--any-leads", "--no-cache"],
+    "per_lead_set_ensemble": [
+        *("--decision", "per_lead_set", "--folds", "2", "--ensemble", "mean"),
+        *("--limb-leads", "--validation-fraction", "0.3", "--seed", "3", "--no-cache"),
+    ],
     "pretrained": [
         *("--decision", "per_sample", "--pretrained", "shared.pt", "--limb-leads", "--no-cache"),
     ],
@@ -85,7 +92,8 @@ CROSSVAL_RUNS = {
     ],
     "stratified": [
         *("--split", "stratified", "--folds", "2", "--lead-sets", "12", "2"),
-        *("--pretrained", "shared.pt", "--limb-leads"),
+        *("--pretrained", "shared.pt", "--limb-leads", "--decision", "per_lead_set"),
+        *("--members", "2"),
     ],
 }
 # the data each cross-validation run reads: the source split needs records named by their source
@@ -188,7 +196,10 @@ def thresholds_of(model: Path, probabilities: np.ndarray) -> np.ndarray:
         return np.full_like(probabilities, decision.fixed_threshold)
     if decision.rule.value == "per_class":
         return np.broadcast_to(np.array(decision.class_thresholds), probabilities.shape)
-    return np.broadcast_to(probabilities.max(axis=1, keepdims=True) / 5, probabilities.shape)
+    divisor = 5
+    if decision.rule.value == "per_lead_set":  # the synthetic records hold all 12 leads
+        divisor = decision.lead_set_divisors["12"]
+    return np.broadcast_to(probabilities.max(axis=1, keepdims=True) / divisor, probabilities.shape)
 
 
 @pytest.mark.parametrize("name", list(TRAINING_RUNS))
@@ -230,6 +241,24 @@ def test_an_ensembles_per_class_thresholds_are_tuned_on_the_ensembles_own_probab
     probabilities = loaded.predictor.store_probabilities(store, tuning)
     expected = tune_class_thresholds(store.labels[tuning], probabilities, CLASSES)
     np.testing.assert_array_equal(loaded.settings.decision.class_thresholds, expected)
+
+
+def test_an_ensembles_lead_set_divisors_are_tuned_on_the_ensembles_own_probabilities(here):
+    model = here / "model_per_lead_set_ensemble"
+    if not model.exists():
+        assert train_model.main(["data", model.name, *COMMON, *TRAINING_RUNS[model.name[6:]]]) == 0
+    loaded = load_model(model)
+    store, _ = load_store("data", CLASSES, loaded.settings.signal)
+    _, tuning = validation_split(store.labels, 0.3, seed=3)
+    by_set = lead_set_probabilities(loaded.predictor, store, tuning)
+    expected = tune_lead_set_divisors(store.labels[tuning], by_set, CLASSES)
+    assert loaded.settings.decision.lead_set_divisors == expected
+    assert set(expected) == {"12", "6", "4", "3", "2"}
+    # the driver holds a 2-lead copy of a record against the 6-lead set's divisor
+    record = read_record(Path("data") / "SYN00001.hea")
+    prediction = loaded.predictor.predict_record(keep_leads(record, ("I", "II")))
+    p = prediction.probabilities
+    np.testing.assert_array_equal(prediction.labels, p >= p.max() / expected["6"])
 
 
 def test_a_run_cut_off_after_an_epoch_resumes_with_resume(here, monkeypatch, caplog):
@@ -291,9 +320,19 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
             pretrained = load_model(model).settings.training.pretrained
             takes = "--pretrained" in options and method == work / "."
             assert pretrained == ("shared.pt" if takes else "")
+            inner = np.load(method / f"fold_{fold}" / "inner_validation.npz")
             if "per_class" in options:
-                tuned = np.load(method / f"fold_{fold}" / "inner_validation.npz")["thresholds"]
+                tuned = inner["thresholds"]
                 assert load_model(model).settings.decision.class_thresholds == tuple(tuned)
+            if "per_lead_set" in options:
+                by_set = {s: inner[f"lead_set_{s}"] for s in ("12", "6", "4", "3", "2")}
+                tuned = tune_lead_set_divisors(inner["labels"], by_set, CLASSES)
+                assert load_model(model).settings.decision.lead_set_divisors == tuned
+                # what a lead set's outputs were decided with: the divisor tuned for it
+                two = sorted((method / f"fold_{fold}" / "outputs_2_leads").glob("*.csv"))
+                read = load_outputs(two, CLASSES)
+                limit = read.scalar.max(axis=1, keepdims=True) / tuned["6"]  # limb leads computed
+                assert np.array_equal(read.binary, read.scalar >= limit)
 
 
 @pytest.mark.parametrize("suffix", list(REPORT_FORMATS))

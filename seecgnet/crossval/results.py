@@ -12,13 +12,16 @@ import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric, Scores, challenge_metric, compute_scores
+from seecgnet.data.limb_leads import completed_presence
+from seecgnet.data.signals import lead_presence
 from seecgnet.inference.decision import (
     DecisionRule,
     DecisionSettings,
     decide,
     per_sample_threshold,
 )
-from seecgnet.inference.thresholds import tune_class_thresholds
+from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.training.settings import Settings
 
 # The decision rules compared on the same out-of-fold probabilities.
@@ -34,7 +37,8 @@ class FoldOutcome:
     predicted with ("12", "6"...), and ``lead_set_probabilities`` every member's probabilities for
     each, (members, records, classes). With several networks, ``inner_labels`` (records, classes) and
     ``inner_probabilities`` (members, records, classes) are their inner validation records', where
-    they share them.
+    they share them, and ``inner_lead_set_probabilities`` those records' read with each 2021 lead
+    set (what the per_lead_set rule is tuned on; empty for folds made before it).
     """
 
     fold: int
@@ -47,6 +51,7 @@ class FoldOutcome:
     lead_set_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
     inner_labels: np.ndarray | None = None
     inner_probabilities: np.ndarray | None = None
+    inner_lead_set_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,11 @@ def _ensemble_scores(
     scores = {}
     for name, combine in combiners.items():
         decided = [
-            decide(combine(o.probabilities), _fold_decision(o, combine, settings, classes))
+            decide(
+                combine(o.probabilities),
+                _fold_decision(o, combine, settings, classes),
+                _read_with("12", len(o.names), settings),
+            )
             for o in outcomes
         ]
         scores[name] = challenge_metric(labels, np.concatenate(decided), classes)
@@ -179,13 +188,28 @@ def _lead_set_ensembles(
         lead_set: _challenge_by_fold(
             outcomes,
             [
-                decide(_member_mean(o.lead_set_probabilities[lead_set]), decision)
+                decide(
+                    _member_mean(o.lead_set_probabilities[lead_set]),
+                    decision,
+                    _read_with(lead_set, len(o.names), settings),
+                )
                 for o, decision in zip(outcomes, decisions, strict=True)
             ],
             classes,
         )
         for lead_set in outcomes[0].lead_set_probabilities
     }
+
+
+def _read_with(lead_set: str, n_records: int, settings: Settings) -> np.ndarray:
+    """The leads (n_records, 12) bool records cut down to ``lead_set`` are read with (its leads, and
+    the limb leads computed from them where the settings say so): what the per_lead_set rule
+    decides by. A record that lacked some of them itself was read with fewer; the combinations
+    of networks scored here do not know which, the driver's files (one network's rows) do."""
+    present = lead_presence(LEAD_SETS_2021[lead_set])
+    if settings.signal.complete_limb_leads:
+        present = completed_presence(present)
+    return np.broadcast_to(present, (n_records, len(present)))
 
 
 def _member_mean(probabilities: np.ndarray) -> np.ndarray:
@@ -199,15 +223,27 @@ def _fold_decision(
     settings: Settings,
     classes: ScoredClasses,
 ) -> DecisionSettings:
-    """The model's decision for one fold's combination of networks."""
-    if settings.decision.rule is not DecisionRule.PER_CLASS:
+    """The model's decision for one fold's combination of networks, tuned for it on its inner
+    validation records where the rule is tuned."""
+    rule = settings.decision.rule
+    if not rule.tuned:
         return settings.decision
-    if outcome.inner_probabilities is None or outcome.inner_labels is None:
+    lead_sets = outcome.inner_lead_set_probabilities
+    if (
+        outcome.inner_probabilities is None
+        or outcome.inner_labels is None
+        or (rule is DecisionRule.PER_LEAD_SET and not lead_sets)
+    ):
         raise ValueError(
             f"fold {outcome.fold}: its networks were not validated on the same inner records "
-            "(a work folder of an earlier version), so their ensembles cannot be tuned for the "
-            "per_class rule: use a new work folder"
+            "(or with each lead set: a work folder of an earlier version), so their ensembles "
+            f"cannot be tuned for the {rule.value} rule: use a new work folder"
         )
+    if rule is DecisionRule.PER_LEAD_SET:
+        divisors = tune_lead_set_divisors(
+            outcome.inner_labels, {s: combine(p) for s, p in lead_sets.items()}, classes
+        )
+        return dataclasses.replace(settings.decision, lead_set_divisors=divisors)
     thresholds = tune_class_thresholds(
         outcome.inner_labels, combine(outcome.inner_probabilities), classes
     )

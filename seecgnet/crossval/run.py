@@ -6,7 +6,8 @@ Work folder layout::
     folds.csv                         each record's fold (and source, for the source split)
     split.json                        how the folds were made: {"split": "stratified" or "source"}
     fold_K/model/, fold_K/outputs/    the fold's model folder and the held-out records' CSVs
-    fold_K/inner_validation.npz       its inner validation labels, probabilities and thresholds
+    fold_K/inner_validation.npz       its inner validation labels, probabilities (also read with
+                                      each 2021 lead set) and thresholds
     fold_K/member_2/ ...              further networks of the fold (--members)
     fold_K/outputs_6_leads/ ...       the held-out records predicted with fewer leads (lead_sets)
     fold_K/done.json                  written last: the fold is complete, its architecture, and
@@ -44,7 +45,8 @@ from seecgnet.data.folds import (
 )
 from seecgnet.destinations import remove_own_files
 from seecgnet.inference.decision import DecisionRule
-from seecgnet.inference.thresholds import tune_class_thresholds
+from seecgnet.inference.prediction import lead_set_probabilities
+from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.model_folder import SETTINGS_FILE, ModelSummary, load_model, read_manifest, save_model
 from seecgnet.pipeline import predict_records
 from seecgnet.training.checkpoint import CHECKPOINT_FILES
@@ -58,6 +60,8 @@ FOLDS_FILE = "folds.csv"  # written first: what makes a folder a cross-validatio
 SPLIT_FILE = "split.json"
 DONE_FILE = "done.json"
 INNER_FILE = "inner_validation.npz"
+# In INNER_FILE, the inner records' probabilities read with each 2021 lead set, as this + its name.
+LEAD_SET_KEY = "lead_set_"
 
 # The ways records are split into folds: multi-label stratified, or one fold per source database.
 STRATIFIED, BY_SOURCE = "stratified", "source"
@@ -278,15 +282,22 @@ def run_member(
     )
     inner_labels = store.labels[inner]
     thresholds = tune_class_thresholds(inner_labels, trained.validation_probabilities, classes)
+    by_lead_set = lead_set_probabilities(trained.predictor(), store, inner)
+    divisors = tune_lead_set_divisors(inner_labels, by_lead_set, classes)
     np.savez(
         out / INNER_FILE,
         labels=inner_labels,
         probabilities=trained.validation_probabilities,
         thresholds=thresholds,
         names=np.array([store.names[i] for i in inner], dtype=str),
+        **{f"{LEAD_SET_KEY}{name}": p for name, p in by_lead_set.items()},
     )
-    if settings.decision.rule is DecisionRule.PER_CLASS:  # the fold's model decides with them
+    rule = settings.decision.rule  # the fold's model decides with what was tuned for its rule
+    if rule is DecisionRule.PER_CLASS:
         tuned = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
+        settings = dataclasses.replace(settings, decision=tuned)
+    if rule is DecisionRule.PER_LEAD_SET:
+        tuned = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
         settings = dataclasses.replace(settings, decision=tuned)
     best = next(e for e in trained.history if e.epoch == trained.best_epoch)
     save_model(
@@ -329,10 +340,11 @@ def read_fold(
         binary = outputs.binary if binary is None else binary
     thresholds = np.load(fold_dir / INNER_FILE)["thresholds"]
     inner = [np.load(member_dir(fold_dir, m) / INNER_FILE) for m in range(n_members)]
-    inner_labels, inner_probabilities = None, None
+    inner_labels, inner_probabilities, inner_lead_sets = None, None, {}
     if n_members > 1 and _same_inner_records(inner):
         inner_labels = inner[0]["labels"]
         inner_probabilities = np.stack([part["probabilities"] for part in inner])
+        inner_lead_sets = _inner_lead_sets(inner)
     by_lead_set = {
         lead_set: [
             load_outputs(
@@ -356,7 +368,20 @@ def read_fold(
         },
         inner_labels=inner_labels,
         inner_probabilities=inner_probabilities,
+        inner_lead_set_probabilities=inner_lead_sets,
     )
+
+
+def _inner_lead_sets(inner: list[np.lib.npyio.NpzFile]) -> dict[str, np.ndarray]:
+    """Each lead set's inner probabilities (members, records, classes), for the sets every
+    network of the fold has them for (none in folds made before they were kept)."""
+    names = set.intersection(
+        *(
+            {k[len(LEAD_SET_KEY) :] for k in part.files if k.startswith(LEAD_SET_KEY)}
+            for part in inner
+        )
+    )
+    return {name: np.stack([part[LEAD_SET_KEY + name] for part in inner]) for name in sorted(names)}
 
 
 def _same_inner_records(inner: list[np.lib.npyio.NpzFile]) -> bool:

@@ -38,7 +38,7 @@ def complete_limb_leads(signal: np.ndarray, present: np.ndarray) -> tuple[np.nda
     when fewer than two limb leads are present or none is absent. The inputs are not modified."""
     present = np.asarray(present, dtype=bool)
     limb_present = present[_ROWS]
-    if limb_present.sum() < 2 or limb_present.all():
+    if not _completes(limb_present):
         return signal, present
     known = _COMBINATIONS[limb_present]  # (k, 2): every pair of limb leads is independent
     basis, *_ = np.linalg.lstsq(known, signal[_ROWS[limb_present]].astype(np.float64), rcond=None)
@@ -48,3 +48,19 @@ def complete_limb_leads(signal: np.ndarray, present: np.ndarray) -> tuple[np.nda
     now_present = present.copy()
     now_present[missing] = True
     return completed, now_present
+
+
+def completed_presence(present: np.ndarray) -> np.ndarray:
+    """The presence (12,) bool that ``complete_limb_leads`` makes of ``present``: every limb lead
+    present where two or more are."""
+    present = np.asarray(present, dtype=bool)
+    if not _completes(present[_ROWS]):
+        return present
+    completed = present.copy()
+    completed[_ROWS] = True
+    return completed
+
+
+def _completes(limb_present: np.ndarray) -> bool:
+    """Whether limb leads are computed for a record holding ``limb_present`` (6,) bool."""
+    return 2 <= int(limb_present.sum()) < len(limb_present)

@@ -6,7 +6,10 @@ What is computed, in two steps:
 2. the rule turns the record's probabilities into labels: a class is positive when its record
    probability is at least a threshold, which is a constant (``fixed``), the class's own tuned
    value (``per_class``), or, with the paper's ``per_sample`` rule, the record's largest
-   probability (over all its classes and so over all its windows) divided by ``divisor``.
+   probability (over all its classes and so over all its windows) divided by ``divisor``. The
+   ``per_lead_set`` rule is the paper's with a divisor for each of the 2021 lead sets, tuned on
+   validation records cut down to that set: a record is held against the divisor of the set it
+   is read as (``lead_set_of``).
 
 With a fixed or per-class threshold this is the union of the windows' own decisions: a class is
 positive exactly when some window alone would say so. With the per_sample rule it is not: each
@@ -21,16 +24,27 @@ many records at once, (records, classes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+
+from seecgnet.data.limb_leads import completed_presence
+from seecgnet.data.signals import lead_presence
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
 
 
 class DecisionRule(str, Enum):
     PER_SAMPLE = "per_sample"  # the paper's rule: p >= max(p) / divisor
     FIXED = "fixed"  # p >= fixed_threshold
     PER_CLASS = "per_class"  # p >= class_thresholds[c], tuned to maximise the challenge metric
+    PER_LEAD_SET = "per_lead_set"  # p >= max(p) / lead_set_divisors[the record's lead set]
+
+    @property
+    def tuned(self) -> bool:
+        """Whether training tunes the rule's parameters on validation records."""
+        return self in (DecisionRule.PER_CLASS, DecisionRule.PER_LEAD_SET)
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,9 @@ class DecisionSettings:
     fixed_threshold: float = 0.5
     # Set by training when the rule is per_class (tuned on the validation records).
     class_thresholds: tuple[float, ...] | None = None
+    # Set by training when the rule is per_lead_set: a 2021 lead set's name ("12", "6", ...) -> its
+    # divisor, tuned on the validation records cut down to that set.
+    lead_set_divisors: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rule", DecisionRule(self.rule))
@@ -49,6 +66,47 @@ class DecisionSettings:
             raise ValueError(f"divisor must be at least 1, got {self.divisor}")
         if self.class_thresholds is not None:
             object.__setattr__(self, "class_thresholds", tuple(map(float, self.class_thresholds)))
+        if self.lead_set_divisors is not None:
+            object.__setattr__(self, "lead_set_divisors", _checked_divisors(self.lead_set_divisors))
+
+
+def _checked_divisors(divisors: Mapping[str, float]) -> dict[str, float]:
+    """The lead-set divisors as a new dict of floats; ValueError naming what is wrong."""
+    unknown = sorted(set(divisors) - set(LEAD_SETS_2021))
+    if unknown or not divisors:
+        raise ValueError(
+            f"lead_set_divisors must name some of the lead sets {list(LEAD_SETS_2021)}, "
+            f"got {sorted(divisors)}"
+        )
+    checked = {str(name): float(value) for name, value in divisors.items()}
+    low = {name: value for name, value in checked.items() if not value >= 1}
+    if low:
+        raise ValueError(f"lead-set divisors must be at least 1, got {low}")
+    return checked
+
+
+def lead_set_of(present: np.ndarray, names: Sequence[str]) -> str:
+    """Which of the lead sets ``names`` (keys of LEAD_SETS_2021) a record read with leads
+    ``present`` (12,) bool is decided as.
+
+    Of the sets whose leads the record all has, the one that covers most of its leads once its
+    limb leads are computed (as a network that computes them reads a record of that set: so a
+    record of I, II and V2, completed to the six limb leads and V2, is the 3- or 4-lead set, not
+    the 6-lead one), the larger set among equals; a record holding none of them, the smallest set.
+    """
+    if not names:
+        raise ValueError("no lead sets to choose from")
+    present = np.asarray(present, dtype=bool)
+    by_size = sorted(names, key=lambda name: len(LEAD_SETS_2021[name]))
+    best, best_key = by_size[0], (-1, -1)
+    for name in by_size:
+        leads = lead_presence(LEAD_SETS_2021[name])
+        if not present[leads].all():
+            continue
+        key = (int((completed_presence(leads) & present).sum()), int(leads.sum()))
+        if key > best_key:
+            best, best_key = name, key
+    return best
 
 
 def one_vote_union(window_probabilities: np.ndarray) -> np.ndarray:
@@ -76,20 +134,44 @@ def per_sample_threshold(probabilities: np.ndarray, divisor: float = 5.0) -> np.
     return probabilities >= top / divisor
 
 
-def decide(probabilities: np.ndarray, settings: DecisionSettings) -> np.ndarray:
-    """Boolean labels for (classes,) or (records, classes) probabilities under the chosen rule."""
-    return probabilities >= decision_thresholds(probabilities, settings)
+def decide(
+    probabilities: np.ndarray, settings: DecisionSettings, present: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean labels for (classes,) or (records, classes) probabilities under the chosen rule;
+    ``present``, (12,) or (records, 12) bool, the leads each record was read with (after any
+    computed limb leads), is needed by the per_lead_set rule alone."""
+    return probabilities >= decision_thresholds(probabilities, settings, present)
 
 
-def decision_thresholds(probabilities: np.ndarray, settings: DecisionSettings) -> np.ndarray:
+def record_divisors(settings: DecisionSettings, present: np.ndarray | None) -> np.ndarray:
+    """The per_lead_set rule's divisor of each record read with leads ``present``, (12,) or
+    (records, 12) bool: shaped () or (records, 1)."""
+    if settings.lead_set_divisors is None:
+        raise ValueError("the per_lead_set rule has no lead-set divisors: training tunes them")
+    if present is None:
+        raise ValueError("the per_lead_set rule needs the leads each record was read with")
+    present = np.asarray(present, dtype=bool)
+    names = list(settings.lead_set_divisors)
+    rows = present.reshape(-1, present.shape[-1])
+    divisors = [settings.lead_set_divisors[lead_set_of(row, names)] for row in rows]
+    return np.asarray(divisors).reshape(present.shape[:-1] + (1,) * (present.ndim - 1))
+
+
+def decision_thresholds(
+    probabilities: np.ndarray, settings: DecisionSettings, present: np.ndarray | None = None
+) -> np.ndarray:
     """The threshold each probability is held against, shaped as ``probabilities``.
 
     A class is positive when its probability is at least its threshold: the record's largest
-    divided by the divisor (per_sample), the fixed threshold, or the class's tuned threshold.
+    divided by the divisor (per_sample) or by its lead set's divisor (per_lead_set, which needs
+    ``present``: see ``decide``), the fixed threshold, or the class's tuned threshold.
     """
-    if settings.rule is DecisionRule.PER_SAMPLE:
+    if settings.rule in (DecisionRule.PER_SAMPLE, DecisionRule.PER_LEAD_SET):
         top = probabilities.max(axis=-1, keepdims=True)
-        return np.broadcast_to(top / settings.divisor, probabilities.shape)
+        divisor = settings.divisor
+        if settings.rule is DecisionRule.PER_LEAD_SET:
+            divisor = record_divisors(settings, present).astype(probabilities.dtype)
+        return np.broadcast_to(top / divisor, probabilities.shape)
     if settings.rule is DecisionRule.FIXED:
         return np.full_like(probabilities, settings.fixed_threshold)
     if settings.class_thresholds is None:

@@ -29,6 +29,7 @@ from seecgnet.data.limb_leads import complete_limb_leads
 from seecgnet.data.signals import (
     AgeStatistics,
     SignalSettings,
+    lead_presence,
     recorded_leads,
     side_features,
     sliding_windows,
@@ -36,6 +37,7 @@ from seecgnet.data.signals import (
 )
 from seecgnet.inference.decision import DecisionSettings, decide, one_vote_union
 from seecgnet.io.records import Record, Sex
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
 
 # Windows per forward pass. Every full batch has this shape; the last one of a stream is padded up
 # to a power of two, so a run meets at most a handful of shapes (each costs a set-up on its first
@@ -67,11 +69,13 @@ class RecordPrediction:
 @dataclass(frozen=True)
 class NetworkInput:
     """A record ready for the network: its prepared signal (12, samples) float32 at the working
-    rate, and its side input float32: the demographic features (n_demographics,), then, for
-    networks told the lead presence, which of the 12 leads the record has (1 or 0)."""
+    rate, its side input float32: the demographic features (n_demographics,), then, for
+    networks told the lead presence, which of the 12 leads the record has (1 or 0); and those
+    leads, (12,) bool (after any limb leads computed), which the per_lead_set rule decides by."""
 
     signal: np.ndarray
     demographics: np.ndarray
+    present: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,7 @@ class Predictor:
         present = recorded_leads(signal) if present is None else present
         if self.signal_settings.complete_limb_leads:
             signal, present = complete_limb_leads(signal, present)
-        return NetworkInput(signal, self.side_features(age, sex, present))
+        return NetworkInput(signal, self.side_features(age, sex, present), present)
 
     def record_probabilities(
         self, signal: np.ndarray, age: float, sex: Sex, present: np.ndarray | None = None
@@ -202,8 +206,14 @@ class Predictor:
         """Labels and probabilities of a raw record (any rate, any leads, in any order: the leads
         its header names are present, the others absent)."""
         signal, present = prepare_leads(record, self.signal_settings)
-        probabilities = self.record_probabilities(signal, record.age, record.sex, present)
-        return RecordPrediction(probabilities, decide(probabilities, self.decision))
+        prepared = self.network_input(signal, record.age, record.sex, present)
+        probabilities = self.input_probabilities(prepared)
+        return RecordPrediction(probabilities, self.decide(probabilities, prepared.present))
+
+    def decide(self, probabilities: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Labels of record probabilities (classes,) or (records, classes) read with leads
+        ``present`` (12,) or (records, 12) bool, under the predictor's rule."""
+        return decide(probabilities, self.decision, present)
 
     def predict_stream(
         self, items: Iterable[tuple[Tag, NetworkInput | None]]
@@ -236,12 +246,13 @@ class Predictor:
             self._run(batch)
         yield from self._finished(waiting)
 
-    def store_probabilities(self, store: RecordStore, indices: Sequence[int]) -> np.ndarray:
-        """Record probabilities (len(indices), classes) for records of a store, batched across them."""
-        items = (
-            (i, self.network_input(store.signal(i), float(store.ages[i]), store.sexes[i]))
-            for i in indices
-        )
+    def store_probabilities(
+        self, store: RecordStore, indices: Sequence[int], leads: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Record probabilities (len(indices), classes) for records of a store, batched across
+        them; with ``leads`` (12,) bool, each record read with only those of them it has, as a
+        record holding only those leads would be read (limb leads computed as the settings say)."""
+        items = ((i, self._store_input(store, i, leads)) for i in indices)
         rows = []
         for outcome in self.predict_stream(items):
             if outcome.network_error is not None:
@@ -250,6 +261,11 @@ class Predictor:
         if not rows:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
         return np.stack(rows)
+
+    def _store_input(self, store: RecordStore, i: int, leads: np.ndarray | None) -> NetworkInput:
+        """The network input of record ``i`` of a store, with only ``leads`` (12,) bool if given."""
+        signal, present = _kept(store.signal(i), leads)
+        return self.network_input(signal, float(store.ages[i]), store.sexes[i], present)
 
     def _run(self, batch: _WindowBatch) -> None:
         """Put the batch through the network(s) and fold each window into its record's union."""
@@ -276,6 +292,26 @@ class Predictor:
                 yield RecordOutcome(entry.tag, None, entry.network_error)
             else:
                 yield RecordOutcome(entry.tag, self.combine_members(entry.union))
+
+
+def _kept(signal: np.ndarray, leads: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A prepared (12, samples) signal with only ``leads`` kept (the others zeros, absent), and
+    the leads it then holds, (12,) bool; all its leads without ``leads``."""
+    present = recorded_leads(signal)
+    if leads is None:
+        return signal, present
+    return np.where(leads[:, None], signal, np.float32(0)), present & leads
+
+
+def lead_set_probabilities(
+    predictor: Predictor, store: RecordStore, indices: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """Each 2021 lead set's name -> the records' probabilities (len(indices), classes) read with
+    only that set's leads: what the per_lead_set rule's divisors are tuned on."""
+    return {
+        name: predictor.store_probabilities(store, indices, lead_presence(leads))
+        for name, leads in LEAD_SETS_2021.items()
+    }
 
 
 @dataclass(eq=False)

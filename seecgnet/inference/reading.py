@@ -98,7 +98,7 @@ class RecordReader(Dataset):
             record.age, record.sex, self.age_stats, present if self.lead_presence else None
         )
         absent = tuple(lead for lead, held in zip(STANDARD_LEADS, present, strict=True) if not held)
-        return ReadRecord(header, NetworkInput(signal, demographics), absent_leads=absent)
+        return ReadRecord(header, NetworkInput(signal, demographics, present), absent_leads=absent)
 
 
 @contextlib.contextmanager

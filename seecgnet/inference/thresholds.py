@@ -1,9 +1,15 @@
-"""Per-class thresholds chosen to maximise the challenge metric.
+"""Decision parameters chosen to maximise the challenge metric on validation records.
 
-The search is coordinate ascent: starting from one threshold shared by every class (the best on a
-grid), each class's threshold in turn moves to the candidate that scores best with the others held
-fixed, for a few passes. Each move scores the whole set, so the search calls the challenge metric
-thousands of times; it must run on records other than those it will be scored on.
+Per-class thresholds (the per_class rule): coordinate ascent, starting from one threshold shared by
+every class (the best on a grid), each class's threshold in turn moves to the candidate that scores
+best with the others held fixed, for a few passes. Each move scores the whole set, so the search
+calls the challenge metric thousands of times; it must run on records other than those it will be
+scored on.
+
+Lead-set divisors (the per_lead_set rule): for each 2021 lead set, the divisor of the paper's
+max/divisor rule that scores best on the validation records cut down to that set, from a short
+grid. One number per lead set: with fewer leads a network's probabilities are flatter, and the
+paper's max/5 then calls more classes than it does with 12.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
 
 DEFAULT_CANDIDATES = np.round(np.arange(0.02, 0.99, 0.02), 2)
+
+# The divisors the per_lead_set rule chooses from; among equally good ones, the nearest the
+# paper's 5 (in ratio) wins.
+DIVISOR_CANDIDATES = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+PAPER_DIVISOR = 5.0
 
 
 def best_shared_threshold(
@@ -80,13 +91,43 @@ def validation_decision(
     probabilities: np.ndarray,
     classes: ScoredClasses,
 ) -> DecisionSettings:
-    """The decision that validation scores an epoch with: the rule as it is, or for the per_class
-    rule thresholds tuned on these very records, as training tunes them for the model it saves.
+    """The decision that validation scores an epoch with: the rule as it is, for the per_class
+    rule thresholds tuned on these very records, as training tunes them for the model it saves,
+    and for the per_lead_set rule the paper's per_sample rule (validation reads all 12 leads).
 
     Tuned and scored on the same records, the per_class score is optimistic; it serves to choose
     the epoch whose probabilities tune best, not to estimate the score on new records.
     """
+    if decision.rule is DecisionRule.PER_LEAD_SET:  # the epoch is chosen by the paper's rule
+        return dataclasses.replace(decision, rule=DecisionRule.PER_SAMPLE)
     if decision.rule is not DecisionRule.PER_CLASS:
         return decision
     thresholds = tune_class_thresholds(labels, probabilities, classes)
     return dataclasses.replace(decision, class_thresholds=tuple(thresholds.tolist()))
+
+
+def tune_lead_set_divisors(
+    labels: np.ndarray,
+    probabilities: dict[str, np.ndarray],
+    classes: ScoredClasses,
+    candidates: tuple[float, ...] = DIVISOR_CANDIDATES,
+) -> dict[str, float]:
+    """For each lead set, the divisor maximising the challenge metric of the max/divisor rule.
+
+    ``probabilities`` maps a lead set's name to the validation records' probabilities read with
+    only that set's leads, (records, classes) each, ``labels`` (records, classes) being theirs.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    if len(labels) == 0:
+        raise ValueError("no records to tune the lead-set divisors on")
+    metric = ChallengeMetric(labels, classes)
+    # the nearest the paper's divisor first, so that the first maximum is the one nearest it
+    order = sorted(candidates, key=lambda d: (abs(np.log(d / PAPER_DIVISOR)), d))
+    divisors = {}
+    for name, p in probabilities.items():
+        if p.shape != labels.shape:
+            raise ValueError(f"lead set {name}: probabilities {p.shape} for labels {labels.shape}")
+        top = p.max(axis=1, keepdims=True)
+        scores = [metric(p >= top / d) for d in order]
+        divisors[name] = float(order[int(np.argmax(scores))])
+    return divisors

@@ -75,8 +75,8 @@ def explain_record(
     starts = window_starts(signal.shape[1], settings.window_samples, settings.stride_samples)
     per_member = predictor.window_probabilities(windows, record.age, record.sex, present)
     probabilities = predictor.union_of_windows(per_member)  # as the driver's
-    thresholds = decision_thresholds(probabilities, predictor.decision)
-    labels = decide(probabilities, predictor.decision)
+    thresholds = decision_thresholds(probabilities, predictor.decision, present)
+    labels = decide(probabilities, predictor.decision, present)
     window_probabilities = predictor.combine_members(per_member)  # (windows, classes)
     firing = window_probabilities.argmax(axis=0)
     positives = tuple(int(i) for i in np.argsort(-probabilities, kind="stable") if labels[i])

@@ -116,6 +116,11 @@ def _rule_text(loaded: LoadedModel) -> str:
         return f"positive when p ≥ (the record's largest p) / {decision.divisor:g}"
     if decision.rule is DecisionRule.FIXED:
         return f"positive when p ≥ {decision.fixed_threshold:g}"
+    if decision.rule is DecisionRule.PER_LEAD_SET and decision.lead_set_divisors:
+        divisors = ", ".join(
+            f"{name} leads {value:g}" for name, value in decision.lead_set_divisors.items()
+        )
+        return f"positive when p ≥ (the record's largest p) / its lead set's divisor ({divisors})"
     return "positive when p ≥ the class's threshold, tuned on validation records"
 
 

@@ -197,12 +197,13 @@ class Settings:
             raise SettingsError(
                 "subset distillation needs the lead-presence input (network.lead_presence)"
             )
-        untuned = (
-            self.decision.rule is DecisionRule.PER_CLASS and not self.decision.class_thresholds
+        rule = self.decision.rule
+        untuned = (rule is DecisionRule.PER_CLASS and not self.decision.class_thresholds) or (
+            rule is DecisionRule.PER_LEAD_SET and not self.decision.lead_set_divisors
         )
         if untuned and self.training.validation_fraction <= 0:
             raise SettingsError(
-                "the per_class rule tunes its thresholds on validation records: the validation "
+                f"the {rule.value} rule is tuned on validation records: the validation "
                 "fraction must be above 0"
             )
 

@@ -3,16 +3,19 @@ import pytest
 from torch import nn
 
 from seecgnet.challenge.classes import load_scored_classes
-from seecgnet.data.signals import AgeStatistics, SignalSettings
+from seecgnet.data.limb_leads import completed_presence
+from seecgnet.data.signals import AgeStatistics, SignalSettings, lead_presence
 from seecgnet.inference.decision import (
     DecisionRule,
     DecisionSettings,
     decide,
     decision_thresholds,
+    lead_set_of,
     one_vote_union,
     per_sample_threshold,
 )
 from seecgnet.inference.prediction import Predictor
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
 
 
 def test_union_vote_keeps_a_class_seen_in_one_window():
@@ -111,17 +114,72 @@ def test_per_class_rule_needs_thresholds_for_every_class():
         DecisionSettings(),
         DecisionSettings(rule="fixed", fixed_threshold=0.3),
         DecisionSettings(rule="per_class", class_thresholds=(0.2, 0.5, 0.7)),
+        DecisionSettings(rule="per_lead_set", lead_set_divisors={"12": 3, "2": 1.5}),
     ],
-    ids=["per_sample", "fixed", "per_class"],
+    ids=["per_sample", "fixed", "per_class", "per_lead_set"],
 )
 def test_each_label_is_its_probability_against_the_threshold_the_rule_reports(settings):
     probabilities = np.array([[0.9, 0.15, 0.69], [0.1, 0.5, 0.02]], dtype=np.float32)
-    thresholds = decision_thresholds(probabilities, settings)
+    # the first record read with all 12 leads, the second with I and II alone
+    present = np.stack([np.ones(12, dtype=bool), lead_presence(("I", "II"))])
+    thresholds = decision_thresholds(probabilities, settings, present)
     assert thresholds.shape == probabilities.shape
-    np.testing.assert_array_equal(decide(probabilities, settings), probabilities >= thresholds)
+    np.testing.assert_array_equal(
+        decide(probabilities, settings, present), probabilities >= thresholds
+    )
     expected = {
         "per_sample": [[0.18] * 3, [0.1] * 3],
         "fixed": [[0.3] * 3] * 2,
         "per_class": [[0.2, 0.5, 0.7]] * 2,
+        "per_lead_set": [[0.3] * 3, [0.5 / 1.5] * 3],
     }[settings.rule.value]
     np.testing.assert_allclose(thresholds, expected, rtol=1e-6)
+
+
+ALL_SETS = list(LEAD_SETS_2021)
+
+
+@pytest.mark.parametrize(
+    ("leads", "computed", "expected"),
+    [
+        (LEAD_SETS_2021["12"], False, "12"),
+        (("I", "II"), False, "2"),
+        (("I", "II"), True, "6"),  # the six limb leads, as the 2- and 6-lead sets are read alike
+        (("I", "II", "V2"), False, "3"),
+        (("I", "II", "V2"), True, "4"),  # limb leads and V2: not the 6-lead set
+        (LEAD_SETS_2021["6"] + ("V1", "V5"), False, "6"),
+        (("V1", "V2"), False, "2"),  # none of the sets: the smallest
+    ],
+)
+def test_a_record_is_decided_as_the_lead_set_that_covers_most_of_its_leads(
+    leads, computed, expected
+):
+    present = lead_presence(leads)
+    present = completed_presence(present) if computed else present
+    assert lead_set_of(present, ALL_SETS) == expected
+    assert lead_set_of(present, ["12"]) == "12"  # one set tuned: every record is decided by it
+
+
+def test_the_per_lead_set_rule_holds_each_record_against_its_sets_divisor():
+    settings = DecisionSettings(rule="per_lead_set", lead_set_divisors={"12": 5, "6": 2, "4": 3})
+    probabilities = np.array([0.8, 0.3, 0.2, 0.1])
+    limb = completed_presence(lead_presence(("I", "II")))
+    with_v2 = completed_presence(lead_presence(("I", "II", "V2")))
+    assert decide(probabilities, settings, np.ones(12, bool)).tolist() == [1, 1, 1, 0]  # 0.16
+    assert decide(probabilities, settings, limb).tolist() == [1, 0, 0, 0]  # 0.4
+    assert decide(probabilities, settings, with_v2).tolist() == [1, 1, 0, 0]  # 0.8 / 3
+    # as a stack of records, each with its own leads
+    stacked = decide(np.tile(probabilities, (3, 1)), settings, np.stack([limb, with_v2, limb]))
+    assert stacked.sum(axis=1).tolist() == [1, 2, 1]
+
+
+def test_the_per_lead_set_rule_needs_its_divisors_and_the_records_leads():
+    with pytest.raises(ValueError, match="no lead-set divisors"):
+        decide(np.ones(3), DecisionSettings(rule="per_lead_set"), np.ones(12, bool))
+    settings = DecisionSettings(rule="per_lead_set", lead_set_divisors={"12": 5})
+    with pytest.raises(ValueError, match="needs the leads each record was read with"):
+        decide(np.ones(3), settings)
+    with pytest.raises(ValueError, match="some of the lead sets"):
+        DecisionSettings(rule="per_lead_set", lead_set_divisors={"5": 2.0})
+    with pytest.raises(ValueError, match="at least 1"):
+        DecisionSettings(rule="per_lead_set", lead_set_divisors={"2": 0.5})

@@ -1,5 +1,7 @@
 """Prediction batched across records: the same probabilities as one record at a time, in order."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -7,11 +9,17 @@ from torch import nn
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
-from seecgnet.data.dataset import prepare_signal
+from seecgnet.data.dataset import load_store, prepare_signal
 from seecgnet.data.signals import AgeStatistics, SignalSettings
 from seecgnet.inference.decision import DecisionSettings
-from seecgnet.inference.prediction import EnsembleRule, NetworkInput, Predictor
+from seecgnet.inference.prediction import (
+    EnsembleRule,
+    NetworkInput,
+    Predictor,
+    lead_set_probabilities,
+)
 from seecgnet.io.records import Sex, find_records, read_record
+from seecgnet.io.reduced_leads import LEAD_SETS_2021, keep_leads
 from seecgnet.model_folder import load_model
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
@@ -159,3 +167,23 @@ def test_network_input_holds_the_signal_and_the_demographic_features():
     prepared = model.network_input(signal, float("nan"), Sex.MALE)
     assert isinstance(prepared, NetworkInput) and prepared.signal is signal
     np.testing.assert_array_equal(prepared.demographics, [0, 1, 1, 0, 0])
+
+
+@pytest.mark.parametrize("computed", [False, True], ids=["as recorded", "limb leads computed"])
+def test_a_stores_records_cut_to_a_lead_set_read_as_records_holding_only_those_leads(computed):
+    """What the per_lead_set rule is tuned on (store records cut down in memory) is what the
+    driver reads from a reduced-lead record, and each lead set's probabilities are their own."""
+    signal_settings = dataclasses.replace(SIGNAL, complete_limb_leads=computed)
+    store, _ = load_store(ROOT / "examples", CLASSES, signal_settings)
+    model = Predictor([LeadMeans()], CLASSES, signal_settings, DecisionSettings(), AgeStatistics())
+    indices = list(range(len(store)))
+    by_set = lead_set_probabilities(model, store, indices)
+    assert list(by_set) == list(LEAD_SETS_2021)
+    np.testing.assert_array_equal(by_set["12"], model.store_probabilities(store, indices))
+    for name, leads in LEAD_SETS_2021.items():
+        for i in indices:
+            record = read_record(ROOT / "examples" / f"{store.names[i]}.hea")
+            alone = model.predict_record(keep_leads(record, leads)).probabilities
+            np.testing.assert_allclose(by_set[name][i], alone, rtol=0, atol=1e-5, err_msg=name)
+    assert not np.allclose(by_set["2"], by_set["12"])
+    assert np.allclose(by_set["2"], by_set["6"], atol=1e-4) == computed

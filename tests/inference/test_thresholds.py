@@ -5,7 +5,12 @@ import pytest
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.metrics import ChallengeMetric, challenge_metric
-from seecgnet.inference.thresholds import best_shared_threshold, tune_class_thresholds
+from seecgnet.inference.thresholds import (
+    DIVISOR_CANDIDATES,
+    best_shared_threshold,
+    tune_class_thresholds,
+    tune_lead_set_divisors,
+)
 
 CLASSES = load_scored_classes()
 
@@ -93,3 +98,28 @@ def test_tuning_refuses_mismatched_or_empty_input():
         tune_class_thresholds(np.zeros((3, 24), bool), np.zeros((4, 24)), CLASSES)
     with pytest.raises(ValueError, match="no records"):
         tune_class_thresholds(np.zeros((0, 24), bool), np.zeros((0, 24)), CLASSES)
+
+
+def test_each_lead_sets_divisor_is_the_candidate_that_scores_best_on_its_own_probabilities():
+    rng = np.random.default_rng(3)
+    labels = rng.random((40, len(CLASSES.codes))) < 0.1
+    labels[np.arange(40), rng.integers(0, len(CLASSES.codes), 40)] = True
+    sharp = np.where(labels, 0.9, 0.05) + rng.random(labels.shape) * 0.04  # max/2 separates
+    flat = np.where(labels, 0.5, 0.2) + rng.random(labels.shape) * 0.2  # only a low divisor does
+    divisors = tune_lead_set_divisors(labels, {"12": sharp, "2": flat}, CLASSES)
+    metric = ChallengeMetric(labels, CLASSES)
+    for name, p in (("12", sharp), ("2", flat)):
+        scores = {d: metric(p >= p.max(axis=1, keepdims=True) / d) for d in DIVISOR_CANDIDATES}
+        assert scores[divisors[name]] == max(scores.values())
+        # among equally good divisors, the one nearest the paper's 5
+        best = [d for d, v in scores.items() if v == max(scores.values())]
+        assert divisors[name] == min(best, key=lambda d: abs(np.log(d / 5)))
+    assert divisors["2"] < divisors["12"]
+
+
+def test_divisor_tuning_refuses_mismatched_or_empty_input():
+    labels = np.zeros((3, len(CLASSES.codes)), dtype=bool)
+    with pytest.raises(ValueError, match="lead set 2"):
+        tune_lead_set_divisors(labels, {"2": np.zeros((2, len(CLASSES.codes)))}, CLASSES)
+    with pytest.raises(ValueError, match="no records"):
+        tune_lead_set_divisors(labels[:0], {"2": np.zeros((0, len(CLASSES.codes)))}, CLASSES)
