@@ -297,6 +297,7 @@ def run_member(
         tuned = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
         settings = dataclasses.replace(settings, decision=tuned)
     if rule is DecisionRule.PER_LEAD_SET:
+        log.info("%s: lead-set divisors tuned on the inner records: %s", out.name, divisors)
         tuned = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
         settings = dataclasses.replace(settings, decision=tuned)
     best = next(e for e in trained.history if e.epoch == trained.best_epoch)
