@@ -68,17 +68,26 @@ def test_the_driver_and_one_record_at_a_time_tell_the_network_the_leads_the_head
         assert not np.allclose(alone, flat, atol=1e-6)
 
 
-def test_a_listed_lead_is_present_however_flat_its_signal(trained):
+def test_a_listed_lead_recorded_flat_is_absent_as_in_training(trained):
+    """Training reads prepared records, which keep no lead names: a lead of 0 mV throughout is
+    absent there, and the driver tells the network the same of a listed lead recorded flat."""
     loaded = load_model(trained / "model")
     record = read_record(sorted((trained / "data").glob("*.hea"))[0])
     flat_v6 = dataclasses.replace(record, signal=record.signal.copy())
     flat_v6.signal[11] = 0.0  # V6 listed in the header, recorded flat
     signal = prepare_signal(flat_v6, loaded.settings.signal)
     by_name = loaded.predictor.predict_record(flat_v6).probabilities
-    all_leads = loaded.predictor.record_probabilities(
+    without_v6 = np.ones(12, bool)
+    without_v6[11] = False
+    told_absent = loaded.predictor.record_probabilities(signal, record.age, record.sex, without_v6)
+    np.testing.assert_allclose(by_name, told_absent, rtol=0, atol=1e-6)
+    told_present = loaded.predictor.record_probabilities(
         signal, record.age, record.sex, np.ones(12, bool)
     )
-    np.testing.assert_allclose(by_name, all_leads, rtol=0, atol=1e-6)
+    assert not np.allclose(by_name, told_present, atol=1e-6)  # the presence input tells them apart
+    # as a prepared record of a store is read (no names: the all-zero lead is absent)
+    store_like = loaded.predictor.record_probabilities(signal, record.age, record.sex)
+    np.testing.assert_allclose(by_name, store_like, rtol=0, atol=1e-6)
 
 
 @pytest.fixture(scope="module")

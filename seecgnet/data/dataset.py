@@ -71,10 +71,12 @@ def prepare_leads(
     record: Record, settings: SignalSettings, warn_missing_leads: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """A record's prepared signal (:func:`prepare_signal`) and which standard leads it holds,
-    (12,) bool: those its header names (a flat one too), and with the settings'
-    ``complete_limb_leads`` the limb leads computed from two or more of them."""
+    (12,) bool: those its header names, less any that is 0 mV throughout once prepared (a flat
+    lead carries nothing, and training, whose prepared records keep no names, reads it as absent
+    too), and with the settings' ``complete_limb_leads`` the limb leads computed from two or more
+    of them."""
     signal = prepare_signal(record, settings, warn_missing_leads)
-    present = lead_presence(record.lead_names)
+    present = lead_presence(record.lead_names) & recorded_leads(signal)
     if settings.complete_limb_leads:
         signal, present = complete_limb_leads(signal, present)
     return signal, present

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from seecgnet.data.dataset import prepare_leads
-from seecgnet.data.signals import side_features
+from seecgnet.data.signals import lead_presence, side_features
 from seecgnet.inference.prediction import NetworkInput, Predictor
 from seecgnet.io.records import STANDARD_LEADS, RecordError, read_record
 
@@ -97,7 +97,14 @@ class RecordReader(Dataset):
         demographics = side_features(
             record.age, record.sex, self.age_stats, present if self.lead_presence else None
         )
-        absent = tuple(lead for lead, held in zip(STANDARD_LEADS, present, strict=True) if not held)
+        # lacking: neither named by the header nor computed (a named flat lead is warned about
+        # when the record is read, and reaches the network as absent)
+        named = lead_presence(record.lead_names)
+        absent = tuple(
+            lead
+            for lead, held, listed in zip(STANDARD_LEADS, present, named, strict=True)
+            if not (held or listed)
+        )
         return ReadRecord(header, NetworkInput(signal, demographics, present), absent_leads=absent)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from seecgnet.data.dataset import prepare_signal
 from seecgnet.data.limb_leads import complete_limb_leads
-from seecgnet.data.signals import lead_presence, sliding_windows, window_starts
+from seecgnet.data.signals import lead_presence, recorded_leads, sliding_windows, window_starts
 from seecgnet.inference.decision import decide, decision_thresholds
 from seecgnet.inference.prediction import Predictor
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex
@@ -68,9 +68,11 @@ def explain_record(
     settings = predictor.signal_settings
     signal = prepare_signal(record, settings)  # (12, samples) at settings.fs_hz
     recorded = lead_presence(record.lead_names) if present is None else present
-    present = recorded  # what the network is told; the page draws the recorded leads alone
+    # what the network is told, as the driver tells it (a flat lead is absent, and limb leads
+    # are computed where the settings say so); the page draws the recorded leads alone
+    present = recorded & recorded_leads(signal)
     if settings.complete_limb_leads:
-        signal, present = complete_limb_leads(signal, recorded)
+        signal, present = complete_limb_leads(signal, present)
     windows = sliding_windows(signal, settings.window_samples, settings.stride_samples)
     starts = window_starts(signal.shape[1], settings.window_samples, settings.stride_samples)
     per_member = predictor.window_probabilities(windows, record.age, record.sex, present)
