@@ -51,7 +51,7 @@ from seecgnet.model_folder import SETTINGS_FILE, ModelSummary, load_model, read_
 from seecgnet.pipeline import predict_records
 from seecgnet.training.checkpoint import CHECKPOINT_FILES
 from seecgnet.training.curves import CURVE_CSV, read_curve_csv
-from seecgnet.training.loop import train_model
+from seecgnet.training.loop import TrainedModel, train_model
 from seecgnet.training.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -280,26 +280,7 @@ def run_member(
         resume=True,
         progress=progress,
     )
-    inner_labels = store.labels[inner]
-    thresholds = tune_class_thresholds(inner_labels, trained.validation_probabilities, classes)
-    by_lead_set = lead_set_probabilities(trained.predictor(), store, inner)
-    divisors = tune_lead_set_divisors(inner_labels, by_lead_set, classes)
-    np.savez(
-        out / INNER_FILE,
-        labels=inner_labels,
-        probabilities=trained.validation_probabilities,
-        thresholds=thresholds,
-        names=np.array([store.names[i] for i in inner], dtype=str),
-        **{f"{LEAD_SET_KEY}{name}": p for name, p in by_lead_set.items()},
-    )
-    rule = settings.decision.rule  # the fold's model decides with what was tuned for its rule
-    if rule is DecisionRule.PER_CLASS:
-        tuned = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
-        settings = dataclasses.replace(settings, decision=tuned)
-    if rule is DecisionRule.PER_LEAD_SET:
-        log.info("%s: lead-set divisors tuned on the inner records: %s", out.name, divisors)
-        tuned = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
-        settings = dataclasses.replace(settings, decision=tuned)
+    settings = tune_on_inner_records(trained, settings, store, inner, classes, out)
     best = next(e for e in trained.history if e.epoch == trained.best_epoch)
     save_model(
         out / "model",
@@ -319,6 +300,40 @@ def run_member(
         workers=settings.training.workers,
     )
     remove_own_files(out / "checkpoint", CHECKPOINT_FILES)
+
+
+def tune_on_inner_records(
+    trained: TrainedModel,
+    settings: Settings,
+    store: RecordStore,
+    inner: np.ndarray,
+    classes: ScoredClasses,
+    out: Path,
+) -> Settings:
+    """Tune the per-class thresholds and the lead-set divisors on the inner validation records,
+    keep them with those records' probabilities in ``out/INNER_FILE``, and return ``settings``
+    deciding with what was tuned for their rule."""
+    inner_labels = store.labels[inner]
+    thresholds = tune_class_thresholds(inner_labels, trained.validation_probabilities, classes)
+    by_lead_set = lead_set_probabilities(trained.predictor(), store, inner)
+    divisors = tune_lead_set_divisors(inner_labels, by_lead_set, classes)
+    np.savez(
+        out / INNER_FILE,
+        labels=inner_labels,
+        probabilities=trained.validation_probabilities,
+        thresholds=thresholds,
+        names=np.array([store.names[i] for i in inner], dtype=str),
+        **{f"{LEAD_SET_KEY}{name}": p for name, p in by_lead_set.items()},
+    )
+    rule = settings.decision.rule
+    if rule is DecisionRule.PER_CLASS:
+        tuned = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
+        return dataclasses.replace(settings, decision=tuned)
+    if rule is DecisionRule.PER_LEAD_SET:
+        log.info("%s: lead-set divisors tuned on the inner records: %s", out.name, divisors)
+        tuned = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
+        return dataclasses.replace(settings, decision=tuned)
+    return settings
 
 
 def read_fold(
