@@ -230,26 +230,28 @@ def test_every_training_option_trains_a_model_the_driver_runs(here, name):
         assert np.array_equal(outputs.binary, outputs.scalar >= limits)
 
 
-def test_an_ensembles_per_class_thresholds_are_tuned_on_the_ensembles_own_probabilities(here):
-    model = here / "model_per_class_ensemble"
+def ensemble_and_tuning_records(here: Path, run: str):
+    """The model of training run ``run`` (trained here if no test has yet), its store of the data,
+    and the records every fold of that ensemble was kept from (its --validation-fraction 0.3 and
+    --seed 3), on which its rule was tuned."""
+    model = here / f"model_{run}"
     if not model.exists():
-        assert train_model.main(["data", model.name, *COMMON, *TRAINING_RUNS[model.name[6:]]]) == 0
+        assert train_model.main(["data", model.name, *COMMON, *TRAINING_RUNS[run]]) == 0
     loaded = load_model(model)
     store, _ = load_store("data", CLASSES, loaded.settings.signal)
-    # the records every fold was kept from, predicted by the ensemble as shipped
     _, tuning = validation_split(store.labels, 0.3, seed=3)
+    return loaded, store, tuning
+
+
+def test_an_ensembles_per_class_thresholds_are_tuned_on_the_ensembles_own_probabilities(here):
+    loaded, store, tuning = ensemble_and_tuning_records(here, "per_class_ensemble")
     probabilities = loaded.predictor.store_probabilities(store, tuning)
     expected = tune_class_thresholds(store.labels[tuning], probabilities, CLASSES)
     np.testing.assert_array_equal(loaded.settings.decision.class_thresholds, expected)
 
 
 def test_an_ensembles_lead_set_divisors_are_tuned_on_the_ensembles_own_probabilities(here):
-    model = here / "model_per_lead_set_ensemble"
-    if not model.exists():
-        assert train_model.main(["data", model.name, *COMMON, *TRAINING_RUNS[model.name[6:]]]) == 0
-    loaded = load_model(model)
-    store, _ = load_store("data", CLASSES, loaded.settings.signal)
-    _, tuning = validation_split(store.labels, 0.3, seed=3)
+    loaded, store, tuning = ensemble_and_tuning_records(here, "per_lead_set_ensemble")
     by_set = lead_set_probabilities(loaded.predictor, store, tuning)
     expected = tune_lead_set_divisors(store.labels[tuning], by_set, CLASSES)
     assert loaded.settings.decision.lead_set_divisors == expected
