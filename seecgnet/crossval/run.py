@@ -6,8 +6,9 @@ Work folder layout::
     folds.csv                         each record's fold (and source, for the source split)
     split.json                        how the folds were made: {"split": "stratified" or "source"}
     fold_K/model/, fold_K/outputs/    the fold's model folder and the held-out records' CSVs
-    fold_K/inner_validation.npz       its inner validation labels, probabilities (also read with
-                                      each 2021 lead set) and thresholds
+    fold_K/inner_validation.npz       its inner validation labels, probabilities (under the
+                                      per_lead_set rule also read with each 2021 lead set) and
+                                      thresholds
     fold_K/member_2/ ...              further networks of the fold (--members)
     fold_K/outputs_6_leads/ ...       the held-out records predicted with fewer leads (lead_sets)
     fold_K/done.json                  written last: the fold is complete, its architecture, and
@@ -310,13 +311,16 @@ def tune_on_inner_records(
     classes: ScoredClasses,
     out: Path,
 ) -> Settings:
-    """Tune the per-class thresholds and the lead-set divisors on the inner validation records,
-    keep them with those records' probabilities in ``out/INNER_FILE``, and return ``settings``
-    deciding with what was tuned for their rule."""
+    """Tune the per-class thresholds (for the compared rules, whatever the model's) and, under the
+    per_lead_set rule, the lead-set divisors on the inner validation records; keep the thresholds
+    and those records' probabilities in ``out/INNER_FILE``, and return ``settings`` deciding with
+    what was tuned for their rule."""
     inner_labels = store.labels[inner]
     thresholds = tune_class_thresholds(inner_labels, trained.validation_probabilities, classes)
-    by_lead_set = lead_set_probabilities(trained.predictor(), store, inner)
-    divisors = tune_lead_set_divisors(inner_labels, by_lead_set, classes)
+    rule = settings.decision.rule
+    by_lead_set = {}  # the inner records read with each lead set: for the per_lead_set rule
+    if rule is DecisionRule.PER_LEAD_SET:
+        by_lead_set = lead_set_probabilities(trained.predictor(), store, inner)
     np.savez(
         out / INNER_FILE,
         labels=inner_labels,
@@ -325,11 +329,11 @@ def tune_on_inner_records(
         names=np.array([store.names[i] for i in inner], dtype=str),
         **{f"{LEAD_SET_KEY}{name}": p for name, p in by_lead_set.items()},
     )
-    rule = settings.decision.rule
     if rule is DecisionRule.PER_CLASS:
         tuned = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
         return dataclasses.replace(settings, decision=tuned)
     if rule is DecisionRule.PER_LEAD_SET:
+        divisors = tune_lead_set_divisors(inner_labels, by_lead_set, classes)
         log.info("%s: lead-set divisors tuned on the inner records: %s", out.name, divisors)
         tuned = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
         return dataclasses.replace(settings, decision=tuned)
