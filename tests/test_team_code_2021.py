@@ -12,18 +12,19 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
 
+from seecgnet.inference.decision import DecisionSettings
 from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_record
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import predict_folder
-from seecgnet.training.settings import Settings, TrainSettings, with_limb_leads
+from seecgnet.training.settings import Settings, TrainSettings, any_leads, with_limb_leads
 from team_code import load_12ECG_model, load_model, run_12ECG_classifier, run_model, training_code
 from tests.paths import CINC2020, REFERENCE, ROOT
 
@@ -131,9 +132,22 @@ def test_training_code_by_default_reads_missing_limb_leads_as_computed(monkeypat
     assert trained["settings"] == TINY
 
 
-@pytest.fixture(scope="module", params=["bundled", "tiny"])
+@pytest.fixture(scope="module")
+def tiny_any_leads_model(tmp_path_factory) -> Path:
+    """A tiny one-network-for-any-leads model whose divisors were tuned per lead set."""
+    data = tmp_path_factory.mktemp("training_any")
+    write_synthetic_dataset(data, 12, seed=6)
+    model = tmp_path_factory.mktemp("models_any") / "model"
+    decision = DecisionSettings(rule="per_lead_set")
+    training_code(str(data), str(model), settings=replace(any_leads(TINY), decision=decision))
+    return model
+
+
+@pytest.fixture(scope="module", params=["bundled", "tiny", "tiny_any_leads"])
 def model(request) -> Path:
-    return ROOT / "model" if request.param == "bundled" else request.getfixturevalue("tiny_model")
+    if request.param == "bundled":
+        return ROOT / "model"
+    return request.getfixturevalue(f"{request.param}_model")
 
 
 @pytest.fixture(scope="module")
