@@ -294,12 +294,8 @@ def _with_tuned_decision(
         ensemble=shipped.ensemble,
         device=device,
     )
-    if shipped.tuning_indices is None:
-        (member,) = shipped.members
-        indices, probabilities = member.validation_indices, member.validation_probabilities
-    else:
-        indices = shipped.tuning_indices
-        probabilities = shipping.store_probabilities(store, indices)
+    single = shipped.tuning_indices is None
+    indices = shipped.members[0].validation_indices if single else shipped.tuning_indices
     rule = settings.decision.rule
     if len(indices) == 0:
         raise NothingToTrainError(
@@ -313,6 +309,12 @@ def _with_tuned_decision(
         log.info("lead-set divisors tuned on %d validation records: %s", len(indices), divisors)
         decision = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
     else:
+        # a single network's validation probabilities were kept by training
+        probabilities = (
+            shipped.members[0].validation_probabilities
+            if single
+            else shipping.store_probabilities(store, indices)
+        )
         thresholds = tune_class_thresholds(store.labels[indices], probabilities, classes)
         log.info("per-class thresholds tuned on %d validation records", len(indices))
         decision = dataclasses.replace(
