@@ -19,13 +19,11 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_records
+from seecgnet.io.reduced_leads import ALL_LEADS, LEAD_SETS_2021, write_reduced_records
 from seecgnet.model_folder import load_model
 from seecgnet.pipeline import predict_records
 
 log = logging.getLogger(__name__)
-
-ALL_LEADS = "12"
 
 
 def lead_set_outputs(fold_dir: Path, lead_set: str) -> Path:

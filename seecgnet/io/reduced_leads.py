@@ -36,6 +36,7 @@ from seecgnet.io.headers import RecordError, parse_header, split_first_field
 from seecgnet.io.records import STANDARD_LEADS, Record, read_val_matrix
 
 __all__ = [
+    "ALL_LEADS",
     "LEAD_SETS_2021",
     "keep_leads",
     "lead_set",
@@ -52,6 +53,8 @@ LEAD_SETS_2021: dict[str, tuple[str, ...]] = {
     "3": ("I", "II", "V2"),
     "2": ("I", "II"),
 }
+# The name of the set of all 12 leads.
+ALL_LEADS = "12"
 
 
 def lead_set(leads: Sequence[str]) -> tuple[str, ...]:

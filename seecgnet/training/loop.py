@@ -33,8 +33,9 @@ from seecgnet.data.dataset import RecordStore, TrainingWindows
 from seecgnet.data.folds import validation_split
 from seecgnet.data.signals import AgeStatistics
 from seecgnet.inference.decision import decide
-from seecgnet.inference.prediction import Predictor
+from seecgnet.inference.prediction import Predictor, lead_set_probabilities
 from seecgnet.inference.thresholds import validation_decision
+from seecgnet.io.reduced_leads import ALL_LEADS
 from seecgnet.models.registry import build_network
 from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.checkpoint import (
@@ -278,20 +279,32 @@ def _validate(
     classes: ScoredClasses,
     settings: Settings,
 ) -> tuple[float, bool, np.ndarray | None]:
-    """The validation records' challenge metric, whether it is defined for their labels (it is 0.0
-    where it is not), and their probabilities; NaN, False and None without any."""
+    """The validation records' challenge metric (with ``select_on_lead_sets``, its mean over the
+    2021 lead sets), whether it is defined for their labels (it is 0.0 where it is not), and their
+    12-lead probabilities; NaN, False and None without any."""
     if not len(run.val_indices):
         return float("nan"), False, None
     # eval mode: batch norm's running statistics and no dropout, exactly as the driver runs; in
     # train mode a record's few windows would be normalised by themselves
     run.evaluated.eval()
-    probabilities = predictor.store_probabilities(store, run.val_indices)
     labels = store.labels[run.val_indices]
     metric = ChallengeMetric(labels, classes)
-    outputs = decide(
-        probabilities, validation_decision(settings.decision, labels, probabilities, classes)
+
+    def score(probabilities: np.ndarray) -> float:
+        decision = validation_decision(settings.decision, labels, probabilities, classes)
+        return metric(decide(probabilities, decision))
+
+    if not settings.training.select_on_lead_sets:
+        probabilities = predictor.store_probabilities(store, run.val_indices)
+        return score(probabilities), metric.defined, probabilities
+    by_lead_set = lead_set_probabilities(predictor, store, run.val_indices)
+    scores = {name: score(p) for name, p in by_lead_set.items()}
+    log.info(
+        "validation challenge metric by lead set: %s",
+        ", ".join(f"{name} leads {value:.4f}" for name, value in scores.items()),
     )
-    return metric(outputs), metric.defined, probabilities
+    # the 12-lead probabilities are what the rest of training tunes on, as without the setting
+    return float(np.mean(list(scores.values()))), metric.defined, by_lead_set[ALL_LEADS]
 
 
 def _log_epoch(entry: EpochLog, epochs: int) -> None:

@@ -103,6 +103,12 @@ class TrainSettings(OptimiserSettings):
     # the whole window, with this weight; 0 (what settings saved before it existed mean) is off.
     # It needs the lead-presence input.
     subset_distillation: float = 0.0
+    # The epoch kept is the one whose validation challenge metric, averaged over the 2021
+    # challenge's five lead sets (each validation record read with only that set's leads, as the
+    # driver reads a reduced-lead record), is highest, instead of the one best with all 12 leads:
+    # for a network meant to read any lead subset. Validation then costs five passes instead of
+    # one. False (what settings saved before it existed mean) chooses on 12 leads.
+    select_on_lead_sets: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -3,13 +3,17 @@
 import argparse
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
 from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.cli import add_training_options, settings_from_args
 from seecgnet.data.dataset import TrainingWindows, load_store
 from seecgnet.data.signals import AgeStatistics, SignalSettings
+from seecgnet.inference.decision import decide
+from seecgnet.inference.prediction import lead_set_probabilities
 from seecgnet.io.synthetic import SINUS_RHYTHM, write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import BaselineSettings, NetworkSettings
 from seecgnet.training import steps
@@ -134,3 +138,26 @@ def test_subset_distillation_trains_each_window_whole_and_cut_toward_its_own_out
     expected = expected + 0.5 * hard_mining_bce(logits[2:], teacher, weights, 0.7)
     torch.testing.assert_close(loss, expected)
     assert not torch.isclose(loss, hard_mining_bce(logits[:2], targets, weights, 0.7))
+
+
+def test_choosing_on_lead_sets_scores_an_epoch_by_its_mean_over_the_2021_sets(store):
+    presence = dataclasses.replace(TINY.network, lead_presence=True)
+    training = dataclasses.replace(TINY.training, epochs=1, select_on_lead_sets=True)
+    # a divisor near 1, under which the few classes named turn on small differences between sets
+    decision = dataclasses.replace(TINY.decision, divisor=1.2)
+    settings = Settings(network=presence, training=training, decision=decision)
+    validation = [5, 6, 7, 8, 9]
+    trained = train_model(
+        store, CLASSES, settings, range(5), validation_indices=validation, progress=False
+    )
+    # the one epoch's network, read as the driver reads records cut to each lead set
+    by_lead_set = lead_set_probabilities(trained.predictor(), store, validation)
+    metric = ChallengeMetric(store.labels[validation], CLASSES)
+    scores = {name: metric(decide(p, settings.decision)) for name, p in by_lead_set.items()}
+    assert list(scores) == ["12", "6", "4", "3", "2"]
+    assert len(set(scores.values())) > 1  # the sets score differently, so the mean is not 12's
+    logged = trained.history[0].validation_challenge_metric
+    assert logged == pytest.approx(np.mean(list(scores.values())), abs=1e-9)
+    assert logged != pytest.approx(scores["12"], abs=1e-6)
+    # what tunes thresholds afterwards is still the 12-lead reading
+    np.testing.assert_allclose(trained.validation_probabilities, by_lead_set["12"], atol=1e-6)
