@@ -69,7 +69,7 @@ def _interrupt_requests() -> Iterator[Callable[[], None]]:
     """Ctrl-C raises KeyboardInterrupt as usual, and is also written down
     (:mod:`seecgnet.interrupts`), so that one raised where Python passes it over (a finaliser)
     still ends the run at the next step of its long work; a KeyboardInterrupt passed over that way
-    prints nothing.
+    prints nothing, nor does a finaliser that fails once Ctrl-C has come.
 
     Yields the function that ignores further Ctrl-C, for once the interrupt has been caught. Where
     SIGINT is ignored (a shell's background job) or not ours to handle (another thread), nothing
@@ -87,7 +87,9 @@ def _interrupt_requests() -> Iterator[Callable[[], None]]:
         raise KeyboardInterrupt
 
     def unraisable(report: sys.UnraisableHookArgs) -> None:
-        if report.exc_type is not KeyboardInterrupt:
+        # Once Ctrl-C has come, a finaliser's failure is what the interrupt left half-built (a
+        # data loader's iterator stopped in its constructor fails in its destructor): not news.
+        if report.exc_type is not KeyboardInterrupt and not interrupts.requested():
             previous_hook(report)
 
     previous_hook = sys.unraisablehook

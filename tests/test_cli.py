@@ -127,6 +127,36 @@ def test_a_ctrl_c_passed_over_in_a_finaliser_ends_the_run_at_its_next_step_silen
     assert not interrupts.requested()
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_finaliser_failing_on_what_ctrl_c_left_half_built_prints_nothing(capsys):
+    """Ctrl-C in an object's constructor (a data loader's iterator starting its workers) leaves it
+    half-built, and its finaliser then fails on what the constructor never set: after the
+    interrupt that failure prints nothing, as a terminal user must see one line alone."""
+
+    class HalfBuilt:
+        def __init__(self):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives while it is built
+            time.sleep(1)
+            self.shut_down = False
+
+        def __del__(self):
+            if not self.shut_down:  # AttributeError: the constructor never got this far
+                pass
+
+    def main(argv):
+        HalfBuilt()
+        return EXIT_OK
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        status = interruptible("prog", "run it again")(main)([])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert status == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.strip() == "prog: interrupted; run it again"
+    assert not interrupts.requested()
+
+
 @pytest.mark.parametrize(("cores", "readers"), [(None, 0), (1, 0), (2, 0), (3, 0), (4, 1), (16, 4)])
 def test_the_driver_reads_in_its_own_process_unless_the_machine_has_cores_to_spare(
     monkeypatch, cores, readers
