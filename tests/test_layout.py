@@ -21,6 +21,7 @@ LAYERS = {
     "seecgnet.io": 0,
     "seecgnet.challenge": 0,
     "seecgnet.device": 0,
+    "seecgnet.errors": 0,
     "seecgnet.destinations": 0,
     "seecgnet.interrupts": 0,
     "seecgnet.data": 1,
