@@ -236,7 +236,7 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
         action="store_true",
         help="one network for any subset of the 12 leads: it is told which leads a record holds "
         "and half of the training windows keep only one of the 2021 challenge's lead sets "
-        "(README: 'Any lead subset, one network'); it computes missing limb leads too, as "
+        "(docs/method.md: 'Any lead subset, one network'); it computes missing limb leads too, as "
         "--limb-leads does",
     )
     group.add_argument(

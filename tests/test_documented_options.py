@@ -1,8 +1,8 @@
 """Every option of every command, run end to end on tiny synthetic data: nothing advertised is broken.
 
 Each command's runs are listed below; a last test checks that together they use every option and
-every choice that the command's parser offers (and so its --help and the README), so that a new
-option without a run here fails the suite.
+every choice that the command's parser offers (and so its --help, the README and docs/), so that a
+new option without a run here fails the suite.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ COMMON = ["--settings", "tiny.json", "--epochs", "1", "--batch-size", "4", "--qu
 
 # train_model.py: every decision rule and architecture, an ensemble of each kind, both caches
 TRAINING_RUNS = {
-    "per_class": ["--decision", "per_class", "--no-cache"],  # the README's own example
+    "per_class": ["--decision", "per_class", "--no-cache"],  # docs/training.md's own example
     "per_class_ensemble": [
         *("--decision", "per_class", "--folds", "2", "--ensemble", "union"),
         *("--architecture", "baseline", "--workers", "1", "--validation-fraction", "0.3"),
@@ -113,7 +113,8 @@ REPORT_OPTIONS = ["--device", "cpu"]
 REPORT_FORMATS = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".html": b"<!DOCTYPE html>"}
 MITBIH_COMMON = ["--epochs", "1", "--batch-size", "32", "--quiet", "--threads", "1"]
 # each protocol with its own defaults, then every option away from them; the inter-patient
-# protocol's defaults (the rhythm expert, RR windows, sampling) are those of the README's command
+# protocol's defaults (the rhythm expert, RR windows, sampling) are those of the command in
+# docs/mitbih.md
 # python -m seecgnet.mitbih.pretrain: every option once
 PRETRAIN_RUNS = [
     *("--settings", "tiny.json", "--epochs", "1", "--windows-per-record", "2"),

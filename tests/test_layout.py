@@ -14,7 +14,7 @@ from tests.paths import ROOT
 
 PACKAGE = ROOT / "seecgnet"
 
-# Each part of the package and its layer, from the bottom (as the README's "Layout" draws them).
+# Each part of the package and its layer, from the bottom (as docs/layout.md draws them).
 # A module may import from a lower layer, or from its own part of the package; never from a part
 # above it, nor from another part of its own layer.
 LAYERS = {

@@ -1,7 +1,7 @@
 """The installable package: a wheel holds the package and its two tables, and works from anywhere.
 
 ``pip install .`` into a fresh virtual environment (with torch installed first) is checked by hand,
-as the README says; here the same wheel is built offline (``pip wheel --no-deps
+as docs/installing.md says; here the same wheel is built offline (``pip wheel --no-deps
 --no-build-isolation``) from a copy of the checkout, installed into a folder of its own, and used
 from another folder, where the checkout cannot be imported.
 """

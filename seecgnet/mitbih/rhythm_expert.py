@@ -4,8 +4,8 @@ whose logits are added to the network's.
 On patients it has not seen, a network that reads the beat's shape and its RR features together
 learns the training patients' beats by their shape and under-uses the timing: out of fold on DS1
 it found about half of the supraventricular beats that come early in a regular rhythm, where a
-classifier of the RR ratios alone finds most of them (see the README). So the timing gets its own
-expert, fitted first on the training beats (class-weighted cross-entropy, full batches), then
+classifier of the RR ratios alone finds most of them (see docs/mitbih.md). So the timing gets its
+own expert, fitted first on the training beats (class-weighted cross-entropy, full batches), then
 frozen; the network is trained on the sum of its logits and the expert's, so it learns what the
 timing does not already tell (the shape of V and F beats, S beats that do not come early), and at
 prediction the sum decides. A product of the two experts' probabilities, in effect.

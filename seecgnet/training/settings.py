@@ -130,8 +130,8 @@ class TrainSettings(OptimiserSettings):
 
 # The share of training windows cut down to a lead subset by --any-leads (the rest keep all leads),
 # and the share of those subsets that are random ones rather than the 2021 challenge's sets: none,
-# since with the limb leads computed the 2021 sets alone scored higher on every lead set (README:
-# "Limb leads from two").
+# since with the limb leads computed the 2021 sets alone scored higher on every lead set
+# (docs/lead_sets.md: "Limb leads from two").
 ANY_LEADS_SUBSET_PROBABILITY = 0.5
 ANY_LEADS_RANDOM_SHARE = 0.0
 
