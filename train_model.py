@@ -23,7 +23,7 @@ from seecgnet.cli import (
     whole_number,
 )
 from seecgnet.destinations import DestinationError, os_error_text
-from seecgnet.training.settings import Settings, SettingsError
+from seecgnet.trained.settings import Settings, SettingsError
 
 log = logging.getLogger("train_model")
 

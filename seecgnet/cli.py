@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from seecgnet import interrupts
-from seecgnet.inference.decision import DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES
-from seecgnet.training.settings import (
+from seecgnet.trained.decision import DecisionSettings
+from seecgnet.trained.settings import (
     Settings,
     SettingsError,
     TrainSettings,

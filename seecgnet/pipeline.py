@@ -24,7 +24,6 @@ from seecgnet.data.dataset import ReadFailure, RecordStore, load_store
 from seecgnet.data.folds import iterative_stratification, validation_split
 from seecgnet.data.signals import AgeStatistics, SignalSettings
 from seecgnet.destinations import DestinationError, check_folder_destination
-from seecgnet.inference.decision import DecisionRule
 from seecgnet.inference.prediction import (
     EnsembleRule,
     Predictor,
@@ -32,9 +31,9 @@ from seecgnet.inference.prediction import (
     lead_set_probabilities,
 )
 from seecgnet.inference.reading import ReadRecord, RecordReader, as_read, relogged, threads_beside
-from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.io.records import find_records
-from seecgnet.model_folder import (
+from seecgnet.trained.decision import DecisionRule
+from seecgnet.trained.folder import (
     LoadedModel,
     ModelSummary,
     check_model_destination,
@@ -42,13 +41,14 @@ from seecgnet.model_folder import (
     load_model,
     save_model,
 )
+from seecgnet.trained.settings import Settings
+from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.training.checkpoint import (
     check_checkpoint_folder,
     checkpoint_folder,
     remove_checkpoints,
 )
 from seecgnet.training.loop import TrainedModel, train_model
-from seecgnet.training.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def train_folder(
 
 def _check_destinations(data_dir: str | Path, model_dir: str | Path, folds: int) -> Path:
     """Refuse a model folder that would lose a user's files (see
-    :func:`seecgnet.model_folder.check_model_destination`) or a checkpoint folder holding other
+    :func:`seecgnet.trained.folder.check_model_destination`) or a checkpoint folder holding other
     files; the checkpoint folder, ``.NAME.checkpoint`` beside the model folder, which ``resume``
     continues from and which goes once the model is saved."""
     if folds < 1:

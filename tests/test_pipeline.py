@@ -18,11 +18,11 @@ from seecgnet.data.dataset import load_store
 from seecgnet.io.records import STANDARD_LEADS
 from seecgnet.io.reduced_leads import write_reduced_records
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
-from seecgnet.model_folder import ModelFolderError, load_model
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import NothingToTrainError, predict_folder, train_folder
+from seecgnet.trained.folder import ModelFolderError, load_model
+from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.training.loop import train_model
-from seecgnet.training.settings import Settings, TrainSettings
 from team_code import load_12ECG_model, run_12ECG_classifier, train_12ECG_classifier
 from tests.paths import ROOT
 

@@ -17,7 +17,6 @@ from seecgnet.data.dataset import load_store
 from seecgnet.destinations import DestinationError
 from seecgnet.io.records import RecordError
 from seecgnet.io.synthetic import write_synthetic_dataset
-from seecgnet.model_folder import ModelFolderError, load_model
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import (
     NoRecordsError,
@@ -26,9 +25,10 @@ from seecgnet.pipeline import (
     predict_records,
     train_folder,
 )
+from seecgnet.trained.folder import ModelFolderError, load_model
+from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.training.checkpoint import CheckpointError
 from seecgnet.training.loop import train_model
-from seecgnet.training.settings import Settings, TrainSettings
 from tests.corpus import CORPUS, Unreadable, write_corpus
 from tests.paths import ROOT
 

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import scipy.io
 
-from seecgnet.inference.decision import DecisionSettings
 from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_record
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import predict_folder
-from seecgnet.training.settings import Settings, TrainSettings, any_leads, with_limb_leads
+from seecgnet.trained.decision import DecisionSettings
+from seecgnet.trained.settings import Settings, TrainSettings, any_leads, with_limb_leads
 from team_code import load_12ECG_model, load_model, run_12ECG_classifier, run_model, training_code
 from tests.paths import CINC2020, REFERENCE, ROOT
 

@@ -31,7 +31,7 @@ from seecgnet.destinations import DestinationError, check_apart, check_work_fold
 from seecgnet.io.records import RecordError, find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
-from seecgnet.training.settings import Settings, SettingsError
+from seecgnet.trained.settings import Settings, SettingsError
 
 log = logging.getLogger("seecgnet.crossval")
 

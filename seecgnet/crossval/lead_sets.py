@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seecgnet.io.reduced_leads import ALL_LEADS, LEAD_SETS_2021, write_reduced_records
-from seecgnet.model_folder import load_model
 from seecgnet.pipeline import predict_records
+from seecgnet.trained.folder import load_model
 
 log = logging.getLogger(__name__)
 

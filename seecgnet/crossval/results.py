@@ -14,15 +14,15 @@ from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric, Scores, challenge_metric, compute_scores
 from seecgnet.data.limb_leads import completed_presence
 from seecgnet.data.signals import lead_presence
-from seecgnet.inference.decision import (
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.decision import (
     DecisionRule,
     DecisionSettings,
     decide,
     per_sample_threshold,
 )
-from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
-from seecgnet.io.reduced_leads import LEAD_SETS_2021
-from seecgnet.training.settings import Settings
+from seecgnet.trained.settings import Settings
+from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 
 # The decision rules compared on the same out-of-fold probabilities.
 RULES = ("per_sample", "fixed", "per_class")

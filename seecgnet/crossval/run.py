@@ -45,15 +45,21 @@ from seecgnet.data.folds import (
     validation_split,
 )
 from seecgnet.destinations import remove_own_files
-from seecgnet.inference.decision import DecisionRule
 from seecgnet.inference.prediction import lead_set_probabilities
-from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
-from seecgnet.model_folder import SETTINGS_FILE, ModelSummary, load_model, read_manifest, save_model
 from seecgnet.pipeline import predict_records
+from seecgnet.trained.curves import CURVE_CSV, read_curve_csv
+from seecgnet.trained.decision import DecisionRule
+from seecgnet.trained.folder import (
+    SETTINGS_FILE,
+    ModelSummary,
+    load_model,
+    read_manifest,
+    save_model,
+)
+from seecgnet.trained.settings import Settings
+from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.training.checkpoint import CHECKPOINT_FILES
-from seecgnet.training.curves import CURVE_CSV, read_curve_csv
 from seecgnet.training.loop import TrainedModel, train_model
-from seecgnet.training.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from seecgnet.data.signals import lead_presence
-from seecgnet.inference.decision import DecisionRule
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, to_standard_leads
-from seecgnet.model_folder import LoadedModel
 from seecgnet.report.diagnoses import (
     Agreement,
     ClassName,
@@ -41,6 +39,8 @@ from seecgnet.report.ecg_paper import (
     rhythm_lead,
 )
 from seecgnet.report.explain import Explanation, explain_record
+from seecgnet.trained.decision import DecisionRule
+from seecgnet.trained.folder import LoadedModel
 
 FORMATS = (".png", ".pdf", ".html")
 MM_PER_INCH = 25.4

@@ -7,10 +7,10 @@ import pytest
 import torch.distributed as dist
 
 from seecgnet.io.synthetic import write_synthetic_dataset
-from seecgnet.model_folder import load_model
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.pipeline import predict_folder
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.folder import load_model
+from seecgnet.trained.settings import Settings, TrainSettings
 from tests.paths import ROOT
 
 

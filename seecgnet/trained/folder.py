@@ -35,11 +35,11 @@ from seecgnet.destinations import (
     check_not_the_current_folder,
     remove_own_files,
 )
-from seecgnet.inference.decision import DecisionSettings
 from seecgnet.inference.prediction import EnsembleRule, Predictor
 from seecgnet.models.registry import build_network
-from seecgnet.training.curves import CURVE_CSV, CURVE_PNG, EpochLog, write_training_curves
-from seecgnet.training.settings import Settings, SettingsError
+from seecgnet.trained.curves import CURVE_CSV, CURVE_PNG, EpochLog, write_training_curves
+from seecgnet.trained.decision import DecisionSettings
+from seecgnet.trained.settings import Settings, SettingsError
 
 SETTINGS_FILE = "settings.json"
 MODEL_FILE = "model.json"

@@ -20,7 +20,7 @@ import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric
-from seecgnet.inference.decision import DecisionRule, DecisionSettings
+from seecgnet.trained.decision import DecisionRule, DecisionSettings
 
 DEFAULT_CANDIDATES = np.round(np.arange(0.02, 0.99, 0.02), 2)
 

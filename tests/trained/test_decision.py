@@ -5,7 +5,9 @@ from torch import nn
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.limb_leads import completed_presence
 from seecgnet.data.signals import AgeStatistics, SignalSettings, lead_presence
-from seecgnet.inference.decision import (
+from seecgnet.inference.prediction import Predictor
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.decision import (
     DecisionRule,
     DecisionSettings,
     decide,
@@ -14,8 +16,6 @@ from seecgnet.inference.decision import (
     one_vote_union,
     per_sample_threshold,
 )
-from seecgnet.inference.prediction import Predictor
-from seecgnet.io.reduced_leads import LEAD_SETS_2021
 
 
 def test_union_vote_keeps_a_class_seen_in_one_window():

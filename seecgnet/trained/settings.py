@@ -2,7 +2,7 @@
 
 Each concern owns its settings class: signal preparation (``SignalSettings`` in
 :mod:`seecgnet.data.signals`), the networks (:mod:`seecgnet.models.settings`), the decision rule
-(``DecisionSettings`` in :mod:`seecgnet.inference.decision`), and here the loss and the
+(``DecisionSettings`` in :mod:`seecgnet.trained.decision`), and here the loss and the
 optimisation. :class:`Settings` joins them; it is saved as ``settings.json`` beside every trained
 model, and loading a model rebuilds it from that file alone. Defaults are the paper's values where
 the paper gives one. Nothing here loads torch, so that the command line shows these defaults and
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
-from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES, ModelSettings, NetworkSettings
+from seecgnet.trained.decision import DecisionRule, DecisionSettings
 
 
 class SettingsError(ValueError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seecgnet.io.reduced_leads import keep_leads, lead_set
-from seecgnet.model_folder import LoadedModel, load_model
+from seecgnet.trained.folder import LoadedModel, load_model
 
 if TYPE_CHECKING:
     import torch
