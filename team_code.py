@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from seecgnet.inference.lead_set_model import LeadSetModel
-    from seecgnet.trained.folder import LoadedModel
+    from seecgnet.inference.loading import LoadedModel
     from seecgnet.trained.settings import Settings
 
 
@@ -33,8 +33,8 @@ def train_12ECG_classifier(
 ) -> None:
     """Train on the records of ``input_directory`` and write the model folder ``output_directory``
     (a new or empty folder, or a model folder to replace; see ``train_model.py --help``)."""
-    from seecgnet.pipeline import train_folder
     from seecgnet.trained.settings import Settings
+    from seecgnet.training.data_folder import train_folder
 
     train_folder(input_directory, output_directory, settings or Settings())
 
@@ -42,7 +42,7 @@ def train_12ECG_classifier(
 def load_12ECG_model(input_directory: str) -> LoadedModel:
     """Load the model folder ``input_directory`` (on CUDA when present)."""
     from seecgnet.device import resolve_device
-    from seecgnet.trained.folder import load_model as load_model_folder
+    from seecgnet.inference.loading import load_model as load_model_folder
 
     return load_model_folder(input_directory, device=resolve_device("auto"))
 

@@ -21,6 +21,7 @@ from seecgnet.challenge.outputs import load_outputs
 from seecgnet.crossval import __main__ as crossval
 from seecgnet.data.dataset import load_store
 from seecgnet.data.folds import validation_split
+from seecgnet.inference.loading import load_model
 from seecgnet.inference.prediction import lead_set_probabilities
 from seecgnet.io.records import read_record
 from seecgnet.io.reduced_leads import keep_leads
@@ -31,7 +32,6 @@ from seecgnet.mitbih.splits import DS1, DS2
 from seecgnet.models.seecgnet import SEECGNet
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report import __main__ as report
-from seecgnet.trained.folder import load_model
 from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.training import loop

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -38,6 +37,7 @@ from seecgnet.data.signals import (
 from seecgnet.io.records import Record, Sex
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.trained.decision import DecisionSettings, decide, one_vote_union
+from seecgnet.trained.ensemble import EnsembleRule
 
 # Windows per forward pass. Every full batch has this shape; the last one of a stream is padded up
 # to a power of two, so a run meets at most a handful of shapes (each costs a set-up on its first
@@ -51,11 +51,6 @@ WINDOWS_PER_BATCH = {"cpu": 16, "cuda": 256}
 MAX_WINDOWS_PER_PASS = 64
 
 Tag = TypeVar("Tag")
-
-
-class EnsembleRule(str, Enum):
-    MEAN = "mean"  # average the members' record probabilities
-    UNION = "union"  # any member: the largest of the members' record probabilities
 
 
 @dataclass(frozen=True)

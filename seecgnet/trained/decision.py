@@ -18,24 +18,37 @@ the largest of any window. For windows [[0.9, 0.1], [0.1, 0.1]] the record's pro
 [0.9, 0.1] and its threshold 0.9 / 5 = 0.18, so only the first class is positive, while the second
 window on its own (threshold 0.1 / 5 = 0.02) would call both classes positive.
 
+Each rule is a :class:`Decision` registered in ``DECISIONS`` under its :class:`DecisionRule`: it
+knows its parameters, tunes them on validation records (:mod:`seecgnet.trained.tuning`), says which
+decision validation chooses the epoch by, applies itself, and describes itself. Training,
+cross-validation, the report and ``--decision`` all ask it, so a new rule is a new member of
+``DecisionRule`` and its class here.
+
 Shapes: window probabilities are (n_windows, classes); record probabilities are (classes,) or, for
 many records at once, (records, classes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 
+from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.data.limb_leads import completed_presence
 from seecgnet.data.signals import lead_presence
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 
 
 class DecisionRule(str, Enum):
+    """The rules' names, as settings files and ``--decision`` spell them; each rule's behaviour is
+    its :class:`Decision` in ``DECISIONS``."""
+
     PER_SAMPLE = "per_sample"  # the paper's rule: p >= max(p) / divisor
     FIXED = "fixed"  # p >= fixed_threshold
     PER_CLASS = "per_class"  # p >= class_thresholds[c], tuned to maximise the challenge metric
@@ -44,7 +57,7 @@ class DecisionRule(str, Enum):
     @property
     def tuned(self) -> bool:
         """Whether training tunes the rule's parameters on validation records."""
-        return self in (DecisionRule.PER_CLASS, DecisionRule.PER_LEAD_SET)
+        return bool(DECISIONS[self].tuned_parameters)
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,15 @@ class DecisionSettings:
             object.__setattr__(self, "class_thresholds", tuple(map(float, self.class_thresholds)))
         if self.lead_set_divisors is not None:
             object.__setattr__(self, "lead_set_divisors", _checked_divisors(self.lead_set_divisors))
+
+    def with_rule(self, rule: DecisionRule | str) -> DecisionSettings:
+        """These settings deciding by ``rule``: the other values kept, except the parameters tuned
+        for another rule, which do not belong to this one."""
+        rule = DecisionRule(rule)
+        if rule is self.rule:
+            return self
+        dropped = {name: None for name in DECISIONS[self.rule].tuned_parameters}
+        return dataclasses.replace(self, rule=rule, **dropped)
 
 
 def _checked_divisors(divisors: Mapping[str, float]) -> dict[str, float]:
@@ -143,6 +165,198 @@ def decide(
     return probabilities >= decision_thresholds(probabilities, settings, present)
 
 
+def decision_thresholds(
+    probabilities: np.ndarray, settings: DecisionSettings, present: np.ndarray | None = None
+) -> np.ndarray:
+    """The threshold each probability is held against, shaped as ``probabilities``: a class is
+    positive when its probability is at least its threshold (see each rule's Decision)."""
+    return decision_for(settings).thresholds(probabilities, present)
+
+
+@dataclass(frozen=True)
+class TuningRecords:
+    """Validation records a rule's parameters are tuned on: their labels (records, classes) bool,
+    their probabilities (records, classes) read with all their leads, and for a rule that
+    ``reads_lead_sets`` each 2021 lead set's name -> their probabilities read with only that set's
+    leads (:func:`seecgnet.inference.prediction.lead_set_probabilities`)."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray | None = None
+    by_lead_set: Mapping[str, np.ndarray] | None = None
+
+
+class Decision:
+    """A decision rule with its parameters (``settings``): what it says, whether and how training
+    tunes it, how validation scores an epoch with it, and the threshold of each probability.
+
+    One subclass per :class:`DecisionRule`, registered in ``DECISIONS``; everything that tunes,
+    applies or describes a rule (training, cross-validation, the report, ``--decision``) asks it.
+    """
+
+    rule: ClassVar[DecisionRule]
+    summary: ClassVar[str]  # what the rule does, for --decision's help
+    # The DecisionSettings fields training sets by tuning (none: the rule is used as it is).
+    tuned_parameters: ClassVar[tuple[str, ...]] = ()
+    # Whether tuning needs the records read with each 2021 lead set (TuningRecords.by_lead_set).
+    reads_lead_sets: ClassVar[bool] = False
+
+    def __init__(self, settings: DecisionSettings) -> None:
+        if settings.rule is not self.rule:
+            raise ValueError(f"{type(self).__name__} decides by {self.rule.value}, not {settings}")
+        self.settings = settings
+
+    @property
+    def is_tuned(self) -> bool:
+        """Whether its tuned parameters are set (a rule that is not tuned always is)."""
+        return all(getattr(self.settings, name) for name in self.tuned_parameters)
+
+    def tune(self, records: TuningRecords, classes: ScoredClasses) -> DecisionSettings:
+        """The settings with the parameters that maximise the challenge metric on ``records``."""
+        return self.settings
+
+    def for_validation(
+        self, labels: np.ndarray, probabilities: np.ndarray, classes: ScoredClasses
+    ) -> DecisionSettings:
+        """The decision validation scores an epoch with, given the validation records' labels and
+        12-lead probabilities (records, classes): by default the rule as it is."""
+        return self.settings
+
+    def thresholds(self, probabilities: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+        """The threshold of each of ``probabilities`` (classes,) or (records, classes), for
+        records read with leads ``present`` (12,) or (records, 12) bool (see ``decide``)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The rule in words with its values, as the report prints it."""
+        raise NotImplementedError
+
+
+DECISIONS: dict[DecisionRule, type[Decision]] = {}
+
+
+def registered(cls: type[Decision]) -> type[Decision]:
+    """Register a Decision as its rule's, in ``DECISIONS``."""
+    DECISIONS[cls.rule] = cls
+    return cls
+
+
+def decision_for(settings: DecisionSettings) -> Decision:
+    """The Decision of the settings' rule, with their parameters."""
+    return DECISIONS[settings.rule](settings)
+
+
+def _largest_over(probabilities: np.ndarray, divisor: float | np.ndarray) -> np.ndarray:
+    """Each record's largest probability divided by ``divisor``, shaped as ``probabilities``."""
+    top = probabilities.max(axis=-1, keepdims=True)
+    return np.broadcast_to(top / divisor, probabilities.shape)
+
+
+@registered
+class PerSample(Decision):
+    """The paper's rule: p >= the record's largest p / divisor."""
+
+    rule = DecisionRule.PER_SAMPLE
+    summary = "the paper's per-sample max/divisor (default)"
+
+    def thresholds(self, probabilities: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+        return _largest_over(probabilities, self.settings.divisor)
+
+    def describe(self) -> str:
+        return f"positive when p ≥ (the record's largest p) / {self.settings.divisor:g}"
+
+
+@registered
+class Fixed(Decision):
+    """p >= one fixed threshold for every class."""
+
+    rule = DecisionRule.FIXED
+    summary = "a fixed threshold (0.5 unless a settings file says otherwise)"
+
+    def thresholds(self, probabilities: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+        return np.full_like(probabilities, self.settings.fixed_threshold)
+
+    def describe(self) -> str:
+        return f"positive when p ≥ {self.settings.fixed_threshold:g}"
+
+
+@registered
+class PerClass(Decision):
+    """p >= the class's own threshold, tuned for the challenge metric on validation records."""
+
+    rule = DecisionRule.PER_CLASS
+    summary = "per-class thresholds tuned on the validation records"
+    tuned_parameters = ("class_thresholds",)
+
+    def tune(self, records: TuningRecords, classes: ScoredClasses) -> DecisionSettings:
+        if records.probabilities is None:
+            raise ValueError("the per_class rule is tuned on the records' probabilities")
+        thresholds = tune_class_thresholds(records.labels, records.probabilities, classes)
+        return dataclasses.replace(self.settings, class_thresholds=tuple(thresholds.tolist()))
+
+    def for_validation(
+        self, labels: np.ndarray, probabilities: np.ndarray, classes: ScoredClasses
+    ) -> DecisionSettings:
+        """Thresholds tuned on these very records, as training tunes them for the model it saves.
+
+        Tuned and scored on the same records, the score is optimistic; it serves to choose the
+        epoch whose probabilities tune best, not to estimate the score on new records.
+        """
+        return self.tune(TuningRecords(labels, probabilities), classes)
+
+    def thresholds(self, probabilities: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+        if self.settings.class_thresholds is None:
+            raise ValueError("the per_class rule has no class thresholds: training tunes them")
+        thresholds = np.asarray(self.settings.class_thresholds, dtype=probabilities.dtype)
+        if thresholds.shape[-1] != probabilities.shape[-1]:
+            raise ValueError(
+                f"{thresholds.shape[-1]} class thresholds for {probabilities.shape[-1]} classes"
+            )
+        return np.broadcast_to(thresholds, probabilities.shape)
+
+    def describe(self) -> str:
+        return "positive when p ≥ the class's threshold, tuned on validation records"
+
+
+@registered
+class PerLeadSet(Decision):
+    """The paper's rule with a divisor for each 2021 lead set, tuned on validation records cut
+    down to that set; a record is held against the divisor of the set it is read as."""
+
+    rule = DecisionRule.PER_LEAD_SET
+    summary = (
+        "max/divisor with a divisor for each 2021 lead set tuned on the validation records cut "
+        "down to it"
+    )
+    tuned_parameters = ("lead_set_divisors",)
+    reads_lead_sets = True
+
+    def tune(self, records: TuningRecords, classes: ScoredClasses) -> DecisionSettings:
+        if records.by_lead_set is None:
+            raise ValueError(
+                "the per_lead_set rule is tuned on the records read with each lead set"
+            )
+        divisors = tune_lead_set_divisors(records.labels, dict(records.by_lead_set), classes)
+        return dataclasses.replace(self.settings, lead_set_divisors=divisors)
+
+    def for_validation(
+        self, labels: np.ndarray, probabilities: np.ndarray, classes: ScoredClasses
+    ) -> DecisionSettings:
+        """The paper's per_sample rule: validation reads all 12 leads, and the epoch is chosen by
+        the paper's rule."""
+        return dataclasses.replace(self.settings, rule=DecisionRule.PER_SAMPLE)
+
+    def thresholds(self, probabilities: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+        divisors = record_divisors(self.settings, present).astype(probabilities.dtype)
+        return _largest_over(probabilities, divisors)
+
+    def describe(self) -> str:
+        divisors = ", ".join(
+            f"{name} leads {value:g}"
+            for name, value in (self.settings.lead_set_divisors or {}).items()
+        )
+        return f"positive when p ≥ (the record's largest p) / its lead set's divisor ({divisors})"
+
+
 def record_divisors(settings: DecisionSettings, present: np.ndarray | None) -> np.ndarray:
     """The per_lead_set rule's divisor of each record read with leads ``present``, (12,) or
     (records, 12) bool: shaped () or (records, 1)."""
@@ -155,30 +369,3 @@ def record_divisors(settings: DecisionSettings, present: np.ndarray | None) -> n
     rows = present.reshape(-1, present.shape[-1])
     divisors = [settings.lead_set_divisors[lead_set_of(row, names)] for row in rows]
     return np.asarray(divisors).reshape(present.shape[:-1] + (1,) * (present.ndim - 1))
-
-
-def decision_thresholds(
-    probabilities: np.ndarray, settings: DecisionSettings, present: np.ndarray | None = None
-) -> np.ndarray:
-    """The threshold each probability is held against, shaped as ``probabilities``.
-
-    A class is positive when its probability is at least its threshold: the record's largest
-    divided by the divisor (per_sample) or by its lead set's divisor (per_lead_set, which needs
-    ``present``: see ``decide``), the fixed threshold, or the class's tuned threshold.
-    """
-    if settings.rule in (DecisionRule.PER_SAMPLE, DecisionRule.PER_LEAD_SET):
-        top = probabilities.max(axis=-1, keepdims=True)
-        divisor = settings.divisor
-        if settings.rule is DecisionRule.PER_LEAD_SET:
-            divisor = record_divisors(settings, present).astype(probabilities.dtype)
-        return np.broadcast_to(top / divisor, probabilities.shape)
-    if settings.rule is DecisionRule.FIXED:
-        return np.full_like(probabilities, settings.fixed_threshold)
-    if settings.class_thresholds is None:
-        raise ValueError("the per_class rule has no class thresholds: training tunes them")
-    thresholds = np.asarray(settings.class_thresholds, dtype=probabilities.dtype)
-    if thresholds.shape[-1] != probabilities.shape[-1]:
-        raise ValueError(
-            f"{thresholds.shape[-1]} class thresholds for {probabilities.shape[-1]} classes"
-        )
-    return np.broadcast_to(thresholds, probabilities.shape)

@@ -36,9 +36,8 @@ from seecgnet.inference.prediction import Predictor, lead_set_probabilities
 from seecgnet.io.reduced_leads import ALL_LEADS
 from seecgnet.models.registry import build_network
 from seecgnet.trained.curves import EpochLog
-from seecgnet.trained.decision import decide
+from seecgnet.trained.decision import decide, decision_for
 from seecgnet.trained.settings import Settings
-from seecgnet.trained.tuning import validation_decision
 from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.checkpoint import (
     CHECKPOINT_NAME,
@@ -291,7 +290,7 @@ def _validate(
     metric = ChallengeMetric(labels, classes)
 
     def score(probabilities: np.ndarray) -> float:
-        decision = validation_decision(settings.decision, labels, probabilities, classes)
+        decision = decision_for(settings.decision).for_validation(labels, probabilities, classes)
         return metric(decide(probabilities, decision))
 
     if not settings.training.select_on_lead_sets:

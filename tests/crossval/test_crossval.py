@@ -15,8 +15,8 @@ from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import load_labels
 from seecgnet.cli import default_cache_dir
 from seecgnet.crossval.__main__ import main
+from seecgnet.crossval.folds import CrossValError
 from seecgnet.crossval.results import FoldOutcome, decide_by_rule, score_method
-from seecgnet.crossval.run import CrossValError
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings, ResNeStSettings, ResNeXtSettings
 from seecgnet.trained.decision import DecisionSettings, per_sample_threshold

@@ -9,7 +9,6 @@ import pytest
 
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import train_folder
 from seecgnet.trained.curves import (
     CURVE_CSV,
     CURVE_PNG,
@@ -19,6 +18,7 @@ from seecgnet.trained.curves import (
     write_curve_csv,
 )
 from seecgnet.trained.settings import Settings, TrainSettings
+from seecgnet.training.data_folder import train_folder
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -13,10 +13,11 @@ import torch
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.signals import AgeStatistics
 from seecgnet.destinations import DestinationError
+from seecgnet.inference.loading import load_model
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.trained.curves import CURVE_CSV, CURVE_PNG
-from seecgnet.trained.folder import MODEL_FILE, ModelSummary, load_model, save_model
+from seecgnet.trained.folder import MODEL_FILE, ModelSummary, save_model
 from seecgnet.trained.settings import Settings
 from tests.files import snapshot
 

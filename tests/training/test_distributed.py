@@ -6,10 +6,10 @@ import sys
 import pytest
 import torch.distributed as dist
 
+from seecgnet.inference.driver import predict_folder
+from seecgnet.inference.loading import load_model
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import predict_folder
-from seecgnet.trained.folder import load_model
 from seecgnet.trained.settings import Settings, TrainSettings
 from tests.paths import ROOT
 
