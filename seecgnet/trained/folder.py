@@ -6,6 +6,10 @@ A model folder holds:
 - one ``state_dict`` file per network (``weights.pt``, or ``weights_fold1.pt``... for an ensemble);
 - ``training_curve.csv`` and ``training_curve.png``: each epoch's training loss and validation
   challenge metric (see curves.py), when the histories are given; loading does not need them.
+
+:func:`save_model` writes one (training ships it: :mod:`seecgnet.training.ship`) and
+:func:`read_model_folder` reads one back, each weights file checked against the network its
+settings build; prediction puts what it read into a predictor (:mod:`seecgnet.inference.loading`).
 """
 
 from __future__ import annotations

@@ -78,10 +78,11 @@ def train_folder(
 
     With ``folds`` > 1 the records are split into that many stratified folds and one network is
     trained per fold on the others, choosing its best epoch on its own fold; the model folder then
-    holds all of them and predicts with their ``ensemble`` combination. With the per_class decision
-    rule the thresholds are tuned on validation records that the shipped model never trained on: a
-    single network's own validation records, or for an ensemble a stratified part of the records
-    (the validation fraction) held out of every fold, predicted by the ensemble itself.
+    holds all of them and predicts with their ``ensemble`` combination. A tuned decision rule
+    (per_class, per_lead_set) is tuned on validation records that the shipped model never trained
+    on: a single network's own validation records, or for an ensemble a stratified part of the
+    records (the validation fraction) held out of every fold, predicted by the ensemble itself
+    (see :func:`seecgnet.training.ship.ship`).
     With ``cache_dir`` the prepared records go through the on-disk cache there (see
     :mod:`seecgnet.data.cache`).
 
@@ -92,16 +93,13 @@ def train_folder(
     model_dir = Path(model_dir)
     classes = load_scored_classes()
     store, failures = _training_records(data_dir, classes, settings, cache_dir, progress)
-    plans, tuning = _member_plans(store, folds, settings)
+    plans, tuning = _member_plans(store, folds, settings, checkpoint_root)
     shipped = ship(
         store,
         classes,
         settings,
         model_dir,
-        [
-            MemberPlan(train_indices, validation_indices, checkpoint_root / f"member_{k + 1}")
-            for k, (train_indices, validation_indices) in enumerate(plans)
-        ],
+        plans,
         ensemble=ensemble,
         tuning_indices=tuning,
         resume=resume,
@@ -164,17 +162,18 @@ def _training_records(
 
 
 def _member_plans(
-    store: RecordStore, folds: int, settings: Settings
-) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], np.ndarray | None]:
-    """Each network's training records and the records that choose its epoch, and the records an
-    ensemble's per-class thresholds are tuned on (None where none are set aside).
+    store: RecordStore, folds: int, settings: Settings, checkpoint_root: Path
+) -> tuple[list[MemberPlan], np.ndarray | None]:
+    """Each network's training records, the records that choose its epoch and its checkpoint
+    folder (``checkpoint_root/member_K``), and the records an ensemble's decision is tuned on (None
+    where none are set aside).
 
     Without folds: all records (training then holds a part out itself). With folds: each fold's own
-    records; under the per_class rule a stratified part of the records is first set aside from
-    every fold, since each of the others trains some member of the ensemble.
+    records; under a tuned rule a stratified part of the records is first set aside from every
+    fold, since each of the others trains some member of the ensemble.
     """
     if folds <= 1:
-        return [(np.arange(len(store)), None)], None
+        return [MemberPlan(np.arange(len(store)), None, checkpoint_root / "member_1")], None
     indices, tuning = np.arange(len(store)), None
     if settings.decision.rule.tuned:
         config = settings.training
@@ -187,7 +186,12 @@ def _member_plans(
             )
         indices = fit_part
     fold_of = iterative_stratification(store.labels[indices], folds, settings.training.seed)
-    plans = [(indices[fold_of != k], indices[fold_of == k]) for k in range(folds)]
-    for k, (train_indices, _) in enumerate(plans):
-        log.info("fold %d/%d trains on %d records", k + 1, folds, len(train_indices))
+    plans = [
+        MemberPlan(
+            indices[fold_of != k], indices[fold_of == k], checkpoint_root / f"member_{k + 1}"
+        )
+        for k in range(folds)
+    ]
+    for k, plan in enumerate(plans):
+        log.info("fold %d/%d trains on %d records", k + 1, folds, len(plan.train_indices))
     return plans, tuning
