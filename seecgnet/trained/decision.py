@@ -22,7 +22,7 @@ Each rule is a :class:`Decision` registered in ``DECISIONS`` under its :class:`D
 knows its parameters, tunes them on validation records (:mod:`seecgnet.trained.tuning`), says which
 decision validation chooses the epoch by, applies itself, and describes itself. Training,
 cross-validation, the report and ``--decision`` all ask it, so a new rule is a new member of
-``DecisionRule`` and its class here.
+``DecisionRule`` and its class here (with a field of ``DecisionSettings`` for a new parameter).
 
 Shapes: window probabilities are (n_windows, classes); record probabilities are (classes,) or, for
 many records at once, (records, classes).
