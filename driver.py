@@ -86,9 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _predict(args: argparse.Namespace) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
+    from seecgnet.inference.driver import NoRecordsError, PredictionError, predict_folder
     from seecgnet.io.records import RecordError
-    from seecgnet.model_folder import ModelFolderError
-    from seecgnet.pipeline import NoRecordsError, PredictionError, predict_folder
+    from seecgnet.trained.folder import ModelFolderError
 
     try:
         device = resolve_device(args.device)

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from seecgnet.lead_set_model import LeadSetModel
-    from seecgnet.model_folder import LoadedModel
-    from seecgnet.training.settings import Settings
+    from seecgnet.inference.lead_set_model import LeadSetModel
+    from seecgnet.inference.loading import LoadedModel
+    from seecgnet.trained.settings import Settings
 
 
 def train_12ECG_classifier(
@@ -33,8 +33,8 @@ def train_12ECG_classifier(
 ) -> None:
     """Train on the records of ``input_directory`` and write the model folder ``output_directory``
     (a new or empty folder, or a model folder to replace; see ``train_model.py --help``)."""
-    from seecgnet.pipeline import train_folder
-    from seecgnet.training.settings import Settings
+    from seecgnet.trained.settings import Settings
+    from seecgnet.training.data_folder import train_folder
 
     train_folder(input_directory, output_directory, settings or Settings())
 
@@ -42,7 +42,7 @@ def train_12ECG_classifier(
 def load_12ECG_model(input_directory: str) -> LoadedModel:
     """Load the model folder ``input_directory`` (on CUDA when present)."""
     from seecgnet.device import resolve_device
-    from seecgnet.model_folder import load_model as load_model_folder
+    from seecgnet.inference.loading import load_model as load_model_folder
 
     return load_model_folder(input_directory, device=resolve_device("auto"))
 
@@ -68,7 +68,7 @@ def training_code(
     lead set, trained on the records of ``data_directory`` as ``train_12ECG_classifier`` trains,
     and by default reading a record's missing limb leads as computed from two others
     (``--limb-leads``; the training itself is the same on 12-lead records)."""
-    from seecgnet.training.settings import Settings, with_limb_leads
+    from seecgnet.trained.settings import Settings, with_limb_leads
 
     train_12ECG_classifier(data_directory, model_directory, settings or with_limb_leads(Settings()))
 
@@ -81,7 +81,7 @@ def load_model(model_directory: str, leads: Sequence[str]) -> LeadSetModel:
     record's other leads are dropped, and a lead of the set that the record lacks is absent.
     """
     from seecgnet.device import resolve_device
-    from seecgnet.lead_set_model import load_lead_set_model
+    from seecgnet.inference.lead_set_model import load_lead_set_model
 
     return load_lead_set_model(model_directory, leads, device=resolve_device("auto"))
 

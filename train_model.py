@@ -23,7 +23,7 @@ from seecgnet.cli import (
     whole_number,
 )
 from seecgnet.destinations import DestinationError, os_error_text
-from seecgnet.training.settings import Settings, SettingsError
+from seecgnet.trained.settings import Settings, SettingsError
 
 log = logging.getLogger("train_model")
 
@@ -85,12 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
-    from seecgnet.inference.prediction import EnsembleRule
     from seecgnet.io.records import RecordError
-    from seecgnet.pipeline import NothingToTrainError, train_folder
+    from seecgnet.trained.ensemble import EnsembleRule
     from seecgnet.training.checkpoint import CheckpointError
+    from seecgnet.training.data_folder import train_folder
     from seecgnet.training.distributed import leave_process_group
     from seecgnet.training.pretrained import PretrainedError
+    from seecgnet.training.ship import NothingToTrainError
 
     try:
         resolve_device(settings.training.device)  # before any record is read

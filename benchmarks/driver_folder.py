@@ -44,10 +44,10 @@ from benchmarks.throughput import matmul_rate
 from seecgnet.challenge.outputs import write_output
 from seecgnet.cli import default_reading_workers
 from seecgnet.data.signals import SignalSettings, window_starts
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import load_model
 from seecgnet.io.records import find_records, read_record
-from seecgnet.model_folder import load_model
 from seecgnet.models.registry import count_multiply_adds
-from seecgnet.pipeline import predict_records
 
 ROOT = Path(__file__).resolve().parents[1]
 # (label, path, network threads: None for PyTorch's default)

@@ -35,7 +35,7 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.cache.build import cache_folder, open_cache
 from seecgnet.data.signals import SignalSettings
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 
 # Scratch disk per record, records and cache together, with a margin (synthetic_dataset.py's mix).
 BYTES_PER_RECORD = 400_000

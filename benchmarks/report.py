@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from seecgnet.inference.loading import load_model
 from seecgnet.io.records import read_record
 from seecgnet.io.synthetic import write_synthetic_record
-from seecgnet.model_folder import load_model
 from seecgnet.report.explain import explain_record
 from seecgnet.report.page import build_report, save_report
 

@@ -36,14 +36,15 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.cli import default_reading_workers
 from seecgnet.data.dataset import TrainingWindows, load_store
 from seecgnet.data.signals import AgeStatistics
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import load_model
 from seecgnet.inference.prediction import WINDOWS_PER_BATCH
 from seecgnet.io.records import find_records
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
-from seecgnet.model_folder import ModelSummary, load_model, save_model
 from seecgnet.models.registry import build_network, count_multiply_adds, count_parameters
-from seecgnet.pipeline import predict_records
+from seecgnet.trained.folder import ModelSummary, save_model
+from seecgnet.trained.settings import Settings
 from seecgnet.training.loss import class_weights, hard_mining_bce
-from seecgnet.training.settings import Settings
 
 
 def timed(step: Callable[[], None], repeats: int) -> float:

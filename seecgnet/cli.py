@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from seecgnet import interrupts
-from seecgnet.inference.decision import DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES
-from seecgnet.training.settings import (
+from seecgnet.trained.decision import DECISIONS
+from seecgnet.trained.settings import (
     Settings,
     SettingsError,
     TrainSettings,
@@ -226,10 +226,10 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--decision",
-        choices=["per_sample", "fixed", "per_class", "per_lead_set"],
-        help="decision rule: the paper's per-sample max/divisor (default), a fixed 0.5, "
-        "per-class thresholds tuned on the validation records, or max/divisor with a divisor "
-        "for each 2021 lead set tuned on the validation records cut down to it",
+        choices=[rule.value for rule in DECISIONS],
+        help="decision rule: "
+        + "; ".join(f"{rule.value}, {decision.summary}" for rule, decision in DECISIONS.items())
+        + " (a settings file's values of the rule's parameters are kept)",
     )
     group.add_argument(
         "--any-leads",
@@ -280,7 +280,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     }
     base = dataclasses.replace(base, training=dataclasses.replace(base.training, **given))
     if args.decision:
-        base = dataclasses.replace(base, decision=DecisionSettings(rule=args.decision))
+        base = dataclasses.replace(base, decision=base.decision.with_rule(args.decision))
     if args.pretrained:
         base = with_pretrained(base, args.pretrained)
     if args.limb_leads:

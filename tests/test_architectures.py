@@ -11,8 +11,9 @@ import torch
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.cli import add_training_options, settings_from_args
 from seecgnet.data.signals import AgeStatistics
+from seecgnet.inference.driver import predict_folder
+from seecgnet.inference.loading import load_model
 from seecgnet.io.synthetic import write_synthetic_dataset
-from seecgnet.model_folder import ModelSummary, load_model, save_model
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import (
     ARCHITECTURES,
@@ -21,8 +22,8 @@ from seecgnet.models.settings import (
     ResNeStSettings,
     ResNeXtSettings,
 )
-from seecgnet.pipeline import predict_folder
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.folder import ModelSummary, save_model
+from seecgnet.trained.settings import Settings, TrainSettings
 from train_model import main as train_main
 
 SMALL = {

@@ -163,3 +163,54 @@ def test_the_driver_reads_in_its_own_process_unless_the_machine_has_cores_to_spa
 ):
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert default_reading_workers() == readers
+
+
+def _training_settings(argv: list[str]):
+    import argparse
+
+    from seecgnet.cli import add_training_options, settings_from_args
+
+    parser = argparse.ArgumentParser()
+    add_training_options(parser)
+    return settings_from_args(parser.parse_args(argv))
+
+
+def test_a_settings_files_decision_values_are_kept_when_decision_names_the_rule(tmp_path):
+    from seecgnet.trained.decision import DecisionRule, DecisionSettings
+    from seecgnet.trained.settings import Settings
+
+    path = tmp_path / "settings.json"
+    Settings(decision=DecisionSettings(divisor=3.0, fixed_threshold=0.3)).save(path)
+    same_rule = _training_settings(["--settings", str(path), "--decision", "per_sample"])
+    assert same_rule.decision == DecisionSettings(divisor=3.0, fixed_threshold=0.3)
+    other_rule = _training_settings(["--settings", str(path), "--decision", "fixed"])
+    assert other_rule.decision == DecisionSettings(
+        rule=DecisionRule.FIXED, divisor=3.0, fixed_threshold=0.3
+    )
+
+
+def test_decision_drops_the_values_a_settings_file_tuned_for_another_rule(tmp_path):
+    from seecgnet.trained.decision import DecisionRule, DecisionSettings
+    from seecgnet.trained.settings import Settings
+
+    path = tmp_path / "settings.json"
+    tuned = DecisionSettings(rule=DecisionRule.PER_CLASS, divisor=4.0, class_thresholds=(0.2,) * 24)
+    Settings(decision=tuned).save(path)
+    settings = _training_settings(["--settings", str(path), "--decision", "per_sample"])
+    assert settings.decision == DecisionSettings(divisor=4.0)
+    kept = _training_settings(["--settings", str(path)])
+    assert kept.decision == tuned
+
+
+def test_the_decision_options_choices_are_the_registered_rules():
+    import argparse
+
+    from seecgnet.cli import add_training_options
+    from seecgnet.trained.decision import DECISIONS
+
+    parser = argparse.ArgumentParser()
+    add_training_options(parser)
+    (action,) = [a for a in parser._actions if a.dest == "decision"]
+    assert action.choices == [rule.value for rule in DECISIONS]
+    for decision in DECISIONS.values():
+        assert decision.summary in " ".join(action.help.split())

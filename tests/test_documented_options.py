@@ -21,21 +21,21 @@ from seecgnet.challenge.outputs import load_outputs
 from seecgnet.crossval import __main__ as crossval
 from seecgnet.data.dataset import load_store
 from seecgnet.data.folds import validation_split
+from seecgnet.inference.loading import load_model
 from seecgnet.inference.prediction import lead_set_probabilities
-from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.io.records import read_record
 from seecgnet.io.reduced_leads import keep_leads
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.mitbih import __main__ as mitbih
 from seecgnet.mitbih import pretrain
 from seecgnet.mitbih.splits import DS1, DS2
-from seecgnet.model_folder import load_model
 from seecgnet.models.seecgnet import SEECGNet
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report import __main__ as report
+from seecgnet.trained.settings import Settings, TrainSettings
+from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.training import loop
 from seecgnet.training.pretrained import save_lead_shared
-from seecgnet.training.settings import Settings, TrainSettings
 from tests.mitbih.records import rhythm, write_record
 from tests.paths import ROOT
 

@@ -8,8 +8,8 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.dataset import load_store
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.training.loop import train_model
-from seecgnet.training.settings import Settings, TrainSettings
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

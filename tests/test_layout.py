@@ -26,11 +26,9 @@ LAYERS = {
     "seecgnet.interrupts": 0,
     "seecgnet.data": 1,
     "seecgnet.models": 2,
-    "seecgnet.inference": 3,
-    "seecgnet.training": 4,
-    "seecgnet.model_folder": 5,
-    "seecgnet.pipeline": 6,
-    "seecgnet.lead_set_model": 6,
+    "seecgnet.trained": 3,
+    "seecgnet.inference": 4,
+    "seecgnet.training": 5,
     "seecgnet.cli": 6,
     "seecgnet.crossval": 7,
     "seecgnet.mitbih": 7,
@@ -143,15 +141,19 @@ def test_the_layer_check_finds_an_import_from_above():
         "import evaluate_12ECG_score",
         "import seecgnet.cli",
         "import seecgnet.destinations",
+        "import seecgnet.trained.settings, seecgnet.trained.decision",
     ],
 )
-def test_reading_records_and_scoring_load_no_torch(statement):
-    code = f"{statement}; import sys; print('torch' in sys.modules)"
+def test_reading_records_and_scoring_load_neither_torch_nor_training(statement):
+    code = (
+        f"{statement}; import sys; "
+        "print('torch' in sys.modules, any(m.startswith('seecgnet.training') for m in sys.modules))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "False False"
 
 
 def test_reading_a_record_loads_neither_wfdb_nor_pandas(tmp_path):

@@ -10,13 +10,14 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.data.dataset import prepare_signal
 from seecgnet.data.signals import lead_presence
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import load_model
 from seecgnet.io.records import read_record
 from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_records
 from seecgnet.io.synthetic import write_synthetic_dataset
-from seecgnet.model_folder import load_model
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import predict_records, train_folder
-from seecgnet.training.settings import Settings, TrainSettings, any_leads
+from seecgnet.trained.settings import Settings, TrainSettings, any_leads
+from seecgnet.training.data_folder import train_folder
 
 CLASSES = load_scored_classes()
 # --any-leads (the presence input, lead subsets in half of the windows, limb leads computed from

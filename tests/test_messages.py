@@ -21,7 +21,7 @@ from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_recor
 from seecgnet.mitbih.__main__ import main as mitbih_main
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report.__main__ import main as report_main
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 from tests.paths import ROOT
 
 TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
@@ -116,8 +116,8 @@ def interrupt(*_args, **_kwargs):
 @pytest.mark.parametrize(
     ("command", "argv", "target", "next_step"),
     [
-        (train_model.main, ["d", "m"], "seecgnet.pipeline.train_folder", "--resume"),
-        (driver.main, ["m", "i", "o"], "seecgnet.pipeline.predict_folder", "run the same"),
+        (train_model.main, ["d", "m"], "seecgnet.training.data_folder.train_folder", "--resume"),
+        (driver.main, ["m", "i", "o"], "seecgnet.inference.driver.predict_folder", "run the same"),
         (
             evaluate_12ECG_score.main,
             ["l", "o"],
@@ -131,7 +131,7 @@ def interrupt(*_args, **_kwargs):
             "seecgnet.mitbih.run.run_benchmark",
             "resume",
         ),
-        (report_main, ["m", "r.hea"], "seecgnet.model_folder.load_model", "run it again"),
+        (report_main, ["m", "r.hea"], "seecgnet.inference.loading.load_model", "run it again"),
     ],
 )
 def test_ctrl_c_ends_every_command_with_one_line_and_status_130(

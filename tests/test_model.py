@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from seecgnet.challenge.scoring import evaluate_12ECG_score
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import load_model
 from seecgnet.io.records import read_record
 from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_records
-from seecgnet.model_folder import load_model
 from seecgnet.models.registry import count_parameters
-from seecgnet.pipeline import predict_records
-from seecgnet.training.settings import Settings, with_limb_leads
+from seecgnet.trained.settings import Settings, with_limb_leads
 from tests.paths import ROOT
 
 MODEL = ROOT / "model"

@@ -21,7 +21,7 @@ from seecgnet.mitbih.__main__ import main as mitbih_main
 from seecgnet.mitbih.pretrain import main as pretrain_main
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report.__main__ import main as report_main
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 from team_code import train_12ECG_classifier
 from tests.files import snapshot
 from tests.paths import ROOT

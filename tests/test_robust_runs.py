@@ -15,20 +15,21 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.data.dataset import load_store
 from seecgnet.destinations import DestinationError
-from seecgnet.io.records import RecordError
-from seecgnet.io.synthetic import write_synthetic_dataset
-from seecgnet.model_folder import ModelFolderError, load_model
-from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import (
+from seecgnet.inference.driver import (
     NoRecordsError,
     PredictionError,
     predict_folder,
     predict_records,
-    train_folder,
 )
+from seecgnet.inference.loading import load_model
+from seecgnet.io.records import RecordError
+from seecgnet.io.synthetic import write_synthetic_dataset
+from seecgnet.models.settings import NetworkSettings
+from seecgnet.trained.folder import ModelFolderError
+from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.training.checkpoint import CheckpointError
+from seecgnet.training.data_folder import train_folder
 from seecgnet.training.loop import train_model
-from seecgnet.training.settings import Settings, TrainSettings
 from tests.corpus import CORPUS, Unreadable, write_corpus
 from tests.paths import ROOT
 

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import scipy.io
 
-from seecgnet.inference.decision import DecisionSettings
+from seecgnet.inference.driver import predict_folder
 from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_record
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import predict_folder
-from seecgnet.training.settings import Settings, TrainSettings, any_leads, with_limb_leads
+from seecgnet.trained.decision import DecisionSettings
+from seecgnet.trained.settings import Settings, TrainSettings, any_leads, with_limb_leads
 from team_code import load_12ECG_model, load_model, run_12ECG_classifier, run_model, training_code
 from tests.paths import CINC2020, REFERENCE, ROOT
 
@@ -123,7 +123,7 @@ def tiny_model(tmp_path_factory) -> Path:
 def test_training_code_by_default_reads_missing_limb_leads_as_computed(monkeypatch, tmp_path):
     trained = {}
     monkeypatch.setattr(
-        "seecgnet.pipeline.train_folder",
+        "seecgnet.training.data_folder.train_folder",
         lambda data, model, settings: trained.update(settings=settings),
     )
     training_code(str(tmp_path / "data"), str(tmp_path / "model"))

@@ -22,7 +22,8 @@ fold's *training* part (the inner validation records that chose its best epoch),
 Each fold's held-out records are also cut down to the 2021 challenge's lead sets (6, 4, 3 and 2
 leads) and predicted and scored again, each lead set on its own.
 
-Modules: :mod:`.run` (the folds in a work folder), :mod:`.lead_sets` (the held-out records with
-fewer leads), :mod:`.results` (scoring them), :mod:`.report` (tables and figures), :mod:`.compare`
-(the architectures side by side), ``__main__`` (the command).
+Modules: :mod:`.folds` (each record's fold), :mod:`.run` (the folds in a work folder),
+:mod:`.lead_sets` (the held-out records with fewer leads), :mod:`.results` (scoring them),
+:mod:`.report` (tables and figures), :mod:`.compare` (the architectures side by side),
+``__main__`` (the command).
 """

@@ -31,7 +31,7 @@ from seecgnet.destinations import DestinationError, check_apart, check_work_fold
 from seecgnet.io.records import RecordError, find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
-from seecgnet.training.settings import Settings, SettingsError
+from seecgnet.trained.settings import Settings, SettingsError
 
 log = logging.getLogger("seecgnet.crossval")
 
@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     setup_logging()
     # imported once the arguments are known good: running the folds loads torch
-    from seecgnet.crossval.run import FOLDS_FILE, CrossValError
-    from seecgnet.pipeline import PredictionError
+    from seecgnet.crossval.folds import FOLDS_FILE, CrossValError
+    from seecgnet.inference.driver import PredictionError
 
     started = time.perf_counter()
     try:
@@ -224,9 +224,10 @@ def cross_validate(
     Returns the number of records read and of records that could not be read, the methods and
     their results.
     """
-    from seecgnet.crossval.run import assign_folds, run_method
+    from seecgnet.crossval.folds import assign_folds
+    from seecgnet.crossval.run import run_method
     from seecgnet.device import resolve_device
-    from seecgnet.pipeline import open_records
+    from seecgnet.training.data_folder import open_records
 
     resolve_device(settings.training.device)  # before any record is read
     classes = load_scored_classes()

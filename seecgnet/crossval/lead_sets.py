@@ -19,9 +19,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import load_model
 from seecgnet.io.reduced_leads import ALL_LEADS, LEAD_SETS_2021, write_reduced_records
-from seecgnet.model_folder import load_model
-from seecgnet.pipeline import predict_records
 
 log = logging.getLogger(__name__)
 

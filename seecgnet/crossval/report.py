@@ -13,7 +13,7 @@ import numpy as np
 from seecgnet.challenge.metrics import SUMMARY_NAMES
 from seecgnet.crossval.results import MethodResult
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
-from seecgnet.training.curves import EpochLog, draw_curves
+from seecgnet.trained.curves import EpochLog, draw_curves
 
 RULE_NAMES = {
     "per_sample": "per-sample max/5 (paper)",

@@ -14,15 +14,15 @@ from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric, Scores, challenge_metric, compute_scores
 from seecgnet.data.limb_leads import completed_presence
 from seecgnet.data.signals import lead_presence
-from seecgnet.inference.decision import (
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.decision import (
     DecisionRule,
     DecisionSettings,
+    TuningRecords,
     decide,
-    per_sample_threshold,
+    decision_for,
 )
-from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
-from seecgnet.io.reduced_leads import LEAD_SETS_2021
-from seecgnet.training.settings import Settings
+from seecgnet.trained.settings import Settings
 
 # The decision rules compared on the same out-of-fold probabilities.
 RULES = ("per_sample", "fixed", "per_class")
@@ -76,15 +76,13 @@ class MethodResult:
 
 
 def decide_by_rule(outcome: FoldOutcome, rule: str, settings: Settings) -> np.ndarray:
-    """The first member's labels under one of the compared rules."""
-    probabilities = outcome.probabilities[0]
-    if rule == "per_sample":
-        return per_sample_threshold(probabilities, settings.decision.divisor)
-    if rule == "fixed":
-        return probabilities >= settings.decision.fixed_threshold
-    if rule == "per_class":
-        return probabilities >= outcome.thresholds
-    raise ValueError(f"unknown rule {rule!r}")
+    """The first member's labels under one of the compared rules, with the model's values of its
+    parameters; the per_class rule with the thresholds tuned on the fold's inner records."""
+    decision = settings.decision.with_rule(rule)
+    if decision.rule is DecisionRule.PER_CLASS:
+        thresholds = tuple(outcome.thresholds.tolist())
+        decision = dataclasses.replace(decision, class_thresholds=thresholds)
+    return decide(outcome.probabilities[0], decision)
 
 
 def score_method(
@@ -225,26 +223,23 @@ def _fold_decision(
 ) -> DecisionSettings:
     """The model's decision for one fold's combination of networks, tuned for it on its inner
     validation records where the rule is tuned."""
-    rule = settings.decision.rule
-    if not rule.tuned:
+    decision = decision_for(settings.decision)
+    if not decision.tuned_parameters:
         return settings.decision
     lead_sets = outcome.inner_lead_set_probabilities
     if (
         outcome.inner_probabilities is None
         or outcome.inner_labels is None
-        or (rule is DecisionRule.PER_LEAD_SET and not lead_sets)
+        or (decision.reads_lead_sets and not lead_sets)
     ):
         raise ValueError(
             f"fold {outcome.fold}: its networks were not validated on the same inner records "
             "(or with each lead set: a work folder of an earlier version), so their ensembles "
-            f"cannot be tuned for the {rule.value} rule: use a new work folder"
+            f"cannot be tuned for the {decision.rule.value} rule: use a new work folder"
         )
-    if rule is DecisionRule.PER_LEAD_SET:
-        divisors = tune_lead_set_divisors(
-            outcome.inner_labels, {s: combine(p) for s, p in lead_sets.items()}, classes
-        )
-        return dataclasses.replace(settings.decision, lead_set_divisors=divisors)
-    thresholds = tune_class_thresholds(
-        outcome.inner_labels, combine(outcome.inner_probabilities), classes
+    records = TuningRecords(
+        outcome.inner_labels,
+        combine(outcome.inner_probabilities),
+        {s: combine(p) for s, p in lead_sets.items()} if decision.reads_lead_sets else None,
     )
-    return dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
+    return decision.tune(records, classes)

@@ -1,5 +1,6 @@
-"""The folds of a cross-validation in a work folder: assigned once, each trained, saved, tuned and
-predicted (or skipped when complete), and read back.
+"""The folds of a cross-validation in a work folder: each (assigned once by :mod:`.folds`) shipped
+as ``train_model.py`` ships a model, its held-out records predicted (or skipped when complete),
+and read back.
 
 Work folder layout::
 
@@ -19,13 +20,11 @@ Work folder layout::
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,145 +32,30 @@ import numpy as np
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import load_labels
-from seecgnet.challenge.sources import source_label
+from seecgnet.crossval.folds import CrossValError, FoldPlan
 from seecgnet.crossval.lead_sets import lead_set_outputs, predict_lead_sets
 from seecgnet.crossval.report import FoldCurve
 from seecgnet.crossval.results import FoldOutcome, MethodResult, score_method
 from seecgnet.data.dataset import RecordStore
 from seecgnet.data.folds import (
-    MIN_RECORDS_TO_SPLIT,
-    iterative_stratification,
-    leave_one_source_out,
     validation_split,
 )
 from seecgnet.destinations import remove_own_files
-from seecgnet.inference.decision import DecisionRule
-from seecgnet.inference.prediction import lead_set_probabilities
-from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
-from seecgnet.model_folder import SETTINGS_FILE, ModelSummary, load_model, read_manifest, save_model
-from seecgnet.pipeline import predict_records
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import load_model
+from seecgnet.trained.curves import CURVE_CSV, read_curve_csv
+from seecgnet.trained.decision import DecisionRule, DecisionSettings, TuningRecords, decision_for
+from seecgnet.trained.folder import SETTINGS_FILE, read_manifest
+from seecgnet.trained.settings import Settings
 from seecgnet.training.checkpoint import CHECKPOINT_FILES
-from seecgnet.training.curves import CURVE_CSV, read_curve_csv
-from seecgnet.training.loop import TrainedModel, train_model
-from seecgnet.training.settings import Settings
+from seecgnet.training.ship import MemberPlan, Shipped, ship
 
 log = logging.getLogger(__name__)
 
-FOLDS_FILE = "folds.csv"  # written first: what makes a folder a cross-validation work folder
-SPLIT_FILE = "split.json"
 DONE_FILE = "done.json"
 INNER_FILE = "inner_validation.npz"
 # In INNER_FILE, the inner records' probabilities read with each 2021 lead set, as this + its name.
 LEAD_SET_KEY = "lead_set_"
-
-# The ways records are split into folds: multi-label stratified, or one fold per source database.
-STRATIFIED, BY_SOURCE = "stratified", "source"
-
-
-class CrossValError(ValueError):
-    """The work folder does not fit the data (another data set's folds, say)."""
-
-
-@dataclass(frozen=True)
-class FoldPlan:
-    """How the records are split: the split's kind, each record's fold (0..), and each fold's name
-    in the tables ("fold 1", or the source held out, "CPSC (A)")."""
-
-    split: str
-    fold_of: np.ndarray
-    labels: tuple[str, ...]
-
-    @property
-    def n_folds(self) -> int:
-        return len(self.labels)
-
-
-def check_fold_sizes(folds: np.ndarray, validation_fraction: float) -> None:
-    """Refuse folds whose training parts are too small to hold inner validation records out.
-
-    Each fold chooses its best epoch and tunes its per-class thresholds on validation records
-    held out of its training part; without them the fold cannot be finished, so this is checked
-    before anything is written.
-    """
-    if validation_fraction <= 0:
-        raise CrossValError(
-            "cross-validation tunes each fold's thresholds on inner validation records: "
-            f"the validation fraction must be above 0, not {validation_fraction}"
-        )
-    n_folds = int(folds.max()) + 1
-    smallest = len(folds) - int(np.bincount(folds).max())
-    if smallest < MIN_RECORDS_TO_SPLIT:
-        raise CrossValError(
-            f"{len(folds)} readable records in {n_folds} folds leave {smallest} record(s) to "
-            f"train the largest fold's network on; every fold needs at least "
-            f"{MIN_RECORDS_TO_SPLIT} training records so that some are held out to choose its "
-            "epoch and tune its thresholds: use fewer folds or more records"
-        )
-
-
-def assign_folds(
-    store: RecordStore,
-    n_folds: int | None,
-    seed: int,
-    workdir: Path,
-    validation_fraction: float,
-    split: str = STRATIFIED,
-) -> FoldPlan:
-    """The fold of each record: read from WORKDIR/folds.csv when it exists, else made and saved.
-
-    ``split`` is STRATIFIED (``n_folds`` multi-label stratified folds) or BY_SOURCE (one fold per
-    source database, ``n_folds`` None). A work folder made with another split, or for other
-    records, is refused; so are folds too small to finish (see :func:`check_fold_sizes`), before
-    anything is saved.
-    """
-    path = workdir / FOLDS_FILE
-    saved = _read_saved_folds(workdir, store, split) if path.exists() else None
-    if split == BY_SOURCE:
-        folds, prefixes = leave_one_source_out(store.names)
-        labels = tuple(source_label(prefix) for prefix in prefixes)
-    else:
-        folds, prefixes = None, ()
-        labels = tuple(f"fold {k + 1}" for k in range(n_folds))
-    if saved is not None:
-        if folds is not None and not np.array_equal(saved, folds):
-            raise CrossValError(f"{path} holds other folds than the records' sources")
-        if saved.max() + 1 != len(labels):
-            raise CrossValError(f"{path} holds {saved.max() + 1} folds, not {len(labels)}")
-        check_fold_sizes(saved, validation_fraction)
-        return FoldPlan(split, saved, labels)
-    if folds is None:
-        folds = iterative_stratification(store.labels, n_folds, seed)
-    check_fold_sizes(folds, validation_fraction)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / SPLIT_FILE).write_text(json.dumps({"split": split}) + "\n")
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["record", "fold", *(["source"] if prefixes else [])])
-        for name, fold in zip(store.names, folds, strict=True):
-            writer.writerow([name, int(fold) + 1, *([prefixes[fold]] if prefixes else [])])
-    return FoldPlan(split, folds, labels)
-
-
-def _read_saved_folds(workdir: Path, store: RecordStore, split: str) -> np.ndarray:
-    """The folds saved in a work folder, refused when made with another split or other records.
-
-    A work folder without a split file was made before the source split existed: stratified.
-    """
-    split_path = workdir / SPLIT_FILE
-    saved_split = json.loads(split_path.read_text())["split"] if split_path.exists() else STRATIFIED
-    if saved_split != split:
-        raise CrossValError(
-            f"{workdir} holds folds made with --split {saved_split}, not --split {split}: use "
-            "a new work folder"
-        )
-    with (workdir / FOLDS_FILE).open(newline="") as handle:
-        saved = {row["record"]: int(row["fold"]) - 1 for row in csv.DictReader(handle)}
-    if set(saved) != set(store.names):
-        raise CrossValError(
-            f"{workdir / FOLDS_FILE} lists other records than the data folder: use a new work "
-            "folder"
-        )
-    return np.array([saved[name] for name in store.names])
 
 
 def member_dir(fold_dir: Path, member: int) -> Path:
@@ -267,31 +151,22 @@ def run_member(
     out: Path,
     progress: bool,
 ) -> None:
-    """One network of a fold: trained on the first part of ``split`` (resuming from its
-    checkpoint), its epoch chosen and its thresholds tuned on the second (the inner validation
-    records), saved as a model folder, and the held-out records predicted."""
+    """One network of a fold, shipped as ``train_model.py`` ships a model
+    (:func:`seecgnet.training.ship.ship`): trained on the first part of ``split`` (resuming from
+    its checkpoint), its epoch chosen and its decision tuned on the second (the inner validation
+    records), saved as a model folder; then its inner records kept, and the held-out records
+    predicted."""
     fit, inner = split
-    trained = train_model(
+    shipped = ship(
         store,
         classes,
         settings,
-        train_indices=fit,
-        validation_indices=inner,
-        checkpoint_dir=out / "checkpoint",
+        out / "model",
+        [MemberPlan(fit, inner, out / "checkpoint")],
         resume=True,
         progress=progress,
     )
-    settings = tune_on_inner_records(trained, settings, store, inner, classes, out)
-    best = next(e for e in trained.history if e.epoch == trained.best_epoch)
-    save_model(
-        out / "model",
-        settings,
-        classes,
-        trained.age_stats,
-        [trained.network.state_dict()],
-        ModelSummary(len(fit) + len(inner), (best.epoch,), (best.validation_challenge_metric,)),
-        histories=[trained.history],
-    )
+    keep_inner_records(shipped, store, inner, classes, out)
     # the held-out fold goes through exactly the driver's path: model folder, records, files
     predict_records(
         load_model(out / "model"),
@@ -303,41 +178,28 @@ def run_member(
     remove_own_files(out / "checkpoint", CHECKPOINT_FILES)
 
 
-def tune_on_inner_records(
-    trained: TrainedModel,
-    settings: Settings,
-    store: RecordStore,
-    inner: np.ndarray,
-    classes: ScoredClasses,
-    out: Path,
-) -> Settings:
-    """Tune the per-class thresholds (for the compared rules, whatever the model's) and, under the
-    per_lead_set rule, the lead-set divisors on the inner validation records; keep the thresholds
-    and those records' probabilities in ``out/INNER_FILE``, and return ``settings`` deciding with
-    what was tuned for their rule."""
-    inner_labels = store.labels[inner]
-    thresholds = tune_class_thresholds(inner_labels, trained.validation_probabilities, classes)
-    rule = settings.decision.rule
-    by_lead_set = {}  # the inner records read with each lead set: for the per_lead_set rule
-    if rule is DecisionRule.PER_LEAD_SET:
-        by_lead_set = lead_set_probabilities(trained.predictor(), store, inner)
+def keep_inner_records(
+    shipped: Shipped, store: RecordStore, inner: np.ndarray, classes: ScoredClasses, out: Path
+) -> None:
+    """Keep in ``out/INNER_FILE`` the inner validation records' names, labels and probabilities
+    (under a rule tuned on each lead set, also those read with each), and the per-class
+    thresholds tuned on them, which the compared per_class rule decides by whatever the model's
+    rule."""
+    member = shipped.members[0]
+    decision = shipped.settings.decision
+    if decision.rule is not DecisionRule.PER_CLASS:
+        compared = DecisionSettings(rule=DecisionRule.PER_CLASS)
+        records = TuningRecords(store.labels[inner], member.validation_probabilities)
+        decision = decision_for(compared).tune(records, classes)
+    by_lead_set = shipped.tuning.by_lead_set if shipped.tuning is not None else None
     np.savez(
         out / INNER_FILE,
-        labels=inner_labels,
-        probabilities=trained.validation_probabilities,
-        thresholds=thresholds,
+        labels=store.labels[inner],
+        probabilities=member.validation_probabilities,
+        thresholds=np.asarray(decision.class_thresholds),
         names=np.array([store.names[i] for i in inner], dtype=str),
-        **{f"{LEAD_SET_KEY}{name}": p for name, p in by_lead_set.items()},
+        **{f"{LEAD_SET_KEY}{name}": p for name, p in (by_lead_set or {}).items()},
     )
-    if rule is DecisionRule.PER_CLASS:
-        tuned = dataclasses.replace(settings.decision, class_thresholds=tuple(thresholds.tolist()))
-        return dataclasses.replace(settings, decision=tuned)
-    if rule is DecisionRule.PER_LEAD_SET:
-        divisors = tune_lead_set_divisors(inner_labels, by_lead_set, classes)
-        log.info("%s: lead-set divisors tuned on the inner records: %s", out.name, divisors)
-        tuned = dataclasses.replace(settings.decision, lead_set_divisors=divisors)
-        return dataclasses.replace(settings, decision=tuned)
-    return settings
 
 
 def read_fold(

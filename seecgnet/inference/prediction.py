@@ -4,7 +4,7 @@ The same path serves ``driver.py``, validation during training and cross-validat
 in as a stream, their 10 s windows are packed into batches of a fixed shape (windows of many records
 share a batch, and a long record spans several), and each record's probabilities are the largest of
 its windows' (the one-vote union) once all of them are through. The decision rule is applied to
-those record probabilities, not to each window (see :mod:`seecgnet.inference.decision` for what
+those record probabilities, not to each window (see :mod:`seecgnet.trained.decision` for what
 that computes under each rule). ``record_probabilities`` runs one
 record alone, as ``team_code.run_12ECG_classifier`` is called; both give the same probabilities
 within float32 rounding.
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -35,9 +34,10 @@ from seecgnet.data.signals import (
     sliding_windows,
     window_starts,
 )
-from seecgnet.inference.decision import DecisionSettings, decide, one_vote_union
 from seecgnet.io.records import Record, Sex
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.decision import DecisionSettings, decide, one_vote_union
+from seecgnet.trained.ensemble import EnsembleRule
 
 # Windows per forward pass. Every full batch has this shape; the last one of a stream is padded up
 # to a power of two, so a run meets at most a handful of shapes (each costs a set-up on its first
@@ -51,11 +51,6 @@ WINDOWS_PER_BATCH = {"cpu": 16, "cuda": 256}
 MAX_WINDOWS_PER_PASS = 64
 
 Tag = TypeVar("Tag")
-
-
-class EnsembleRule(str, Enum):
-    MEAN = "mean"  # average the members' record probabilities
-    UNION = "union"  # any member: the largest of the members' record probabilities
 
 
 @dataclass(frozen=True)

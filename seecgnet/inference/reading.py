@@ -85,7 +85,7 @@ class RecordReader(Dataset):
     def _read(self, header: Path) -> ReadRecord:
         try:
             record = read_record(header)
-            # the missing leads are summed up over the run (pipeline.predict_records), not warned
+            # the missing leads are summed up over the run (driver.predict_records), not warned
             # about per record and lead: a folder of 2-lead records would flood the log
             signal, present = prepare_leads(record, self.signal_settings, warn_missing_leads=False)
         # RuntimeError: what a library raises for an input it cannot take; one record must not

@@ -36,7 +36,7 @@ from seecgnet.mitbih.settings import (
     SplitSettings,
     protocol_defaults,
 )
-from seecgnet.training.settings import SettingsError
+from seecgnet.trained.settings import SettingsError
 
 if TYPE_CHECKING:
     from seecgnet.mitbih.run import BenchmarkSettings

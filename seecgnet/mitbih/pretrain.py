@@ -29,7 +29,7 @@ from seecgnet.destinations import (
     os_error_text,
 )
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
-from seecgnet.training.settings import Settings, SettingsError
+from seecgnet.trained.settings import Settings, SettingsError
 
 log = logging.getLogger("seecgnet.mitbih.pretrain")
 

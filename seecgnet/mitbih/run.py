@@ -63,8 +63,8 @@ from seecgnet.mitbih.training import (
     predict_logits,
     train_beat_model,
 )
+from seecgnet.trained.settings import to_plain
 from seecgnet.training.checkpoint import CHECKPOINT_NAME
-from seecgnet.training.settings import to_plain
 
 log = logging.getLogger(__name__)
 

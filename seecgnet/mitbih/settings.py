@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 
 from seecgnet.mitbih.rhythm import rr_feature_names
-from seecgnet.training.settings import LossSettings, OptimiserSettings, SettingsError
+from seecgnet.trained.settings import LossSettings, OptimiserSettings, SettingsError
 
 Protocol = Literal["intra", "inter", "ds1"]
 PROTOCOLS: tuple[Protocol, ...] = ("intra", "inter", "ds1")

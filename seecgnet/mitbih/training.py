@@ -28,6 +28,7 @@ from seecgnet.mitbih.scores import selection_score
 from seecgnet.mitbih.settings import BeatTrainSettings
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import ModelSettings
+from seecgnet.trained.settings import LossSettings, to_plain
 from seecgnet.training.checkpoint import (
     CHECKPOINT_NAME,
     TrainingState,
@@ -35,7 +36,6 @@ from seecgnet.training.checkpoint import (
     save_checkpoint,
 )
 from seecgnet.training.loss import class_weights, hard_sample_count
-from seecgnet.training.settings import LossSettings, to_plain
 
 log = logging.getLogger(__name__)
 

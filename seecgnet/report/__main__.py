@@ -68,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _report(args: argparse.Namespace, out: Path) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import DeviceError, resolve_device
+    from seecgnet.inference.loading import load_model
     from seecgnet.io.records import RecordError, read_record
-    from seecgnet.model_folder import ModelFolderError, load_model
     from seecgnet.report.page import ReportError, build_report, save_report
+    from seecgnet.trained.folder import ModelFolderError
 
     started = time.perf_counter()
     try:

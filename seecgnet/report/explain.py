@@ -21,9 +21,9 @@ import numpy as np
 from seecgnet.data.dataset import prepare_signal
 from seecgnet.data.limb_leads import complete_limb_leads
 from seecgnet.data.signals import lead_presence, recorded_leads, sliding_windows, window_starts
-from seecgnet.inference.decision import decide, decision_thresholds
 from seecgnet.inference.prediction import Predictor
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex
+from seecgnet.trained.decision import decide, decision_thresholds
 
 
 @dataclass(frozen=True)

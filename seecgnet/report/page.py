@@ -20,9 +20,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from seecgnet.data.signals import lead_presence
-from seecgnet.inference.decision import DecisionRule
+from seecgnet.inference.loading import LoadedModel
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, to_standard_leads
-from seecgnet.model_folder import LoadedModel
 from seecgnet.report.diagnoses import (
     Agreement,
     ClassName,
@@ -41,6 +40,7 @@ from seecgnet.report.ecg_paper import (
     rhythm_lead,
 )
 from seecgnet.report.explain import Explanation, explain_record
+from seecgnet.trained.decision import decision_for
 
 FORMATS = (".png", ".pdf", ".html")
 MM_PER_INCH = 25.4
@@ -111,17 +111,7 @@ def build_report(loaded: LoadedModel, record: Record) -> Report:
 
 
 def _rule_text(loaded: LoadedModel) -> str:
-    decision = loaded.settings.decision
-    if decision.rule is DecisionRule.PER_SAMPLE:
-        return f"positive when p ≥ (the record's largest p) / {decision.divisor:g}"
-    if decision.rule is DecisionRule.FIXED:
-        return f"positive when p ≥ {decision.fixed_threshold:g}"
-    if decision.rule is DecisionRule.PER_LEAD_SET and decision.lead_set_divisors:
-        divisors = ", ".join(
-            f"{name} leads {value:g}" for name, value in decision.lead_set_divisors.items()
-        )
-        return f"positive when p ≥ (the record's largest p) / its lead set's divisor ({divisors})"
-    return "positive when p ≥ the class's threshold, tuned on validation records"
+    return decision_for(loaded.settings.decision).describe()
 
 
 def title_line(record: Record) -> str:

@@ -32,11 +32,12 @@ from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.data.dataset import RecordStore, TrainingWindows
 from seecgnet.data.folds import validation_split
 from seecgnet.data.signals import AgeStatistics
-from seecgnet.inference.decision import decide
 from seecgnet.inference.prediction import Predictor, lead_set_probabilities
-from seecgnet.inference.thresholds import validation_decision
 from seecgnet.io.reduced_leads import ALL_LEADS
 from seecgnet.models.registry import build_network
+from seecgnet.trained.curves import EpochLog
+from seecgnet.trained.decision import decide, decision_for
+from seecgnet.trained.settings import Settings
 from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.checkpoint import (
     CHECKPOINT_NAME,
@@ -44,11 +45,9 @@ from seecgnet.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from seecgnet.training.curves import EpochLog
 from seecgnet.training.distributed import ProcessGroup, barrier, distribute, join_device
 from seecgnet.training.loss import class_weights
 from seecgnet.training.pretrained import load_lead_shared
-from seecgnet.training.settings import Settings
 from seecgnet.training.steps import TrainingRun, fp16_scaler, train_epoch
 
 log = logging.getLogger(__name__)
@@ -291,7 +290,7 @@ def _validate(
     metric = ChallengeMetric(labels, classes)
 
     def score(probabilities: np.ndarray) -> float:
-        decision = validation_decision(settings.decision, labels, probabilities, classes)
+        decision = decision_for(settings.decision).for_validation(labels, probabilities, classes)
         return metric(decide(probabilities, decision))
 
     if not settings.training.select_on_lead_sets:

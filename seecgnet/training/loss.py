@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from seecgnet.training.settings import LossSettings
+from seecgnet.trained.settings import LossSettings
 
 
 def class_weights(

@@ -17,10 +17,10 @@ from tqdm import tqdm
 
 from seecgnet import interrupts
 from seecgnet.data.dataset import TrainingWindows
+from seecgnet.trained.settings import Settings
 from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.distributed import ProcessGroup
 from seecgnet.training.loss import hard_mining_bce, smoothed_targets
-from seecgnet.training.settings import Settings
 
 
 @dataclass(eq=False)

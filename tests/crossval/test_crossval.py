@@ -15,12 +15,12 @@ from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import load_labels
 from seecgnet.cli import default_cache_dir
 from seecgnet.crossval.__main__ import main
+from seecgnet.crossval.folds import CrossValError
 from seecgnet.crossval.results import FoldOutcome, decide_by_rule, score_method
-from seecgnet.crossval.run import CrossValError
-from seecgnet.inference.decision import DecisionSettings, per_sample_threshold
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings, ResNeStSettings, ResNeXtSettings
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.decision import DecisionSettings, per_sample_threshold
+from seecgnet.trained.settings import Settings, TrainSettings
 
 TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
 

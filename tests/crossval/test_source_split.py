@@ -11,11 +11,11 @@ import pytest
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.crossval.__main__ import main
+from seecgnet.crossval.folds import BY_SOURCE, SPLIT_FILE, CrossValError, assign_folds
 from seecgnet.crossval.report import mean_and_sd
-from seecgnet.crossval.run import BY_SOURCE, SPLIT_FILE, CrossValError, assign_folds
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 
 TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
 # in the challenge's order of its databases, which is the order of the folds

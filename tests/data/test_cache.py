@@ -33,8 +33,8 @@ from seecgnet.io.synthetic import (
     write_synthetic_record,
 )
 from seecgnet.models.settings import NetworkSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.training.loop import train_model
-from seecgnet.training.settings import Settings, TrainSettings
 from tests.corpus import write_corpus
 
 CLASSES = load_scored_classes()

@@ -11,7 +11,8 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.data.dataset import load_store, prepare_signal
 from seecgnet.data.signals import AgeStatistics, SignalSettings
-from seecgnet.inference.decision import DecisionSettings
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import load_model
 from seecgnet.inference.prediction import (
     EnsembleRule,
     NetworkInput,
@@ -20,10 +21,9 @@ from seecgnet.inference.prediction import (
 )
 from seecgnet.io.records import Sex, find_records, read_record
 from seecgnet.io.reduced_leads import LEAD_SETS_2021, keep_leads
-from seecgnet.model_folder import load_model
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import predict_records
+from seecgnet.trained.decision import DecisionSettings
 from tests.paths import ROOT
 
 SHARED = ROOT.parent / "shared" / "data" / "cinc2020"

@@ -21,13 +21,13 @@ from seecgnet.mitbih.pretraining import (
 from seecgnet.mitbih.settings import PretrainSettings
 from seecgnet.models.seecgnet import SEECGNet
 from seecgnet.models.settings import NetworkSettings
+from seecgnet.trained.settings import Settings
 from seecgnet.training.pretrained import (
     PretrainedError,
     lead_shared_state,
     load_lead_shared,
     save_lead_shared,
 )
-from seecgnet.training.settings import Settings
 from tests.mitbih.records import rhythm, write_record
 from tests.paths import ROOT
 

@@ -16,7 +16,7 @@ from seecgnet.mitbih.rebasing import (
 )
 from seecgnet.mitbih.rhythm import rr_feature_names, rr_features
 from seecgnet.mitbih.settings import BeatTrainSettings
-from seecgnet.training.settings import SettingsError
+from seecgnet.trained.settings import SettingsError
 
 S = 1
 

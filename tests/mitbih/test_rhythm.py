@@ -13,7 +13,7 @@ from seecgnet.mitbih.rhythm import (
     rr_features,
 )
 from seecgnet.mitbih.settings import BeatSettings
-from seecgnet.training.settings import SettingsError
+from seecgnet.trained.settings import SettingsError
 
 
 def test_feature_names_follow_the_settings_after_the_base_eight():

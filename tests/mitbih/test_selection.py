@@ -13,7 +13,7 @@ from seecgnet.mitbih.selection import (
     tune_offsets,
 )
 from seecgnet.mitbih.settings import SelectionSettings
-from seecgnet.training.settings import SettingsError
+from seecgnet.trained.settings import SettingsError
 
 
 def under_called_s(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ from seecgnet.mitbih.training import (
     predict_logits,
 )
 from seecgnet.models.registry import build_network
-from seecgnet.training.settings import SettingsError
+from seecgnet.trained.settings import SettingsError
 from tests.mitbih.records import rhythm, write_record
 
 COUNTS = np.array([40_000, 900, 3_600, 400, 8])

@@ -12,14 +12,13 @@ from driver import main as driver_main
 from seecgnet.challenge.classes import load_scored_classes, scored_diagnoses
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.data.signals import AgeStatistics, SignalSettings
-from seecgnet.inference.decision import DecisionSettings
-from seecgnet.inference.prediction import EnsembleRule, Predictor
+from seecgnet.inference.driver import predict_records
+from seecgnet.inference.loading import LoadedModel, load_model
+from seecgnet.inference.prediction import Predictor
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, read_record
 from seecgnet.io.synthetic import Rhythm, write_synthetic_record
-from seecgnet.model_folder import LoadedModel, ModelSummary, load_model, save_model
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import predict_records
 from seecgnet.report.__main__ import main as report_main
 from seecgnet.report.diagnoses import (
     UNREAD,
@@ -37,7 +36,10 @@ from seecgnet.report.page import (
     save_report,
     title_line,
 )
-from seecgnet.training.settings import Settings
+from seecgnet.trained.decision import DecisionSettings
+from seecgnet.trained.ensemble import EnsembleRule
+from seecgnet.trained.folder import ModelSummary, save_model
+from seecgnet.trained.settings import Settings
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

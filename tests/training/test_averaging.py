@@ -11,11 +11,11 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.dataset import load_store
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.checkpoint import CHECKPOINT_NAME
 from seecgnet.training.loop import train_model
 from seecgnet.training.loss import smoothed_targets
-from seecgnet.training.settings import Settings, TrainSettings
 
 CLASSES = load_scored_classes()
 

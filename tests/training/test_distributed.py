@@ -6,11 +6,11 @@ import sys
 import pytest
 import torch.distributed as dist
 
+from seecgnet.inference.driver import predict_folder
+from seecgnet.inference.loading import load_model
 from seecgnet.io.synthetic import write_synthetic_dataset
-from seecgnet.model_folder import load_model
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import predict_folder
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.settings import Settings, TrainSettings
 from tests.paths import ROOT
 
 

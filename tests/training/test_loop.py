@@ -12,15 +12,15 @@ from seecgnet.challenge.metrics import ChallengeMetric
 from seecgnet.cli import add_training_options, settings_from_args
 from seecgnet.data.dataset import TrainingWindows, load_store
 from seecgnet.data.signals import AgeStatistics, SignalSettings
-from seecgnet.inference.decision import decide
 from seecgnet.inference.prediction import lead_set_probabilities
 from seecgnet.io.synthetic import SINUS_RHYTHM, write_synthetic_dataset, write_synthetic_record
 from seecgnet.models.settings import BaselineSettings, NetworkSettings
+from seecgnet.trained.decision import decide
+from seecgnet.trained.settings import Settings, SettingsError, TrainSettings
 from seecgnet.training import steps
 from seecgnet.training.checkpoint import CheckpointError
 from seecgnet.training.loop import train_model, window_loader
 from seecgnet.training.loss import hard_mining_bce
-from seecgnet.training.settings import Settings, SettingsError, TrainSettings
 
 CLASSES = load_scored_classes()
 TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=2, batch_size=4))

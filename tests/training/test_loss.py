@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from seecgnet.trained.settings import LossSettings
 from seecgnet.training.loss import class_weights, hard_mining_bce, hard_sample_count
-from seecgnet.training.settings import LossSettings
 
 RAW = LossSettings(normalise_to_mean_one=False)
 

@@ -1,12 +1,13 @@
-"""How a network is trained, and all the settings of a run joined in one object.
+"""All the settings of a trained model joined in one object, and the loss and optimisation settings.
 
 Each concern owns its settings class: signal preparation (``SignalSettings`` in
 :mod:`seecgnet.data.signals`), the networks (:mod:`seecgnet.models.settings`), the decision rule
-(``DecisionSettings`` in :mod:`seecgnet.inference.decision`), and here the loss and the
-optimisation. :class:`Settings` joins them; it is saved as ``settings.json`` beside every trained
-model, and loading a model rebuilds it from that file alone. Defaults are the paper's values where
-the paper gives one. Nothing here loads torch, so that the command line shows these defaults and
-reads a settings file at once.
+(``DecisionSettings`` in :mod:`seecgnet.trained.decision`), and here the loss and the
+optimisation, which :mod:`seecgnet.training` reads. :class:`Settings` joins them; it is saved as
+``settings.json`` beside every trained model (:mod:`seecgnet.trained.folder`), and loading a model
+rebuilds it from that file alone. Defaults are the paper's values where the paper gives one.
+Nothing here loads torch, so that the command line shows these defaults and reads a settings file
+at once.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
-from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES, ModelSettings, NetworkSettings
+from seecgnet.trained.decision import DecisionSettings, decision_for
 
 
 class SettingsError(ValueError):
@@ -203,14 +204,10 @@ class Settings:
             raise SettingsError(
                 "subset distillation needs the lead-presence input (network.lead_presence)"
             )
-        rule = self.decision.rule
-        untuned = (rule is DecisionRule.PER_CLASS and not self.decision.class_thresholds) or (
-            rule is DecisionRule.PER_LEAD_SET and not self.decision.lead_set_divisors
-        )
-        if untuned and self.training.validation_fraction <= 0:
+        if not decision_for(self.decision).is_tuned and self.training.validation_fraction <= 0:
             raise SettingsError(
-                f"the {rule.value} rule is tuned on validation records: the validation "
-                "fraction must be above 0"
+                f"the {self.decision.rule.value} rule is tuned on validation records: the "
+                "validation fraction must be above 0"
             )
 
     def to_json(self) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from seecgnet.inference.loading import LoadedModel, load_model
 from seecgnet.io.reduced_leads import keep_leads, lead_set
-from seecgnet.model_folder import LoadedModel, load_model
 
 if TYPE_CHECKING:
     import torch

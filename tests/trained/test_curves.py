@@ -9,8 +9,7 @@ import pytest
 
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import train_folder
-from seecgnet.training.curves import (
+from seecgnet.trained.curves import (
     CURVE_CSV,
     CURVE_PNG,
     CurveFileError,
@@ -18,7 +17,8 @@ from seecgnet.training.curves import (
     read_curve_csv,
     write_curve_csv,
 )
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.trained.settings import Settings, TrainSettings
+from seecgnet.training.data_folder import train_folder
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,6 +6,10 @@ A model folder holds:
 - one ``state_dict`` file per network (``weights.pt``, or ``weights_fold1.pt``... for an ensemble);
 - ``training_curve.csv`` and ``training_curve.png``: each epoch's training loss and validation
   challenge metric (see curves.py), when the histories are given; loading does not need them.
+
+:func:`save_model` writes one (training ships it: :mod:`seecgnet.training.ship`) and
+:func:`read_model_folder` reads one back, each weights file checked against the network its
+settings build; prediction puts what it read into a predictor (:mod:`seecgnet.inference.loading`).
 """
 
 from __future__ import annotations
@@ -35,11 +39,11 @@ from seecgnet.destinations import (
     check_not_the_current_folder,
     remove_own_files,
 )
-from seecgnet.inference.decision import DecisionSettings
-from seecgnet.inference.prediction import EnsembleRule, Predictor
 from seecgnet.models.registry import build_network
-from seecgnet.training.curves import CURVE_CSV, CURVE_PNG, EpochLog, write_training_curves
-from seecgnet.training.settings import Settings, SettingsError
+from seecgnet.trained.curves import CURVE_CSV, CURVE_PNG, EpochLog, write_training_curves
+from seecgnet.trained.decision import DecisionSettings
+from seecgnet.trained.ensemble import EnsembleRule
+from seecgnet.trained.settings import Settings, SettingsError
 
 SETTINGS_FILE = "settings.json"
 MODEL_FILE = "model.json"
@@ -211,17 +215,6 @@ def _replace_contents(staging: Path, folder: Path) -> None:
     staging.rmdir()
 
 
-@dataclass
-class LoadedModel:
-    """A model folder in memory: its predictor and what it was built from."""
-
-    folder: Path
-    settings: Settings
-    classes: ScoredClasses
-    predictor: Predictor
-    manifest: dict[str, Any]
-
-
 def read_manifest(folder: Path) -> dict[str, Any]:
     """The model folder's model.json, checked; a missing or malformed one is a ModelFolderError."""
     path = folder / MODEL_FILE
@@ -245,12 +238,28 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(
+@dataclass
+class SavedModel:
+    """A model folder read back: its settings, classes, age statistics, how its networks are
+    combined, and the networks with their weights (in eval mode, on the device asked for)."""
+
+    folder: Path
+    settings: Settings
+    classes: ScoredClasses
+    age_stats: AgeStatistics
+    ensemble: EnsembleRule
+    networks: list[torch.nn.Module]
+    manifest: dict[str, Any]
+
+
+def read_model_folder(
     folder: str | Path,
     device: torch.device | str = "cpu",
     decision: DecisionSettings | None = None,
-) -> LoadedModel:
-    """Rebuild a predictor from a model folder alone. ``decision`` overrides the saved rule."""
+) -> SavedModel:
+    """A model folder read from itself alone, each weights file checked against the network its
+    settings build; ModelFolderError naming the file otherwise. ``decision`` overrides the saved
+    rule."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelFolderError(f"model folder {folder} does not exist")
@@ -269,22 +278,20 @@ def load_model(
             f"{folder / MODEL_FILE}: its {len(codes)} classes differ from weights.csv's "
             f"{len(reference.codes)}"
         )
-    stats = AgeStatistics(**manifest["age_statistics"])
     networks = []
     for name in manifest["weights"]:
         network = build_network(settings.network)
         network.load_state_dict(_read_weights(folder / name, network))
-        networks.append(network.to(device))
-    predictor = Predictor(
-        networks,
+        networks.append(network.to(device).eval())
+    return SavedModel(
+        folder,
+        settings,
         reference,
-        settings.signal,
-        settings.decision,
-        stats,
-        ensemble=EnsembleRule(manifest["ensemble"]),
-        device=device,
+        AgeStatistics(**manifest["age_statistics"]),
+        EnsembleRule(manifest["ensemble"]),
+        networks,
+        manifest,
     )
-    return LoadedModel(folder, settings, reference, predictor, manifest)
 
 
 # What torch.load raises on a file that is not a whole torch.save file (truncated, overwritten,
@@ -327,14 +334,3 @@ def _read_weights(path: Path, network: torch.nn.Module) -> dict[str, torch.Tenso
             + ", ".join(parts)
         )
     return state
-
-
-def describe(loaded: LoadedModel) -> str:
-    """One line for logs: architecture, members, decision rule."""
-    members = len(loaded.predictor.networks)
-    rule = loaded.settings.decision.rule.value
-    mean_score = np.mean(loaded.manifest.get("validation_challenge_metric") or [np.nan])
-    return (
-        f"{loaded.settings.architecture} model from {loaded.folder} ({members} network(s), "
-        f"{rule} decision, validation challenge metric {mean_score:.3f})"
-    )

@@ -3,7 +3,6 @@ import json
 
 import pytest
 
-from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import (
     BaselineSettings,
@@ -11,7 +10,8 @@ from seecgnet.models.settings import (
     ResNeStSettings,
     ResNeXtSettings,
 )
-from seecgnet.training.settings import Settings, SettingsError, TrainSettings, any_leads
+from seecgnet.trained.decision import DecisionRule, DecisionSettings
+from seecgnet.trained.settings import Settings, SettingsError, TrainSettings, any_leads
 
 
 def test_defaults_are_the_papers_values():

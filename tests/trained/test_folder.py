@@ -13,11 +13,12 @@ import torch
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.signals import AgeStatistics
 from seecgnet.destinations import DestinationError
-from seecgnet.model_folder import MODEL_FILE, ModelSummary, load_model, save_model
+from seecgnet.inference.loading import load_model
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.training.curves import CURVE_CSV, CURVE_PNG
-from seecgnet.training.settings import Settings
+from seecgnet.trained.curves import CURVE_CSV, CURVE_PNG
+from seecgnet.trained.folder import MODEL_FILE, ModelSummary, save_model
+from seecgnet.trained.settings import Settings
 from tests.files import snapshot
 
 CLASSES = load_scored_classes()

@@ -1,4 +1,5 @@
-"""Decision parameters chosen to maximise the challenge metric on validation records.
+"""Decision parameters chosen to maximise the challenge metric on validation records: the searches
+that the tuned rules' :class:`seecgnet.trained.decision.Decision` classes run.
 
 Per-class thresholds (the per_class rule): coordinate ascent, starting from one threshold shared by
 every class (the best on a grid), each class's threshold in turn moves to the candidate that scores
@@ -14,13 +15,10 @@ paper's max/5 then calls more classes than it does with 12.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric
-from seecgnet.inference.decision import DecisionRule, DecisionSettings
 
 DEFAULT_CANDIDATES = np.round(np.arange(0.02, 0.99, 0.02), 2)
 
@@ -83,27 +81,6 @@ def tune_class_thresholds(
         if not improved:
             break
     return thresholds
-
-
-def validation_decision(
-    decision: DecisionSettings,
-    labels: np.ndarray,
-    probabilities: np.ndarray,
-    classes: ScoredClasses,
-) -> DecisionSettings:
-    """The decision that validation scores an epoch with: the rule as it is, for the per_class
-    rule thresholds tuned on these very records, as training tunes them for the model it saves,
-    and for the per_lead_set rule the paper's per_sample rule (validation reads all 12 leads).
-
-    Tuned and scored on the same records, the per_class score is optimistic; it serves to choose
-    the epoch whose probabilities tune best, not to estimate the score on new records.
-    """
-    if decision.rule is DecisionRule.PER_LEAD_SET:  # the epoch is chosen by the paper's rule
-        return dataclasses.replace(decision, rule=DecisionRule.PER_SAMPLE)
-    if decision.rule is not DecisionRule.PER_CLASS:
-        return decision
-    thresholds = tune_class_thresholds(labels, probabilities, classes)
-    return dataclasses.replace(decision, class_thresholds=tuple(thresholds.tolist()))
 
 
 def tune_lead_set_divisors(

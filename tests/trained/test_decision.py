@@ -5,17 +5,21 @@ from torch import nn
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.data.limb_leads import completed_presence
 from seecgnet.data.signals import AgeStatistics, SignalSettings, lead_presence
-from seecgnet.inference.decision import (
+from seecgnet.inference.prediction import Predictor
+from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.decision import (
+    DECISIONS,
     DecisionRule,
     DecisionSettings,
+    TuningRecords,
     decide,
+    decision_for,
     decision_thresholds,
     lead_set_of,
     one_vote_union,
     per_sample_threshold,
 )
-from seecgnet.inference.prediction import Predictor
-from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 
 
 def test_union_vote_keeps_a_class_seen_in_one_window():
@@ -183,3 +187,86 @@ def test_the_per_lead_set_rule_needs_its_divisors_and_the_records_leads():
         DecisionSettings(rule="per_lead_set", lead_set_divisors={"5": 2.0})
     with pytest.raises(ValueError, match="at least 1"):
         DecisionSettings(rule="per_lead_set", lead_set_divisors={"2": 0.5})
+
+
+def test_every_rule_has_its_decision_registered():
+    assert list(DECISIONS) == list(DecisionRule)
+    for rule, decision in DECISIONS.items():
+        assert decision.rule is rule
+        assert isinstance(decision_for(DecisionSettings(rule=rule)), decision)
+        assert rule.tuned == bool(decision.tuned_parameters)
+
+
+def _tuning_records(seed: int = 0) -> tuple[TuningRecords, object]:
+    classes = load_scored_classes()
+    rng = np.random.default_rng(seed)
+    labels = rng.random((40, len(classes.codes))) < 0.2
+    probabilities = np.clip(labels * 0.6 + rng.random(labels.shape) * 0.5, 0, 1)
+    by_lead_set = {name: probabilities * (0.5 + 0.1 * k) for k, name in enumerate(LEAD_SETS_2021)}
+    return TuningRecords(labels, probabilities, by_lead_set), classes
+
+
+def test_a_tuned_rule_tunes_only_its_own_parameters_and_is_then_tuned():
+    records, classes = _tuning_records()
+    for rule, decision in DECISIONS.items():
+        untuned = decision_for(DecisionSettings(rule=rule, divisor=4.0))
+        assert untuned.is_tuned == (not decision.tuned_parameters)
+        tuned = untuned.tune(records, classes)
+        assert decision_for(tuned).is_tuned
+        changed = {
+            name
+            for name in ("divisor", "fixed_threshold", "class_thresholds", "lead_set_divisors")
+            if getattr(tuned, name) != getattr(untuned.settings, name)
+        }
+        assert changed == set(decision.tuned_parameters)
+
+
+def test_the_per_class_rule_tunes_what_the_threshold_search_finds():
+    records, classes = _tuning_records(1)
+    tuned = decision_for(DecisionSettings(rule=DecisionRule.PER_CLASS)).tune(records, classes)
+    expected = tune_class_thresholds(records.labels, records.probabilities, classes)
+    assert tuned.class_thresholds == tuple(expected.tolist())
+
+
+def test_the_per_lead_set_rule_tunes_a_divisor_per_lead_set_on_its_own_probabilities():
+    records, classes = _tuning_records(2)
+    tuned = decision_for(DecisionSettings(rule=DecisionRule.PER_LEAD_SET)).tune(records, classes)
+    assert tuned.lead_set_divisors == tune_lead_set_divisors(
+        records.labels, dict(records.by_lead_set), classes
+    )
+    with pytest.raises(ValueError, match="each lead set"):
+        decision_for(tuned).tune(TuningRecords(records.labels, records.probabilities), classes)
+
+
+def test_validation_chooses_the_epoch_by_each_rules_own_decision():
+    records, classes = _tuning_records(3)
+    labels, probabilities = records.labels, records.probabilities
+    base = DecisionSettings(divisor=4.0)
+    for rule in (DecisionRule.PER_SAMPLE, DecisionRule.FIXED):
+        settings = base.with_rule(rule)
+        assert decision_for(settings).for_validation(labels, probabilities, classes) == settings
+    per_class = decision_for(base.with_rule(DecisionRule.PER_CLASS))
+    chosen = per_class.for_validation(labels, probabilities, classes)
+    assert chosen == per_class.tune(TuningRecords(labels, probabilities), classes)
+    per_lead_set = decision_for(base.with_rule(DecisionRule.PER_LEAD_SET))
+    assert per_lead_set.for_validation(labels, probabilities, classes) == base
+
+
+def test_each_rule_describes_itself_with_its_values():
+    divisors = {"12": 5.0, "2": 2.5}
+    described = {
+        rule: decision_for(
+            DecisionSettings(
+                rule=rule,
+                divisor=4.0,
+                fixed_threshold=0.25,
+                class_thresholds=(0.3,) * 24,
+                lead_set_divisors=divisors,
+            )
+        ).describe()
+        for rule in DecisionRule
+    }
+    assert "/ 4" in described[DecisionRule.PER_SAMPLE]
+    assert "0.25" in described[DecisionRule.FIXED]
+    assert "class's threshold" in described[DecisionRule.PER_CLASS]
+    assert "12 leads 5, 2 leads 2.5" in described[DecisionRule.PER_LEAD_SET]

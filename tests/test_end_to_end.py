@@ -15,14 +15,17 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import evaluate_12ECG_score
 from seecgnet.data.dataset import load_store
+from seecgnet.inference.driver import predict_folder
+from seecgnet.inference.loading import load_model
 from seecgnet.io.records import STANDARD_LEADS
 from seecgnet.io.reduced_leads import write_reduced_records
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
-from seecgnet.model_folder import ModelFolderError, load_model
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.pipeline import NothingToTrainError, predict_folder, train_folder
+from seecgnet.trained.folder import ModelFolderError
+from seecgnet.trained.settings import Settings, TrainSettings
+from seecgnet.training.data_folder import train_folder
 from seecgnet.training.loop import train_model
-from seecgnet.training.settings import Settings, TrainSettings
+from seecgnet.training.ship import NothingToTrainError
 from team_code import load_12ECG_model, run_12ECG_classifier, train_12ECG_classifier
 from tests.paths import ROOT
 

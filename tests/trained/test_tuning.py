@@ -5,7 +5,7 @@ import pytest
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.metrics import ChallengeMetric, challenge_metric
-from seecgnet.inference.thresholds import (
+from seecgnet.trained.tuning import (
     DIVISOR_CANDIDATES,
     best_shared_threshold,
     tune_class_thresholds,
