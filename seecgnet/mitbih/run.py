@@ -305,10 +305,10 @@ def train_and_save(
         "best_epoch": choice.epoch,
         "offsets": list(choice.offsets),
         "validation_score": choice.score,
-        "train_seconds": sum(e["s"] for m in members for e in m.history),
+        "train_seconds": sum(e.seconds for m in members for e in m.history),
         "wall_seconds_this_session": time.perf_counter() - started,
         "selection": table,
-        "history": [m.history for m in members],
+        "history": [[e.to_plain() for e in m.history] for m in members],
     }
     (out / "done.json").write_text(json.dumps(summary, indent=2) + "\n")
     for member in members:

@@ -233,7 +233,7 @@ def protocol_defaults(
 
 @dataclass(frozen=True)
 class PretrainSettings(OptimiserSettings):
-    """Pre-training the lead-shared layers (:mod:`seecgnet.mitbih.pretraining`): the optimiser's
+    """Pre-training the lead-shared layers (:mod:`seecgnet.mitbih.lead_shared`): the optimiser's
     settings (fewer epochs than the challenge's), the random 10-second windows drawn from each
     training record per epoch (128 of a half-hour record's 180), which records are held out, and
     the seed. About 3 minutes on one CPU thread for the 48 records."""

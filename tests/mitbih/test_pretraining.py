@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seecgnet.mitbih import pretrain as command
-from seecgnet.mitbih.pretraining import (
+from seecgnet.mitbih.lead_shared import (
     LeadSharedEncoder,
     Recording,
     pretrain,
@@ -91,8 +91,8 @@ def pretrained_file(records: Path, out: Path, network: NetworkSettings = SMALL) 
     recordings = [read_recording(records / f"10{k}", 500) for k in range(3)]
     settings = PretrainSettings(epochs=2, windows_per_record=4, batch_size=4, holdout_every=3)
     encoder, history = pretrain(recordings, network, settings, progress=False)
-    assert len(history) == 2 and np.isfinite(history[-1]["loss"])
-    save_lead_shared(encoder, out, {"history": history})
+    assert [entry.epoch for entry in history] == [1, 2] and np.isfinite(history[-1].loss)
+    save_lead_shared(encoder, out, {"history": [entry.to_plain() for entry in history]})
     return out
 
 

@@ -97,9 +97,17 @@ def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monke
     resumed = train_beat_model(
         beats, split.train, split.validation, network_settings, config, tmp_path, progress=False
     )
-    assert [entry["epoch"] for entry in resumed.history] == [1, 2]
-    assert resumed.history[0] == saved["state"]["history"][0]
-    assert np.isfinite(resumed.history[1]["loss"])
+    assert [entry.epoch for entry in resumed.history] == [1, 2]
+    assert resumed.history[0].to_plain() == saved["state"]["history"][0]
+    assert np.isfinite(resumed.history[1].loss)
+    # the same weights as a run never cut off: the checkpoint restored the optimiser, the
+    # schedule and the random state
+    whole = train_beat_model(
+        beats, split.train, split.validation, network_settings, config, tmp_path / "whole", False
+    )
+    for name, value in whole.network.state_dict().items():
+        assert torch.equal(value, resumed.network.state_dict()[name]), name
+    assert [e.loss for e in whole.history] == [e.loss for e in resumed.history]
 
 
 def test_help_names_the_three_protocols(capsys):
