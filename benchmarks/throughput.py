@@ -3,8 +3,7 @@
 - Training: batches of windows drawn from synthetic 10 s records (``TrainingWindows``) go through
   forward, hard-mined BCE, backward and the training core's AdamW step, as in ``train_model``; the
   batches are drawn beforehand, so this is the network's rate (``data_loading.py`` measures the
-  loading). One
-  window per record per epoch, so windows/s is records/s.
+  loading). One window per record per epoch, so windows/s is records/s.
 - Driver: a model folder with the default settings (untrained weights: the rate does not depend on
   them) is written by ``save_model``, loaded by ``load_model``, and ``predict_records`` writes the
   challenge outputs of synthetic 10 s records (one window each), reading the files as the driver
