@@ -28,6 +28,7 @@ from seecgnet.destinations import (
     check_file_destination,
     os_error_text,
 )
+from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
 from seecgnet.training.settings import Settings, SettingsError
 
@@ -100,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         _run(args, challenge)
-    except (DestinationError, ValueError) as error:
+    # the expected errors (the benchmark's own, and by name those of the package's other parts);
+    # any other exception is a bug and keeps its traceback
+    except (SeecgnetError, DestinationError, SettingsError) as error:
         print(f"pretrain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

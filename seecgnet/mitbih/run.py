@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.beats import (
     AAMI_CLASSES,
     CACHE_FOLDER,
@@ -41,7 +42,7 @@ from seecgnet.mitbih.beats import (
 )
 from seecgnet.mitbih.network import beat_settings_for
 from seecgnet.mitbih.rebasing import rebased_validation
-from seecgnet.mitbih.report import MethodResult, draw_confusion, markdown, write_csv
+from seecgnet.mitbih.result_files import MethodResult, draw_confusion, markdown, write_csv
 from seecgnet.mitbih.scores import score_beats
 from seecgnet.mitbih.selection import Choice, choose, decide, log_probabilities
 from seecgnet.mitbih.settings import (
@@ -64,14 +65,14 @@ from seecgnet.mitbih.training import (
     train_beat_model,
 )
 from seecgnet.training.checkpoint import CHECKPOINT_NAME
-from seecgnet.training.settings import to_plain
+from seecgnet.training.settings import SettingsError, to_plain
 
 log = logging.getLogger(__name__)
 
 METHOD_NAMES = {"seecgnet": "SE-ECGNet", "baseline": "plain 1-D ResNet"}
 
 
-class WorkdirError(ValueError):
+class WorkdirError(SeecgnetError, ValueError):
     """The work folder was made by a run with other settings."""
 
 
@@ -88,11 +89,14 @@ class BenchmarkSettings:
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
+            raise SettingsError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
         for architecture in self.architectures:
             beat_settings_for(architecture, self.beats)  # fails on unknown names
         if self.training.rebase_template and not self.beats.template_rows:
-            raise ValueError("rebase_template needs the template rows in the beat images")
+            raise SettingsError(
+                "training.rebase_template needs the template rows in the beat images "
+                "(beats.template_rows)"
+            )
 
     def to_json(self) -> str:
         plain = to_plain(self)

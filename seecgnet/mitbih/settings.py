@@ -1,6 +1,7 @@
-"""The benchmark's settings that its command line shows: the protocols, how beats are cut, the
-split, the training and the choice of epoch and threshold, and each protocol's defaults. Nothing
-here loads torch or wfdb, so that ``--help`` and usage errors answer at once."""
+"""The benchmark's settings: the protocols, how beats are cut, the split, the training and the
+choice of epoch and threshold, and each protocol's defaults (a settings file replaces them, see
+:mod:`seecgnet.mitbih.settings_file`). Nothing here loads torch or wfdb, so that ``--help`` and
+usage errors answer at once."""
 
 from __future__ import annotations
 
@@ -91,6 +92,15 @@ class SplitSettings:
     validation_fraction: float = 0.1
     folds: int = 4
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (0 < self.test_fraction < 1 and 0 < self.validation_fraction < 1):
+            raise SettingsError(
+                f"test_fraction and validation_fraction must be in (0, 1), got "
+                f"{self.test_fraction} and {self.validation_fraction}"
+            )
+        if self.folds < 2:
+            raise SettingsError(f"folds must be at least 2, got {self.folds}")
 
 
 @dataclass(frozen=True)
