@@ -7,8 +7,9 @@ A checkpoint is written after every epoch so that a killed run can resume.
 
 :func:`train_model` reads as its steps: join the devices and process group, split off the
 validation records, set up the loader and optimiser, then per epoch train, validate and keep the
-best, and finally hand back the best epoch's network. An epoch's own steps (batches, loss,
-optimiser) are in :mod:`seecgnet.training.steps`.
+best, and finally hand back the best epoch's network. An epoch's own steps (batches, loss) are in
+:mod:`seecgnet.training.steps`; the optimiser, its schedule, the step, the epochs and the checkpoint
+are the training core that every loop of the package shares (:mod:`seecgnet.training.optimisation`).
 """
 
 from __future__ import annotations
