@@ -33,7 +33,7 @@ from seecgnet.model_folder import load_model
 from seecgnet.models.seecgnet import SEECGNet
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report import __main__ as report
-from seecgnet.training import loop
+from seecgnet.training import optimisation
 from seecgnet.training.pretrained import save_lead_shared
 from seecgnet.training.settings import Settings, TrainSettings
 from tests.mitbih.records import rhythm, write_record
@@ -297,18 +297,18 @@ def test_an_ensembles_lead_set_divisors_are_tuned_on_the_ensembles_own_probabili
 
 
 def test_a_run_cut_off_after_an_epoch_resumes_with_resume(here, monkeypatch, caplog):
-    real = loop.save_checkpoint
+    real = optimisation.save_checkpoint
 
     def save_then_stop(*args, **kwargs):
         real(*args, **kwargs)
         raise KeyboardInterrupt  # Ctrl-C just after the first epoch's checkpoint
 
-    monkeypatch.setattr(loop, "save_checkpoint", save_then_stop)
+    monkeypatch.setattr(optimisation, "save_checkpoint", save_then_stop)
     argv = ["data", "model_resumed", *COMMON, *RESUMED_RUN]
     assert train_model.main(argv) == 130
     assert (here / ".model_resumed.checkpoint" / "member_1" / "checkpoint.pt").exists()
     assert not (here / "model_resumed").exists()
-    monkeypatch.setattr(loop, "save_checkpoint", real)
+    monkeypatch.setattr(optimisation, "save_checkpoint", real)
     with caplog.at_level("INFO", logger="seecgnet.training.loop"):
         assert train_model.main([*argv, "--resume"]) == 0
     assert any("after epoch 1" in r.getMessage() for r in caplog.records)
