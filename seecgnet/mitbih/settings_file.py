@@ -110,8 +110,12 @@ def protocol_settings(protocol: Protocol, path: str | Path | None = None) -> dic
     """The protocol's settings of each part (``beats``, ``split``, ``training``, ``selection``),
     with the values of the settings file at ``path`` (None: none) in place of its defaults."""
     beats, training, selection = protocol_defaults(protocol)
-    defaults = {"beats": beats, "split": SplitSettings(), "training": training}
-    defaults["selection"] = selection
+    defaults = {
+        "beats": beats,
+        "split": SplitSettings(),
+        "training": training,
+        "selection": selection,
+    }
     if path is None:
         return defaults
     data = _read(Path(path))
@@ -148,7 +152,7 @@ def _part(cls: type, default: Any, data: Any, source: str) -> Any:
             raise SettingsError(f"{source}: {key}: the seed is --seed's")
         if key not in names:
             raise SettingsError(f"{source}: unknown key {key!r}")
-    _check_types(cls, data, source)
+    data = _checked(cls, data, source)
     kept = {name: getattr(default, name) for name in names if name not in data}
     try:
         return from_plain(cls, data, source, given=kept)
@@ -156,12 +160,23 @@ def _part(cls: type, default: Any, data: Any, source: str) -> Any:
         raise SettingsError(f"{source}: {error}") from None
 
 
-def _check_types(cls: type, data: dict[str, Any], source: str) -> None:
+def _checked(cls: type, data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``data`` after checking each value's type, whole numbers given for numbers made floats (as
+    the command line's options gave them, so that ``settings.json`` reads the same)."""
     hints = typing.get_type_hints(cls)
     for key, value in data.items():
-        expected = _type_name(hints[key])
         if not _fits(hints[key], value):
+            expected = _type_name(hints[key])
             raise SettingsError(f"{source}: {key}: expected {expected}, got {value!r}")
+    return {key: _as_float(hints[key], value) for key, value in data.items()}
+
+
+def _as_float(hint: Any, value: Any) -> Any:
+    if hint is float:
+        return float(value)
+    if typing.get_origin(hint) is tuple and typing.get_args(hint)[0] is float:
+        return [float(v) for v in value]
+    return value
 
 
 def _fits(hint: Any, value: Any) -> bool:
