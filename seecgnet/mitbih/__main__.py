@@ -45,9 +45,8 @@ log = logging.getLogger("seecgnet.mitbih")
 EXIT_CODES = {
     EXIT_OK: "every network of the protocol is trained and scored; the results files are written",
     EXIT_USAGE: "wrong arguments, a bad settings file, a data folder without the database's "
-    "records, or a work "
-    "folder made with other options (or one that is not a work folder of this benchmark, or the "
-    "data folder, holds it or lies inside it)",
+    "records, or a work folder made with other settings (or one that is not a work folder of "
+    "this benchmark, or the data folder, holds it or lies inside it)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C): run the same command again to resume",
 }
 
@@ -56,8 +55,8 @@ def settings_help() -> str:
     """The settings file's keys, each with its meaning and default, for --help's epilog."""
     lines = [
         "settings file (--settings FILE): a JSON object of parts, each an object of keys, e.g.",
-        '  {"training": {"rebase_share": 0.7}, "beats": {"neighbour_rows": true}};',
-        "  the file's values replace the protocol's defaults, --epochs, --folds and --seed the file's:",
+        '  {"training": {"rebase_share": 0.7}, "beats": {"neighbour_rows": true}}; its values',
+        "  replace the protocol's defaults, and --epochs, --folds and --seed replace its values:",
     ]
     for part, key, text in SETTINGS_KEYS:
         entry = f"{part}.{key}: {text} (default: {default_text(part, key)})"
