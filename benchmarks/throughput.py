@@ -1,9 +1,9 @@
 """Training and prediction records per second of the default SE-ECGNet, against this CPU's matmul rate.
 
 - Training: batches of windows drawn from synthetic 10 s records (``TrainingWindows``) go through
-  forward, hard-mined BCE, backward and an AdamW step, as in ``train_model``; the batches are drawn
-  beforehand, so this is the network's rate (``data_loading.py`` measures the loading). One
-  window per record per epoch, so windows/s is records/s.
+  forward, hard-mined BCE, backward and the training core's AdamW step, as in ``train_model``; the
+  batches are drawn beforehand, so this is the network's rate (``data_loading.py`` measures the
+  loading). One window per record per epoch, so windows/s is records/s.
 - Driver: a model folder with the default settings (untrained weights: the rate does not depend on
   them) is written by ``save_model``, loaded by ``load_model``, and ``predict_records`` writes the
   challenge outputs of synthetic 10 s records (one window each), reading the files as the driver
@@ -45,6 +45,7 @@ from seecgnet.models.registry import build_network, count_multiply_adds, count_p
 from seecgnet.trained.folder import ModelSummary, save_model
 from seecgnet.trained.settings import Settings
 from seecgnet.training.loss import class_weights, hard_mining_bce
+from seecgnet.training.optimisation import one_cycle
 
 
 def timed(step: Callable[[], None], repeats: int) -> float:
@@ -77,7 +78,8 @@ def training_rate(settings: Settings, folder: Path, batch_size: int, steps: int)
     batches = list(loader)  # steps + 1 of them
     network = build_network(settings.network)
     network.train()
-    optimiser = torch.optim.AdamW(network.parameters(), lr=settings.training.learning_rate)
+    # the training core's optimiser and schedule, as train_model sets them up
+    optimisation = one_cycle(network.parameters(), settings.training, len(batches))
     weights = class_weights(store.labels.sum(axis=0), settings.loss)
     position = iter(range(len(batches)))
 
@@ -86,9 +88,7 @@ def training_rate(settings: Settings, folder: Path, batch_size: int, steps: int)
         loss = hard_mining_bce(
             network(x, demographics), targets, weights, settings.loss.hard_fraction
         )
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        optimisation.step(loss)
 
     return batch_size / timed(step, steps)
 

@@ -34,7 +34,7 @@ from seecgnet.models.settings import NetworkSettings
 from seecgnet.report import __main__ as report
 from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
-from seecgnet.training import loop
+from seecgnet.training import optimisation
 from seecgnet.training.pretrained import save_lead_shared
 from tests.mitbih.records import rhythm, write_record
 from tests.paths import ROOT
@@ -111,49 +111,81 @@ CROSSVAL_METHODS = {
 EVALUATE_OPTIONS = ["--weights", str(ROOT / "weights.csv")]
 REPORT_OPTIONS = ["--device", "cpu"]
 REPORT_FORMATS = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF", ".html": b"<!DOCTYPE html>"}
-MITBIH_COMMON = ["--epochs", "1", "--batch-size", "32", "--quiet", "--threads", "1"]
-# each protocol with its own defaults, then every option away from them; the inter-patient
-# protocol's defaults (the rhythm expert, RR windows, sampling) are those of the command in
-# docs/mitbih.md
+MITBIH_COMMON = ["--epochs", "1", "--quiet", "--threads", "1", "--settings", "knobs.json"]
 # python -m seecgnet.mitbih.pretrain: every option once
 PRETRAIN_RUNS = [
     *("--settings", "tiny.json", "--epochs", "1", "--windows-per-record", "2"),
     *("--batch-size", "8", "--learning-rate", "0.001", "--holdout-every", "4", "--seed", "1"),
     "--quiet",
 ]
+# each protocol with its own defaults, then every option away from them; the inter-patient
+# protocol's defaults (the rhythm expert, RR windows, sampling) are those of docs/mitbih.md's command
 MITBIH_RUNS = {
-    "intra": [
-        *("--protocol", "intra", "--baseline", "--learning-rate", "0.005", "--seed", "2"),
-        *("--hard-fraction", "0.7", "--amplitude-jitter", "0.1", "--class-weighting", "sqrt"),
-        *("--focal-gamma", "1", "--neighbour-rows", "--rr-sequence", "1", "--tune", "S", "V"),
-    ],
-    "inter": [
-        *("--protocol", "inter", "--folds", "2", "--class-weighting", "inverse"),
-        *(
-            "--adversary-weight",
-            "0.1",
-            "--s-by-timing",
-            "--tune",
-            "N",
-            "F",
-            "Q",
-            "--epoch-beats",
-            "96",
-        ),
-    ],
-    "ds1": [
-        *("--protocol", "ds1", "--seeds", "2", "--class-weighting", "none", "--rr-windows", "60"),
-        *("--no-rhythm-expert", "--no-s-by-timing", "--rr-absolute", "--no-rr-irregularity"),
-        *("--sampling-power", "0", "--epoch-beats", "0", "--no-neighbour-rows"),
-        *("--rebase-share", "0", "--no-select-rebased", "--no-rebase-template"),
-        *("--no-rebased-runs", "--no-rebase-runs", "--rr-quantile", "0.75"),
-    ],
-    "ds1_log_weights": [
-        *("--protocol", "ds1", "--class-weighting", "log", "--rhythm-expert", "--rr-windows"),
-        *("--no-rr-absolute", "--rr-irregularity", "--sampling-power", "1", "--epoch-beats", "64"),
-        *("--rebase-share", "0.5", "--select-rebased", "--expert-weight", "0.5"),
-        *("--rebase-template", "--rebased-runs", "--rebase-runs"),
-    ],
+    "intra": ["--protocol", "intra", "--baseline", "--seed", "2"],
+    "inter": ["--protocol", "inter", "--folds", "2"],
+    "ds1": ["--protocol", "ds1", "--seeds", "2"],
+    "ds1_log_weights": ["--protocol", "ds1"],
+}
+# each run's settings file (knobs.json): every knob away from the protocol's defaults, and back
+MITBIH_SETTINGS = {
+    "intra": {
+        "training": {
+            "batch_size": 32,
+            "learning_rate": 0.005,
+            "hard_fraction": 0.7,
+            "amplitude_jitter": 0.1,
+            "class_weighting": "sqrt",
+            "focal_gamma": 1,
+        },
+        "beats": {"neighbour_rows": True, "rr_sequence_beats": 1},
+        "selection": {"tuned_classes": ["S", "V"]},
+    },
+    "inter": {
+        "training": {
+            "batch_size": 32,
+            "class_weighting": "inverse",
+            "adversary_weight": 0.1,
+            "s_by_timing": True,
+            "epoch_beats": 96,
+        },
+        "selection": {"tuned_classes": ["N", "F", "Q"]},
+    },
+    "ds1": {
+        "training": {
+            "batch_size": 32,
+            "class_weighting": "none",
+            "rhythm_expert": False,
+            "s_by_timing": False,
+            "sampling_power": 0,
+            "epoch_beats": 0,
+            "rebase_share": 0,
+            "rebase_template": False,
+            "rebase_runs": False,
+        },
+        "beats": {
+            "rr_windows_s": [60],
+            "rr_absolute": True,
+            "rr_irregularity": False,
+            "neighbour_rows": False,
+            "rr_quantile": 0.75,
+        },
+        "selection": {"rebased": False, "rebased_runs": False},
+    },
+    "ds1_log_weights": {
+        "training": {
+            "batch_size": 32,
+            "class_weighting": "log",
+            "rhythm_expert": True,
+            "sampling_power": 1,
+            "epoch_beats": 64,
+            "rebase_share": 0.5,
+            "rebase_template": True,
+            "expert_weight": 0.5,
+            "rebase_runs": True,
+        },
+        "beats": {"rr_windows_s": [], "rr_absolute": False, "rr_irregularity": True},
+        "selection": {"rebased": True, "rebased_runs": True},
+    },
 }
 
 
@@ -265,18 +297,18 @@ def test_an_ensembles_lead_set_divisors_are_tuned_on_the_ensembles_own_probabili
 
 
 def test_a_run_cut_off_after_an_epoch_resumes_with_resume(here, monkeypatch, caplog):
-    real = loop.save_checkpoint
+    real = optimisation.save_checkpoint
 
     def save_then_stop(*args, **kwargs):
         real(*args, **kwargs)
         raise KeyboardInterrupt  # Ctrl-C just after the first epoch's checkpoint
 
-    monkeypatch.setattr(loop, "save_checkpoint", save_then_stop)
+    monkeypatch.setattr(optimisation, "save_checkpoint", save_then_stop)
     argv = ["data", "model_resumed", *COMMON, *RESUMED_RUN]
     assert train_model.main(argv) == 130
     assert (here / ".model_resumed.checkpoint" / "member_1" / "checkpoint.pt").exists()
     assert not (here / "model_resumed").exists()
-    monkeypatch.setattr(loop, "save_checkpoint", real)
+    monkeypatch.setattr(optimisation, "save_checkpoint", real)
     with caplog.at_level("INFO", logger="seecgnet.training.loop"):
         assert train_model.main([*argv, "--resume"]) == 0
     assert any("after epoch 1" in r.getMessage() for r in caplog.records)
@@ -359,7 +391,11 @@ def mitdb(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("protocol", list(MITBIH_RUNS))
-def test_the_mitbih_benchmark_runs_each_protocol_with_every_option(mitdb, tmp_path, protocol):
+def test_the_mitbih_benchmark_runs_each_protocol_with_every_option(
+    mitdb, tmp_path, monkeypatch, protocol
+):
+    monkeypatch.chdir(tmp_path)
+    Path("knobs.json").write_text(json.dumps(MITBIH_SETTINGS[protocol]))
     work = tmp_path / "work"
     argv = [str(mitdb), str(work), *MITBIH_COMMON, *MITBIH_RUNS[protocol]]
     assert mitbih.main(argv) == 0

@@ -46,6 +46,7 @@ import wfdb
 from scipy import signal as sps
 from tqdm import tqdm
 
+from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.rhythm import rr_features
 from seecgnet.mitbih.settings import AAMI_CLASSES, BeatSettings
 
@@ -61,7 +62,7 @@ AAMI_OF_SYMBOL = {
 CACHE_FOLDER = "beats"
 
 
-class BeatError(ValueError):
+class BeatError(SeecgnetError, ValueError):
     """A record cannot be read into beats; the message names the record."""
 
 

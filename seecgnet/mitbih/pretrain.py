@@ -1,5 +1,5 @@
 """``python -m seecgnet.mitbih.pretrain MITDB OUT``: pre-train SE-ECGNet's lead-shared layers on the
-MIT-BIH Arrhythmia Database's two leads and beat labels (:mod:`seecgnet.mitbih.pretraining`), and
+MIT-BIH Arrhythmia Database's two leads and beat labels (:mod:`seecgnet.mitbih.lead_shared`), and
 write them to OUT for ``train_model.py --pretrained OUT`` and the cross-validation's."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from seecgnet.destinations import (
     check_file_destination,
     os_error_text,
 )
+from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
 from seecgnet.trained.settings import Settings, SettingsError
 
@@ -100,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         _run(args, challenge)
-    except (DestinationError, ValueError) as error:
+    # the expected errors (the benchmark's own, and by name those of the package's other parts);
+    # any other exception is a bug and keeps its traceback
+    except (SeecgnetError, DestinationError, SettingsError) as error:
         print(f"pretrain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:
@@ -114,7 +117,7 @@ def _run(args: argparse.Namespace, challenge: Settings) -> None:
     from tqdm import tqdm
 
     from seecgnet.mitbih.beats import find_records
-    from seecgnet.mitbih.pretraining import pretrain, read_recording
+    from seecgnet.mitbih.lead_shared import pretrain, read_recording
     from seecgnet.training.pretrained import save_lead_shared
 
     settings = PretrainSettings(
@@ -136,7 +139,7 @@ def _run(args: argparse.Namespace, challenge: Settings) -> None:
         "data": "MIT-BIH Arrhythmia Database, beat classes per 10-second window",
         "records": names,
         "settings": dataclasses.asdict(settings),
-        "history": history,
+        "history": [entry.to_plain() for entry in history],
     }
     out = Path(args.out)
     # written under a new hidden name beside OUT, then renamed: OUT is whole or untouched, and no

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.beats import (
     AAMI_CLASSES,
     CACHE_FOLDER,
@@ -41,7 +42,7 @@ from seecgnet.mitbih.beats import (
 )
 from seecgnet.mitbih.network import beat_settings_for
 from seecgnet.mitbih.rebasing import rebased_validation
-from seecgnet.mitbih.report import MethodResult, draw_confusion, markdown, write_csv
+from seecgnet.mitbih.result_files import MethodResult, draw_confusion, markdown, write_csv
 from seecgnet.mitbih.scores import score_beats
 from seecgnet.mitbih.selection import Choice, choose, decide, log_probabilities
 from seecgnet.mitbih.settings import (
@@ -63,7 +64,7 @@ from seecgnet.mitbih.training import (
     predict_logits,
     train_beat_model,
 )
-from seecgnet.trained.settings import to_plain
+from seecgnet.trained.settings import SettingsError, to_plain
 from seecgnet.training.checkpoint import CHECKPOINT_NAME
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ log = logging.getLogger(__name__)
 METHOD_NAMES = {"seecgnet": "SE-ECGNet", "baseline": "plain 1-D ResNet"}
 
 
-class WorkdirError(ValueError):
+class WorkdirError(SeecgnetError, ValueError):
     """The work folder was made by a run with other settings."""
 
 
@@ -88,11 +89,14 @@ class BenchmarkSettings:
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
+            raise SettingsError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
         for architecture in self.architectures:
             beat_settings_for(architecture, self.beats)  # fails on unknown names
         if self.training.rebase_template and not self.beats.template_rows:
-            raise ValueError("rebase_template needs the template rows in the beat images")
+            raise SettingsError(
+                "training.rebase_template needs the template rows in the beat images "
+                "(beats.template_rows)"
+            )
 
     def to_json(self) -> str:
         plain = to_plain(self)
@@ -305,10 +309,10 @@ def train_and_save(
         "best_epoch": choice.epoch,
         "offsets": list(choice.offsets),
         "validation_score": choice.score,
-        "train_seconds": sum(e["s"] for m in members for e in m.history),
+        "train_seconds": sum(e.seconds for m in members for e in m.history),
         "wall_seconds_this_session": time.perf_counter() - started,
         "selection": table,
-        "history": [m.history for m in members],
+        "history": [[e.to_plain() for e in m.history] for m in members],
     }
     (out / "done.json").write_text(json.dumps(summary, indent=2) + "\n")
     for member in members:

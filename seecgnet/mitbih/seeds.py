@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seecgnet.mitbih.report import PROTOCOL_TITLES, MethodResult
+from seecgnet.mitbih.result_files import PROTOCOL_TITLES, MethodResult
 from seecgnet.mitbih.run import METHOD_NAMES, BenchmarkSettings, run_benchmark
 from seecgnet.mitbih.scores import BeatScores, score_beats
 from seecgnet.mitbih.selection import decide, tune_offsets

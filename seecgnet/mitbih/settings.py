@@ -1,6 +1,7 @@
-"""The benchmark's settings that its command line shows: the protocols, how beats are cut, the
-split, the training and the choice of epoch and threshold, and each protocol's defaults. Nothing
-here loads torch or wfdb, so that ``--help`` and usage errors answer at once."""
+"""The benchmark's settings: the protocols, how beats are cut, the split, the training and the
+choice of epoch and threshold, and each protocol's defaults (a settings file replaces them, see
+:mod:`seecgnet.mitbih.settings_file`). Nothing here loads torch or wfdb, so that ``--help`` and
+usage errors answer at once."""
 
 from __future__ import annotations
 
@@ -91,6 +92,15 @@ class SplitSettings:
     validation_fraction: float = 0.1
     folds: int = 4
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (0 < self.test_fraction < 1 and 0 < self.validation_fraction < 1):
+            raise SettingsError(
+                f"test_fraction and validation_fraction must be in (0, 1), got "
+                f"{self.test_fraction} and {self.validation_fraction}"
+            )
+        if self.folds < 2:
+            raise SettingsError(f"folds must be at least 2, got {self.folds}")
 
 
 @dataclass(frozen=True)
@@ -233,7 +243,7 @@ def protocol_defaults(
 
 @dataclass(frozen=True)
 class PretrainSettings(OptimiserSettings):
-    """Pre-training the lead-shared layers (:mod:`seecgnet.mitbih.pretraining`): the optimiser's
+    """Pre-training the lead-shared layers (:mod:`seecgnet.mitbih.lead_shared`): the optimiser's
     settings (fewer epochs than the challenge's), the random 10-second windows drawn from each
     training record per epoch (128 of a half-hour record's 180), which records are held out, and
     the seed. About 3 minutes on one CPU thread for the 48 records."""

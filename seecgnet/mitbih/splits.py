@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
 from seecgnet.mitbih.settings import PROTOCOLS, Protocol
 
@@ -40,7 +41,7 @@ MIN_FAIR_SHARE = 0.5
 MAX_DRAWS = 10_000
 
 
-class SplitError(ValueError):
+class SplitError(SeecgnetError, ValueError):
     """A split cannot be made from these records, or a saved one does not fit them."""
 
 

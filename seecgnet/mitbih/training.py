@@ -1,5 +1,6 @@
 """Training a beat classifier: class-weighted cross-entropy (optionally focal, hard-mined, with a
-subject-adversarial head), AdamW with a one-cycle schedule, and after every epoch the validation
+subject-adversarial head; :mod:`seecgnet.mitbih.beat_loss`), the package's training core (AdamW
+with a one-cycle schedule, :mod:`seecgnet.training.optimisation`), and after every epoch the validation
 beats' logits and the weights saved (``epochs/NNN.pt``), so that the epoch (and the decision
 threshold) can be chosen afterwards over several models at once (:mod:`seecgnet.mitbih.selection`),
 and a checkpoint (the package's own, :mod:`seecgnet.training.checkpoint`) so that an interrupted run
@@ -15,97 +16,68 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
 from seecgnet import interrupts
 from seecgnet.mitbih.adversary import SubjectAdversary
+from seecgnet.mitbih.beat_loss import (
+    BeatTrainingError,
+    LossParts,
+    RRScaler,
+    batch_loss,
+    epoch_order,
+    loss_parts,
+)
 from seecgnet.mitbih.beats import AAMI_CLASSES, Beats
-from seecgnet.mitbih.rebasing import as_runs, random_factors, rebase_rr, s_templates
-from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
+from seecgnet.mitbih.rhythm_expert import RhythmExpert
 from seecgnet.mitbih.scores import selection_score
 from seecgnet.mitbih.settings import BeatTrainSettings
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import ModelSettings
-from seecgnet.trained.settings import LossSettings, to_plain
-from seecgnet.training.checkpoint import (
-    CHECKPOINT_NAME,
-    TrainingState,
-    load_checkpoint,
-    save_checkpoint,
+from seecgnet.trained.settings import to_plain
+from seecgnet.training.checkpoint import CHECKPOINT_NAME, TrainingState
+from seecgnet.training.optimisation import (
+    Checkpoint,
+    Optimisation,
+    one_cycle,
+    train_epochs,
+    train_pass,
 )
-from seecgnet.training.loss import class_weights, hard_sample_count
 
 log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 2048
 EPOCHS_FOLDER = "epochs"
-EXPERT_NAME = "expert.pt"
-# Class counts below this are raised to it before they weight the loss or the sampling (except the
-# package's 1/log weights, which keep their own guard): a class seen a handful of times (DS1 holds
-# 8 Q beats) is not to be learnt by repeating those few beats hundreds of times.
-MIN_CLASS_BEATS = 100
 
 
-class BeatTrainingError(ValueError):
-    """Training cannot run as asked (too few beats for a batch); the message says why."""
+@dataclass(frozen=True)
+class BeatEpochLog:
+    """One epoch of a beat classifier's training: its mean batch loss, the validation beats'
+    macro F1 (the selection score, :func:`seecgnet.mitbih.scores.selection_score`) and its time."""
 
+    epoch: int
+    loss: float
+    validation_macro_f1: float
+    seconds: float
 
-def beat_class_weights(counts: np.ndarray, weighting: str) -> torch.Tensor:
-    """The loss's weight of each class, shape (n_classes,), mean one over the classes."""
-    if weighting == "log":
-        return class_weights(counts, LossSettings(min_count=3))
-    power = {"sqrt": 0.5, "inverse": 1.0, "none": 0.0}[weighting]
-    weights = np.maximum(np.asarray(counts, dtype=np.float64), MIN_CLASS_BEATS) ** -power
-    return torch.as_tensor(weights / weights.mean(), dtype=torch.float32)
-
-
-def epoch_order(
-    fit: np.ndarray, labels: np.ndarray, config: BeatTrainSettings, rng: np.random.Generator
-) -> np.ndarray:
-    """The training beats of one epoch, in order: every beat of ``fit`` once, shuffled; or, when
-    sampling, ``epoch_beats`` beats drawn with replacement, each with probability N_c^-p."""
-    if not config.samples:
-        return rng.permutation(fit)
-    counts = np.maximum(np.bincount(labels[fit], minlength=len(AAMI_CLASSES)), MIN_CLASS_BEATS)
-    chance = counts[labels[fit]].astype(np.float64) ** -config.sampling_power
-    return rng.choice(fit, size=config.epoch_beats or len(fit), p=chance / chance.sum())
-
-
-def beat_loss(
-    logits: torch.Tensor,
-    targets: torch.Tensor,
-    weights: torch.Tensor,
-    hard_fraction: float,
-    focal_gamma: float = 0.0,
-) -> torch.Tensor:
-    """Cross-entropy weighted by the target's class weight, times (1 - p)^focal_gamma, averaged
-    over the hardest ceil(hard_fraction × B) beats of the batch; a scalar.
-
-    ``logits`` (B, n_classes), ``targets`` (B,) class indices, ``weights`` (n_classes,).
-    """
-    log_p = F.log_softmax(logits, dim=1).gather(1, targets[:, None]).squeeze(1)  # (B,)
-    per_beat = -log_p * weights[targets]
-    if focal_gamma:
-        per_beat = per_beat * (1 - log_p.exp()).pow(focal_gamma)
-    hardest = torch.topk(per_beat, hard_sample_count(len(per_beat), hard_fraction)).values
-    return hardest.mean()
-
-
-class RRScaler:
-    """Standardises the RR features with the training beats' mean and standard deviation."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.maximum(np.asarray(std, dtype=np.float32), 1e-6)
+    def to_plain(self) -> dict[str, float]:
+        """As kept in checkpoints and ``done.json`` (the keys those files have always had)."""
+        return {
+            "epoch": self.epoch,
+            "loss": self.loss,
+            "val_macro_f1": self.validation_macro_f1,
+            "s": self.seconds,
+        }
 
     @classmethod
-    def fit(cls, rr: np.ndarray) -> RRScaler:
-        return cls(rr.mean(axis=0), rr.std(axis=0))
+    def from_plain(cls, entry: dict[str, float]) -> BeatEpochLog:
+        return cls(int(entry["epoch"]), entry["loss"], entry["val_macro_f1"], entry["s"])
 
-    def __call__(self, rr: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy((rr - self.mean) / self.std)
+
+def epoch_file(folder: Path, epoch: int) -> Path:
+    """Where training in ``folder`` saves an epoch's weights and validation logits."""
+    return folder / EPOCHS_FOLDER / f"{epoch:03d}.pt"
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,12 +88,12 @@ class TrainedBeatModel:
 
     network: nn.Module
     scaler: RRScaler
-    history: list[dict]
+    history: list[BeatEpochLog]
     folder: Path
     expert: RhythmExpert | None = None
 
     def epoch_file(self, epoch: int) -> Path:
-        return self.folder / EPOCHS_FOLDER / f"{epoch:03d}.pt"
+        return epoch_file(self.folder, epoch)
 
 
 def predict_logits(
@@ -149,110 +121,13 @@ def predict_logits(
     return np.concatenate(logits)
 
 
-@dataclass(frozen=True, eq=False)
-class LossParts:
-    """What every batch's loss needs besides the batch: the RR scaler, the class weights, the
-    record head's class of each record index, the rhythm expert (or None), and the names of the
-    RR features and each record's S template (for re-basing; None: no template re-basing)."""
-
-    scaler: RRScaler
-    weights: torch.Tensor
-    record_class: np.ndarray
-    expert: RhythmExpert | None
-    rr_names: tuple[str, ...] = ()
-    s_templates: np.ndarray | None = None
-
-
-def _jittered(windows: np.ndarray, jitter: float, rng: np.random.Generator) -> np.ndarray:
-    """Each beat's leads scaled by factors from [1 - jitter, 1 + jitter]; the rows derived from a
-    lead (its template deviation, its neighbours) scale with it: s * lead - s * median."""
-    scale = rng.uniform(1 - jitter, 1 + jitter, size=(len(windows), 2, 1)).astype(np.float32)
-    rows_per_lead = windows.shape[1] // 2
-    return windows * np.tile(scale, (1, rows_per_lead, 1))  # (B, rows, T) * (B, rows, 1)
-
-
-def _training_rr(
-    rr: np.ndarray,
-    names: tuple[str, ...],
-    share: float,
-    rng: np.random.Generator,
-    runs: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The training beats' RR features, a ``share`` of them re-based (labels unchanged), and each
-    beat's factor (1: not re-based). ``runs``: the beats (a mask) that, when re-based, are also
-    given an interval after as long as the one before (``as_runs``)."""
-    if not share:
-        return rr, np.ones(len(rr))
-    if len(names) != rr.shape[1]:
-        raise BeatTrainingError("re-basing the RR features needs their names (rr_names)")
-    factors = random_factors(len(rr), share, rng)
-    rebased = rebase_rr(rr, names, factors)
-    if runs is not None:
-        rebased = as_runs(rebased, names, runs & (factors < 1))
-    return rebased, factors
-
-
-def _s_runs(labels: np.ndarray, config: BeatTrainSettings) -> np.ndarray | None:
-    """The S beats among ``labels`` with ``rebase_runs``, else None."""
-    return labels == AAMI_CLASSES.index("S") if config.rebase_runs else None
-
-
-def _rebased_batch(
-    beats: Beats,
-    batch: np.ndarray,
-    parts: LossParts,
-    config: BeatTrainSettings,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The batch's images and RR features, a ``rebase_share`` re-based; of those, the beats of
-    records with an S template get their template rows (2 and 3) made against it."""
-    windows = beats.windows[batch]
-    runs = _s_runs(beats.labels[batch], config)
-    rr, factors = _training_rr(beats.rr[batch], parts.rr_names, config.rebase_share, rng, runs)
-    if parts.s_templates is not None:
-        templates = parts.s_templates[beats.record_index[batch]]  # (B, 2, T)
-        swap = (factors < 1) & np.isfinite(templates[:, 0, 0])
-        windows = windows.copy()
-        windows[swap, 2:4] = windows[swap, :2] - templates[swap]
-    return windows, rr
-
-
-def _batch_loss(
-    model: nn.Module,
-    beats: Beats,
-    batch: np.ndarray,
-    parts: LossParts,
-    config: BeatTrainSettings,
-    rng: np.random.Generator,
-) -> torch.Tensor:
-    """The loss of one batch: the beat loss of the network's logits (plus the frozen expert's),
-    and the record head's cross-entropy when ``model`` is a ``SubjectAdversary`` (its gradient
-    reversed before it reaches the features)."""
-    windows, rr = _rebased_batch(beats, batch, parts, config, rng)
-    if config.amplitude_jitter:
-        windows = _jittered(windows, config.amplitude_jitter, rng)
-    x = torch.from_numpy(windows).unsqueeze(1)  # (B, rows, T) -> (B, 1, rows, T)
-    rr = parts.scaler(rr)
-    targets = torch.from_numpy(beats.labels[batch])
-    outputs = model(x, rr)
-    logits = outputs[0] if isinstance(model, SubjectAdversary) else outputs
-    if parts.expert is not None:
-        logits = parts.expert.join(logits, rr)
-    loss = beat_loss(logits, targets, parts.weights, config.hard_fraction, config.focal_gamma)
-    if isinstance(model, SubjectAdversary):
-        records = torch.from_numpy(parts.record_class[beats.record_index[batch]])
-        loss = loss + F.cross_entropy(outputs[1], records)
-    return loss
-
-
 def _train_epoch(
     model: nn.Module,
     beats: Beats,
     fit: np.ndarray,
     parts: LossParts,
     config: BeatTrainSettings,
-    optimiser: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    optimisation: Optimisation,
     epoch: int,
     progress: bool,
 ) -> float:
@@ -261,23 +136,21 @@ def _train_epoch(
     rng = np.random.default_rng([config.seed, epoch])
     order = epoch_order(fit, beats.labels, config, rng)
     n_batches = len(order) // config.batch_size
-    losses = []
     bar = tqdm(range(n_batches), desc=f"epoch {epoch}/{config.epochs}", disable=not progress)
-    for b in bar:
+
+    def loss_of(b: int) -> torch.Tensor:
         interrupts.check()  # a Ctrl-C passed over where it landed ends the run here
         if isinstance(model, SubjectAdversary):  # ramps from 0 to the weight (Ganin's schedule)
             done = ((epoch - 1) * n_batches + b) / (config.epochs * n_batches)
             model.reversal_scale = config.adversary_weight * (2 / (1 + np.exp(-10 * done)) - 1)
         batch = np.sort(order[b * config.batch_size : (b + 1) * config.batch_size])
-        loss = _batch_loss(model, beats, batch, parts, config, rng)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        scheduler.step()
-        losses.append(loss.item())
+        return batch_loss(model, beats, batch, parts, config, rng)
+
+    def shown(b: int, mean: float) -> None:
         if b % 50 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses):.4f}")
-    return float(np.mean(losses))
+            bar.set_postfix(loss=f"{mean:.4f}")
+
+    return train_pass(bar, loss_of, optimisation, shown=shown)
 
 
 def _model_to_train(
@@ -287,46 +160,6 @@ def _model_to_train(
     if not config.adversary_weight:
         return network
     return SubjectAdversary(network, len(np.unique(beats.record_index[fit])))
-
-
-def _loss_parts(
-    beats: Beats,
-    fit: np.ndarray,
-    config: BeatTrainSettings,
-    folder: Path,
-    rr_names: tuple[str, ...] = (),
-) -> LossParts:
-    """The scaler, weights and record classes of the ``fit`` beats, and with ``rhythm_expert``
-    the expert: read from ``folder/expert.pt`` when a cut-off run left one, else fitted."""
-    scaler = RRScaler.fit(beats.rr[fit])
-    weights = beat_class_weights(beats.class_counts(fit), config.class_weighting)
-    fit_records = np.unique(beats.record_index[fit])  # the record head's classes
-    record_class = np.zeros(len(beats.records), dtype=np.int64)
-    record_class[fit_records] = np.arange(len(fit_records))
-    expert = None
-    if config.rhythm_expert:
-        path = folder / EXPERT_NAME
-        rng = np.random.default_rng([config.seed, 0])  # the epochs draw from [seed, epoch]
-        runs = _s_runs(beats.labels[fit], config)
-        rr = scaler(_training_rr(beats.rr[fit], rr_names, config.rebase_share, rng, runs)[0])
-        labels = torch.from_numpy(beats.labels[fit])
-        if path.exists():
-            expert = RhythmExpert(rr.shape[1], len(AAMI_CLASSES), s_by_timing=config.s_by_timing)
-            expert.load_state_dict(torch.load(path, weights_only=True))
-            expert.requires_grad_(False).eval()
-        else:
-            expert = fit_rhythm_expert(
-                rr, labels, weights, len(AAMI_CLASSES), config.seed, config.s_by_timing
-            )
-            folder.mkdir(parents=True, exist_ok=True)
-            torch.save(expert.state_dict(), path)
-        expert.weight = config.expert_weight
-    templates = None
-    if config.rebase_template:
-        s = AAMI_CLASSES.index("S")
-        n_records = len(beats.records)
-        templates = s_templates(beats.windows, beats.labels, beats.record_index, fit, s, n_records)
-    return LossParts(scaler, weights, record_class, expert, rr_names, templates)
 
 
 def train_beat_model(
@@ -350,39 +183,36 @@ def train_beat_model(
     torch.manual_seed(config.seed)
     network = build_network(network_settings)
     model = _model_to_train(network, beats, fit, config)
-    parts = _loss_parts(beats, fit, config, folder, rr_names)
-    optimiser = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    parts = loss_parts(beats, fit, config, folder, rr_names)
     epoch_size = (config.epoch_beats or len(fit)) if config.samples else len(fit)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser,
-        max_lr=config.learning_rate,
-        total_steps=config.epochs * (epoch_size // config.batch_size),
-    )
-    checkpoint = folder / CHECKPOINT_NAME
-    identity = {"settings": to_plain(config)}
-    state = TrainingState.start(model)
-    if checkpoint.exists():
-        state = load_checkpoint(checkpoint, identity, model, optimiser, scheduler)
-        log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
-    trained = TrainedBeatModel(network, parts.scaler, state.history, folder, parts.expert)
-    for epoch in range(state.epochs_done + 1, config.epochs + 1):
-        started = time.perf_counter()
-        loss = _train_epoch(model, beats, fit, parts, config, optimiser, scheduler, epoch, progress)
+    optimisation = one_cycle(model.parameters(), config, epoch_size // config.batch_size)
+    checkpoint = Checkpoint(folder / CHECKPOINT_NAME, {"settings": to_plain(config)})
+    state = checkpoint.resume(model, optimisation) or TrainingState.start(model)
+    if state.epochs_done:
+        log.info("resuming from %s after epoch %d", checkpoint.path, state.epochs_done)
+
+    def finish(epoch: int, loss: float, started: float) -> bool:
+        """Score the validation beats, save the epoch's weights and their logits, keep it."""
         logits = predict_logits(network, beats, validation, parts.scaler, parts.expert)
         score = selection_score(beats.labels[validation], logits.argmax(axis=1))
-        seconds = time.perf_counter() - started
-        state.history.append({"epoch": epoch, "loss": loss, "val_macro_f1": score, "s": seconds})
-        log.info(
-            "epoch %d: loss %.4f, validation macro F1 %.4f, %.0f s", epoch, loss, score, seconds
-        )
-        trained.epoch_file(epoch).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {"network": network.state_dict(), "validation_logits": torch.from_numpy(logits)},
-            trained.epoch_file(epoch),
-        )
+        entry = BeatEpochLog(epoch, loss, score, time.perf_counter() - started)
+        state.history.append(entry.to_plain())
+        log.info("epoch %d: loss %.4f, validation macro F1 %.4f, %.0f s", epoch, loss, score,
+                 entry.seconds)  # fmt: skip
+        path = epoch_file(folder, epoch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"network": network.state_dict(), "validation_logits": torch.from_numpy(logits)},
+                   path)  # fmt: skip
         state.end_epoch(epoch, score, model, defined=False)  # keeps the last epoch
-        save_checkpoint(checkpoint, identity, state, model, optimiser, scheduler)
+        return True
+
+    train_epochs(
+        state,
+        config.epochs,
+        lambda epoch: _train_epoch(model, beats, fit, parts, config, optimisation, epoch, progress),
+        finish,
+        save=lambda state: checkpoint.save(state, model, optimisation),
+    )
     network.eval()
-    return trained
+    history = [BeatEpochLog.from_plain(entry) for entry in state.history]
+    return TrainedBeatModel(network, parts.scaler, history, folder, parts.expert)

@@ -7,8 +7,9 @@ A checkpoint is written after every epoch so that a killed run can resume.
 
 :func:`train_model` reads as its steps: join the devices and process group, split off the
 validation records, set up the loader and optimiser, then per epoch train, validate and keep the
-best, and finally hand back the best epoch's network. An epoch's own steps (batches, loss,
-optimiser) are in :mod:`seecgnet.training.steps`.
+best, and finally hand back the best epoch's network. An epoch's own steps (batches, loss) are in
+:mod:`seecgnet.training.steps`; the optimiser, its schedule, the step, the epochs and the checkpoint
+are the training core that every loop of the package shares (:mod:`seecgnet.training.optimisation`).
 """
 
 from __future__ import annotations
@@ -39,14 +40,10 @@ from seecgnet.trained.curves import EpochLog
 from seecgnet.trained.decision import decide, decision_for
 from seecgnet.trained.settings import Settings
 from seecgnet.training.averaging import WeightAverage
-from seecgnet.training.checkpoint import (
-    CHECKPOINT_NAME,
-    TrainingState,
-    load_checkpoint,
-    save_checkpoint,
-)
+from seecgnet.training.checkpoint import CHECKPOINT_NAME, TrainingState
 from seecgnet.training.distributed import ProcessGroup, barrier, distribute, join_device
 from seecgnet.training.loss import class_weights
+from seecgnet.training.optimisation import Checkpoint, one_cycle, train_epochs
 from seecgnet.training.pretrained import load_lead_shared
 from seecgnet.training.steps import TrainingRun, fp16_scaler, train_epoch
 
@@ -132,41 +129,41 @@ def train_model(
     if age_stats is None:
         age_stats = AgeStatistics.from_ages(store.ages[fit_indices])
     run = _set_up(store, settings, fit_indices, val_indices, age_stats, group, device)
-    checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
-    identity = _identity(store, settings, run)
+    checkpoint = None
+    if checkpoint_dir is not None:
+        identity = _identity(store, settings, run)
+        checkpoint = Checkpoint(Path(checkpoint_dir) / CHECKPOINT_NAME, identity)
     state = TrainingState.start(run.evaluated)
-    if resume and checkpoint is not None and checkpoint.exists():
-        state = load_checkpoint(
-            checkpoint, identity, run.network, run.optimiser, run.scheduler, device, run.average
-        )
-        log.info("resuming from %s after epoch %d", checkpoint, state.epochs_done)
+    if resume and checkpoint is not None:
+        resumed = checkpoint.resume(run.network, run.optimisation, device, run.average)
+        if resumed is not None:
+            state = resumed
+            log.info("resuming from %s after epoch %d", checkpoint.path, state.epochs_done)
 
     predictor = Predictor(
         [run.evaluated], classes, settings.signal, settings.decision, age_stats, device=device
     )
-    for epoch in range(state.epochs_done + 1, config.epochs + 1):
-        started = time.perf_counter()
-        loss = train_epoch(run, settings, epoch, progress)
+
+    def finish(epoch: int, loss: float, started: float) -> bool:
         if not group.is_main:  # rank 0 alone validates, logs and writes checkpoints
-            state.epochs_done = epoch
-            barrier(group)
-            continue
+            return False
         score, defined, probabilities = _validate(run, predictor, store, classes, settings)
         entry = EpochLog(epoch, loss, score, time.perf_counter() - started)
         _log_epoch(entry, config.epochs)
         state.history.append(dataclasses.asdict(entry))
         state.end_epoch(epoch, score, run.evaluated, defined, probabilities)
-        if checkpoint is not None:
-            save_checkpoint(
-                checkpoint,
-                identity,
-                state,
-                run.network,
-                run.optimiser,
-                run.scheduler,
-                run.average,
-            )
-        barrier(group)
+        return True
+
+    train_epochs(
+        state,
+        config.epochs,
+        lambda epoch: train_epoch(run, settings, epoch, progress),
+        finish,
+        save=None
+        if checkpoint is None
+        else lambda state: checkpoint.save(state, run.network, run.optimisation, run.average),
+        after=lambda: barrier(group),
+    )
     return _best_model(run, state, settings, classes, age_stats)
 
 
@@ -223,12 +220,6 @@ def _set_up(
         pin_memory=device.type == "cuda",
         seed=config.seed,
     )
-    optimiser = torch.optim.AdamW(
-        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=config.learning_rate, total_steps=config.epochs * len(loader)
-    )
     return TrainingRun(
         group=group,
         device=device,
@@ -239,9 +230,12 @@ def _set_up(
         windows=windows,
         sampler=sampler,
         loader=loader,
-        optimiser=optimiser,
-        scheduler=scheduler,
-        fp16_scaler=fp16_scaler(device, config.mixed_precision),
+        optimisation=one_cycle(
+            network.parameters(),
+            config,
+            len(loader),
+            fp16_scaler(device, config.mixed_precision),
+        ),
         weights=weights,
         average=(
             WeightAverage(network, config.average_epochs * len(loader))

@@ -1,6 +1,7 @@
 """One training epoch: a run's parts, its batches (in mixed precision on CUDA), the loss of each
-batch (hard-mined weighted BCE, with subset distillation where the settings ask), and the optimiser
-and schedule steps. :mod:`seecgnet.training.loop` sets a run up and validates after each epoch.
+batch (hard-mined weighted BCE, with subset distillation where the settings ask), stepped by the
+training core (:mod:`seecgnet.training.optimisation`). :mod:`seecgnet.training.loop` sets a run up
+and validates after each epoch.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from seecgnet.trained.settings import Settings
 from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.distributed import ProcessGroup
 from seecgnet.training.loss import hard_mining_bce, smoothed_targets
+from seecgnet.training.optimisation import Optimisation, train_pass
 
 
 @dataclass(eq=False)
@@ -36,9 +38,7 @@ class TrainingRun:
     windows: TrainingWindows
     sampler: DistributedSampler | None
     loader: DataLoader
-    optimiser: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    fp16_scaler: torch.amp.GradScaler
+    optimisation: Optimisation  # the optimiser, its schedule and the float16 gradient scaler
     weights: torch.Tensor
     average: WeightAverage | None = None  # the weight average, validated and kept in its place
 
@@ -80,7 +80,6 @@ def train_epoch(run: TrainingRun, settings: Settings, epoch: int, progress: bool
     run.windows.set_epoch(epoch)
     if run.sampler is not None:
         run.sampler.set_epoch(epoch)
-    losses = []
     bar = tqdm(
         batches(run.loader, run.device),
         total=len(run.loader),
@@ -88,18 +87,14 @@ def train_epoch(run: TrainingRun, settings: Settings, epoch: int, progress: bool
         disable=not progress or not run.group.is_main,
         leave=False,
     )
-    for batch in bar:
-        loss = batch_loss(run, settings, batch)
-        run.optimiser.zero_grad(set_to_none=True)
-        run.fp16_scaler.scale(loss).backward()
-        run.fp16_scaler.step(run.optimiser)
-        run.fp16_scaler.update()
-        run.scheduler.step()
-        if run.average is not None:
-            run.average.update(run.network)
-        losses.append(loss.item())
-        bar.set_postfix(loss=f"{np.mean(losses):.4f}")
-    return float(np.mean(losses))
+    average = run.average
+    return train_pass(
+        bar,
+        lambda batch: batch_loss(run, settings, batch),
+        run.optimisation,
+        after_step=None if average is None else lambda: average.update(run.network),
+        shown=lambda _, mean: bar.set_postfix(loss=f"{mean:.4f}"),
+    )
 
 
 def batch_loss(

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seecgnet.mitbih import pretrain as command
-from seecgnet.mitbih.pretraining import (
+from seecgnet.mitbih.lead_shared import (
     LeadSharedEncoder,
     Recording,
     pretrain,
@@ -91,8 +91,8 @@ def pretrained_file(records: Path, out: Path, network: NetworkSettings = SMALL) 
     recordings = [read_recording(records / f"10{k}", 500) for k in range(3)]
     settings = PretrainSettings(epochs=2, windows_per_record=4, batch_size=4, holdout_every=3)
     encoder, history = pretrain(recordings, network, settings, progress=False)
-    assert len(history) == 2 and np.isfinite(history[-1]["loss"])
-    save_lead_shared(encoder, out, {"history": history})
+    assert [entry.epoch for entry in history] == [1, 2] and np.isfinite(history[-1].loss)
+    save_lead_shared(encoder, out, {"history": [entry.to_plain() for entry in history]})
     return out
 
 
@@ -164,3 +164,20 @@ def test_a_real_mitbih_record_reads_at_500_hz():
     assert recording.signal.shape == (2, -(-650000 * 500 // 360))  # ceil, as resample_poly
     assert len(recording.beat_samples) > 2000
     assert set(np.unique(recording.beat_classes)) <= {0, 1, 2, 3, 4}
+
+
+def test_the_commands_usage_errors_are_one_line_and_a_value_error_keeps_its_traceback(
+    tmp_path, capsys, monkeypatch
+):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert command.main([str(empty), str(tmp_path / "out.pt"), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("pretrain: error: ") and "no records" in error and "\n" not in error
+
+    def broken(*args, **kwargs):
+        raise ValueError("a numpy bug")
+
+    monkeypatch.setattr("seecgnet.mitbih.beats.find_records", broken)
+    with pytest.raises(ValueError, match="a numpy bug"):
+        command.main([str(empty), str(tmp_path / "out.pt"), "--quiet"])

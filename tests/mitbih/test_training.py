@@ -7,13 +7,7 @@ import pytest
 import torch
 
 from seecgnet.mitbih.adversary import GradientReversal, SubjectAdversary
-from seecgnet.mitbih.beats import Beats, read_beats
-from seecgnet.mitbih.network import beat_settings_for
-from seecgnet.mitbih.rebasing import s_templates
-from seecgnet.mitbih.rhythm import rr_feature_names
-from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
-from seecgnet.mitbih.settings import BeatSettings, BeatTrainSettings
-from seecgnet.mitbih.training import (
+from seecgnet.mitbih.beat_loss import (
     MIN_CLASS_BEATS,
     BeatTrainingError,
     LossParts,
@@ -23,8 +17,14 @@ from seecgnet.mitbih.training import (
     beat_class_weights,
     beat_loss,
     epoch_order,
-    predict_logits,
 )
+from seecgnet.mitbih.beats import Beats, read_beats
+from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.rebasing import s_templates
+from seecgnet.mitbih.rhythm import rr_feature_names
+from seecgnet.mitbih.rhythm_expert import RhythmExpert, fit_rhythm_expert
+from seecgnet.mitbih.settings import BeatSettings, BeatTrainSettings
+from seecgnet.mitbih.training import predict_logits
 from seecgnet.models.registry import build_network
 from seecgnet.trained.settings import SettingsError
 from tests.mitbih.records import rhythm, write_record

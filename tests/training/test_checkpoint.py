@@ -11,12 +11,14 @@ import pytest
 import torch
 from torch import nn
 
+from seecgnet.trained.settings import OptimiserSettings
 from seecgnet.training.checkpoint import (
     CheckpointError,
     TrainingState,
     load_checkpoint,
     save_checkpoint,
 )
+from seecgnet.training.optimisation import one_cycle
 
 IDENTITY = {"settings": {"epochs": 3, "seed": 0}, "records": {"fit": ["A", "B"]}}
 
@@ -26,12 +28,12 @@ def _parts(
 ) -> tuple[nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     torch.manual_seed(seed)
     network = nn.Linear(4, 2)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=1e-3)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=1e-3, total_steps=10)
-    network(torch.randn(3, 4)).sum().backward()
-    optimiser.step()
-    scheduler.step()
-    return network, optimiser, scheduler
+    # the training core's optimiser: AdamW, one cycle over 10 steps, one step taken
+    optimisation = one_cycle(
+        network.parameters(), OptimiserSettings(epochs=1, learning_rate=1e-3), 10
+    )
+    optimisation.step(network(torch.randn(3, 4)).sum())
+    return network, optimisation.optimiser, optimisation.scheduler
 
 
 def test_a_saved_state_comes_back_whole(tmp_path):

@@ -1,4 +1,5 @@
-"""The benchmark's results as CSV, Markdown and a confusion-matrix figure (PNG)."""
+"""The benchmark's results files: results.csv, results.md and confusion.png (a confusion-matrix
+figure), from each network's scores."""
 
 from __future__ import annotations
 

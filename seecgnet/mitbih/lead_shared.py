@@ -1,4 +1,5 @@
-"""Pre-training SE-ECGNet's lead-shared layers on the MIT-BIH Arrhythmia Database's beat labels.
+"""Pre-training SE-ECGNet's lead-shared layers on the MIT-BIH Arrhythmia Database's beat labels:
+the library of the command ``python -m seecgnet.mitbih.pretrain``.
 
 SE-ECGNet's stem and its branches' 2-D blocks read every lead alike with the same (1, k) kernels,
 so they can learn from a database of any number of leads. Here they learn from MIT-BIH's 48
@@ -39,6 +40,8 @@ from seecgnet.mitbih.beats import AAMI_OF_SYMBOL, BeatError, _mlii_first, read_a
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
 from seecgnet.models.seecgnet import Stem, se_residual_stack
 from seecgnet.models.settings import NetworkSettings
+from seecgnet.training.checkpoint import TrainingState
+from seecgnet.training.optimisation import Optimisation, one_cycle, train_epochs, train_pass
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,29 @@ class LeadSharedEncoder(nn.Module):
         return self.head(torch.cat(pooled, dim=1))
 
 
+@dataclass(frozen=True)
+class PretrainEpochLog:
+    """One epoch of pre-training: its mean batch loss, its time, and the held-out windows' AUROC
+    of each AAMI class (NaN where undefined)."""
+
+    epoch: int
+    loss: float
+    seconds: float
+    auroc: tuple[float, ...]
+
+    def to_plain(self) -> dict[str, float]:
+        """As the pre-trained file's ``history`` has always held it: ``auroc_N``, ``auroc_S``, ..."""
+        plain = {"epoch": self.epoch, "loss": self.loss, "seconds": self.seconds}
+        return plain | {
+            f"auroc_{c}": float(a) for c, a in zip(AAMI_CLASSES, self.auroc, strict=True)
+        }
+
+    @classmethod
+    def from_plain(cls, entry: dict[str, float]) -> PretrainEpochLog:
+        auroc = tuple(entry[f"auroc_{c}"] for c in AAMI_CLASSES)
+        return cls(int(entry["epoch"]), entry["loss"], entry["seconds"], auroc)
+
+
 def holdout_split(names: list[str], every: int) -> tuple[list[int], list[int]]:
     """Indices of the training and the held-out records (every ``every``-th, from the first)."""
     held = list(range(0, len(names), every))
@@ -152,7 +178,7 @@ def pretrain(
     network_settings: NetworkSettings,
     settings: PretrainSettings,
     progress: bool = True,
-) -> tuple[LeadSharedEncoder, list[dict[str, float]]]:
+) -> tuple[LeadSharedEncoder, list[PretrainEpochLog]]:
     """Train the lead-shared layers on the recordings' windows; the encoder and each epoch's log
     (training loss, the held-out windows' AUROC per class where defined)."""
     torch.manual_seed(settings.seed)
@@ -165,32 +191,30 @@ def pretrain(
     held_x, held_y = tiled_windows([recordings[k] for k in held], window)
     encoder = LeadSharedEncoder(network_settings)
     steps = -(-len(fit) * settings.windows_per_record // settings.batch_size)
-    optimiser = torch.optim.AdamW(
-        encoder.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
-    )
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=settings.learning_rate, total_steps=settings.epochs * steps
-    )
-    history = []
-    for epoch in range(1, settings.epochs + 1):
-        started = time.perf_counter()
+    optimisation = one_cycle(encoder.parameters(), settings, steps)
+    state = TrainingState(best_state={})  # the last epoch is kept: no checkpoint, no best
+
+    def train(epoch: int) -> float:
         x, y = drawn_windows([recordings[k] for k in fit], settings.windows_per_record, window, rng)
-        loss = _epoch(encoder, optimiser, schedule, x, y, settings.batch_size, rng, progress)
+        return _epoch(encoder, optimisation, x, y, settings.batch_size, rng, progress)
+
+    def finish(epoch: int, loss: float, started: float) -> bool:
         auroc = _held_out_auroc(encoder, held_x, held_y, settings.batch_size)
-        entry = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - started}
-        entry.update({f"auroc_{c}": a for c, a in zip(AAMI_CLASSES, auroc, strict=True)})
-        history.append(entry)
+        entry = PretrainEpochLog(epoch, loss, time.perf_counter() - started, tuple(auroc))
+        state.history.append(entry.to_plain())
         shown = ", ".join(f"{c} {a:.3f}" for c, a in zip(AAMI_CLASSES, auroc, strict=True))
         log.info("epoch %d/%d: loss %.4f, held-out AUROC %s, %.0f s", epoch, settings.epochs,
-                 loss, shown, entry["seconds"])  # fmt: skip
+                 loss, shown, entry.seconds)  # fmt: skip
+        return True
+
+    train_epochs(state, settings.epochs, train, finish)
     encoder.eval()
-    return encoder, history
+    return encoder, [PretrainEpochLog.from_plain(entry) for entry in state.history]
 
 
 def _epoch(
     encoder: LeadSharedEncoder,
-    optimiser: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler,
+    optimisation: Optimisation,
     x: np.ndarray,
     y: np.ndarray,
     batch_size: int,
@@ -200,19 +224,16 @@ def _epoch(
     """One pass over the drawn windows in random batches; the mean batch loss."""
     encoder.train()
     order = rng.permutation(len(x))
-    losses = []
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc="pre-training", disable=not progress, leave=False):
+    starts = range(0, len(order), batch_size)
+
+    def loss_of(start: int) -> torch.Tensor:
         interrupts.check()
         chosen = order[start : start + batch_size]
         logits = encoder(torch.from_numpy(x[chosen]))
-        loss = nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y[chosen]))
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        losses.append(loss.item())
-    return float(np.mean(losses))
+        return nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y[chosen]))
+
+    bar = tqdm(starts, desc="pre-training", disable=not progress, leave=False)
+    return train_pass(bar, loss_of, optimisation)
 
 
 @torch.no_grad()
