@@ -22,7 +22,8 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import DestinationError, os_error_text
+from seecgnet.destinations import os_error_text
+from seecgnet.errors import SeecgnetError
 
 log = logging.getLogger("driver")
 
@@ -85,10 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _predict(args: argparse.Namespace) -> int:
     # imported once the arguments are known good: torch takes seconds to load
-    from seecgnet.device import DeviceError, resolve_device
-    from seecgnet.io.records import RecordError
-    from seecgnet.model_folder import ModelFolderError
-    from seecgnet.pipeline import NoRecordsError, PredictionError, predict_folder
+    from seecgnet.device import resolve_device
+    from seecgnet.pipeline import predict_folder
 
     try:
         device = resolve_device(args.device)
@@ -100,14 +99,7 @@ def _predict(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             workers=args.workers,
         )
-    except (
-        DestinationError,
-        DeviceError,
-        ModelFolderError,
-        RecordError,
-        NoRecordsError,
-        PredictionError,
-    ) as error:
+    except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"driver.py: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:  # an output folder that cannot be written, a disk that is full

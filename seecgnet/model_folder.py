@@ -35,6 +35,7 @@ from seecgnet.destinations import (
     check_not_the_current_folder,
     remove_own_files,
 )
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.decision import DecisionSettings
 from seecgnet.inference.prediction import EnsembleRule, Predictor
 from seecgnet.models.registry import build_network
@@ -49,7 +50,7 @@ _WEIGHTS_NAME = re.compile(r"weights(_fold[0-9]+)?\.pt")
 log = logging.getLogger(__name__)
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(SeecgnetError, ValueError):
     """A model folder is missing, incomplete or corrupt; the message names the file."""
 
 

@@ -24,6 +24,7 @@ from seecgnet.data.dataset import ReadFailure, RecordStore, load_store
 from seecgnet.data.folds import iterative_stratification, validation_split
 from seecgnet.data.signals import AgeStatistics, SignalSettings
 from seecgnet.destinations import DestinationError, check_folder_destination
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.decision import DecisionRule
 from seecgnet.inference.prediction import (
     EnsembleRule,
@@ -53,15 +54,15 @@ from seecgnet.training.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class NothingToTrainError(ValueError):
+class NothingToTrainError(SeecgnetError, ValueError):
     """The data folder holds no readable record."""
 
 
-class NoRecordsError(ValueError):
+class NoRecordsError(SeecgnetError, ValueError):
     """The input folder holds no record header at all."""
 
 
-class PredictionError(RuntimeError):
+class PredictionError(SeecgnetError, RuntimeError):
     """Records keep failing in the network: the model or the machine is at fault, not the data."""
 
 

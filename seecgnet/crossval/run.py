@@ -45,6 +45,7 @@ from seecgnet.data.folds import (
     validation_split,
 )
 from seecgnet.destinations import remove_own_files
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.decision import DecisionRule
 from seecgnet.inference.prediction import lead_set_probabilities
 from seecgnet.inference.thresholds import tune_class_thresholds, tune_lead_set_divisors
@@ -68,7 +69,7 @@ LEAD_SET_KEY = "lead_set_"
 STRATIFIED, BY_SOURCE = "stratified", "source"
 
 
-class CrossValError(ValueError):
+class CrossValError(SeecgnetError, ValueError):
     """The work folder does not fit the data (another data set's folds, say)."""
 
 

@@ -17,6 +17,7 @@ from seecgnet.cli import (
     setup_logging,
 )
 from seecgnet.destinations import DestinationError, check_file_destination, os_error_text
+from seecgnet.errors import SeecgnetError
 
 log = logging.getLogger("seecgnet.report")
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         out = _report_file(args.record, args.out)
-    except DestinationError as error:
+    except SeecgnetError as error:
         print(f"seecgnet.report: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     return _report(args, out)
@@ -67,10 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _report(args: argparse.Namespace, out: Path) -> int:
     # imported once the arguments are known good: torch takes seconds to load
-    from seecgnet.device import DeviceError, resolve_device
-    from seecgnet.io.records import RecordError, read_record
-    from seecgnet.model_folder import ModelFolderError, load_model
-    from seecgnet.report.page import ReportError, build_report, save_report
+    from seecgnet.device import resolve_device
+    from seecgnet.io.records import read_record
+    from seecgnet.model_folder import load_model
+    from seecgnet.report.page import build_report, save_report
 
     started = time.perf_counter()
     try:
@@ -78,7 +79,7 @@ def _report(args: argparse.Namespace, out: Path) -> int:
         record = read_record(args.record)
         report = build_report(loaded, record)
         save_report(report, out)
-    except (DeviceError, ModelFolderError, RecordError, ReportError) as error:
+    except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"seecgnet.report: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

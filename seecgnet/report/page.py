@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from seecgnet.data.signals import lead_presence
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.decision import DecisionRule
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, to_standard_leads
 from seecgnet.model_folder import LoadedModel
@@ -58,7 +59,7 @@ _OVERVIEW_MM = 24.0
 _HEATMAP_MM = 86.0
 
 
-class ReportError(ValueError):
+class ReportError(SeecgnetError, ValueError):
     """A report cannot be written (an output name of an unknown kind, say)."""
 
 

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.decision import DecisionRule, DecisionSettings
 from seecgnet.models.settings import ARCHITECTURES, ModelSettings, NetworkSettings
 
 
-class SettingsError(ValueError):
+class SettingsError(SeecgnetError, ValueError):
     """A settings file or value is wrong."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
+from seecgnet.errors import SeecgnetError
 from seecgnet.io.records import STANDARD_LEADS, Sex
 
 __all__ = ["SAMPLE_BYTES", "SAMPLE_DTYPE", "CacheError", "CachedRecord", "CachedStore"]
@@ -31,7 +32,7 @@ _N_LEADS = len(STANDARD_LEADS)
 SAMPLE_BYTES = _N_LEADS * SAMPLE_DTYPE.itemsize  # one sample of every lead
 
 
-class CacheError(RuntimeError):
+class CacheError(SeecgnetError, RuntimeError):
     """A cache file is not what its index says, or changed while a store was reading it."""
 
 
