@@ -16,6 +16,7 @@ from seecgnet.cli import (
     EXIT_OK,
     EXIT_RECORDS_FAILED,
     EXIT_USAGE,
+    add_device_option,
     default_reading_workers,
     interruptible,
     script_parser,
@@ -60,11 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the outputs, created once the model has loaded; an existing NAME.csv "
         "there is replaced only if it is a challenge output file of record NAME",
     )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        help="'auto' (CUDA when present), 'cpu', 'cuda' (default: %(default)s)",
-    )
+    add_device_option(parser)
     parser.add_argument(
         "--strict", action="store_true", help="exit non-zero if any record could not be read"
     )

@@ -125,7 +125,7 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
         type=architecture_list,
         metavar="LIST",
         help="run these networks through the same folds, one after the other, e.g. "
-        "seecgnet,baseline,resnext,resnest: SE-ECGNet's folds in WORKDIR itself, each other's in "
+        f"{','.join(ARCHITECTURES)}: SE-ECGNet's folds in WORKDIR itself, each other's in "
         "WORKDIR/NAME; a --settings file sets its own architecture's network, the others take "
         "their defaults (default: --architecture's network alone)",
     )

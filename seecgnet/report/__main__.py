@@ -12,6 +12,7 @@ from seecgnet.cli import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    add_device_option,
     interruptible,
     script_parser,
     setup_logging,
@@ -58,11 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output file, .png, .pdf or .html by its suffix, replaced if it exists (default: "
         "NAME_report.png here, which must not exist yet)",
     )
-    parser.add_argument(
-        "--device",
-        default="cpu",
-        help="'cpu', 'cuda' or 'auto' (CUDA when present) (default: %(default)s)",
-    )
+    add_device_option(parser)
     return parser
 
 
