@@ -6,8 +6,8 @@
     python evaluate_12ECG_score.py LABELS OUTPUTS scores.csv class_scores.csv
 
 The files are written exactly as the official 2020 scorer writes them. The method lives in
-``seecgnet.scoring``; ``from evaluate_12ECG_score import evaluate_12ECG_score`` works as with the
-official script.
+``seecgnet.challenge.scoring``; ``from evaluate_12ECG_score import evaluate_12ECG_score`` works as
+with the official script.
 """
 
 from __future__ import annotations

@@ -235,7 +235,7 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
         default=None,
         help="the network, at its default size: "
         + ", ".join(f"{name} ({title})" for name, title in ARCHITECTURE_NAMES.items())
-        + " (default: seecgnet)",
+        + f" (default: {Settings.architecture})",
     )
     group.add_argument(
         "--decision",

@@ -1,7 +1,7 @@
 """The report page: title, the ECG on paper, the diagnoses, and the lead × class occlusion map.
 
-:func:`build_report` runs the model (see explain.py); :func:`draw_report` lays the page out in
-millimetres so that the ECG keeps its 25 mm/s and 10 mm/mV when printed at 100 %;
+:func:`build_report` runs the model (see :mod:`seecgnet.report.explain`); :func:`draw_report` lays
+the page out in millimetres so that the ECG keeps its 25 mm/s and 10 mm/mV when printed at 100 %;
 :func:`save_report` writes PNG, PDF or HTML (the PNG embedded, the diagnoses as an HTML table).
 """
 
