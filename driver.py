@@ -16,13 +16,15 @@ from seecgnet.cli import (
     EXIT_OK,
     EXIT_RECORDS_FAILED,
     EXIT_USAGE,
+    add_device_option,
     default_reading_workers,
     interruptible,
     script_parser,
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import DestinationError, os_error_text
+from seecgnet.destinations import os_error_text
+from seecgnet.errors import SeecgnetError
 
 log = logging.getLogger("driver")
 
@@ -59,11 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the outputs, created once the model has loaded; an existing NAME.csv "
         "there is replaced only if it is a challenge output file of record NAME",
     )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        help="'auto' (CUDA when present), 'cpu', 'cuda' (default: %(default)s)",
-    )
+    add_device_option(parser)
     parser.add_argument(
         "--strict", action="store_true", help="exit non-zero if any record could not be read"
     )
@@ -85,10 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _predict(args: argparse.Namespace) -> int:
     # imported once the arguments are known good: torch takes seconds to load
-    from seecgnet.device import DeviceError, resolve_device
-    from seecgnet.inference.driver import NoRecordsError, PredictionError, predict_folder
-    from seecgnet.io.records import RecordError
-    from seecgnet.trained.folder import ModelFolderError
+    from seecgnet.device import resolve_device
+    from seecgnet.inference.driver import predict_folder
 
     try:
         device = resolve_device(args.device)
@@ -100,14 +96,7 @@ def _predict(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             workers=args.workers,
         )
-    except (
-        DestinationError,
-        DeviceError,
-        ModelFolderError,
-        RecordError,
-        NoRecordsError,
-        PredictionError,
-    ) as error:
+    except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"driver.py: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:  # an output folder that cannot be written, a disk that is full

@@ -6,8 +6,8 @@
     python evaluate_12ECG_score.py LABELS OUTPUTS scores.csv class_scores.csv
 
 The files are written exactly as the official 2020 scorer writes them. The method lives in
-``seecgnet.scoring``; ``from evaluate_12ECG_score import evaluate_12ECG_score`` works as with the
-official script.
+``seecgnet.challenge.scoring``; ``from evaluate_12ECG_score import evaluate_12ECG_score`` works as
+with the official script.
 """
 
 from __future__ import annotations
@@ -17,11 +17,8 @@ import logging
 import sys
 from pathlib import Path
 
-from seecgnet.challenge.classes import WeightsFileError, load_scored_classes
-from seecgnet.challenge.outputs import OutputFileError
+from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.scoring import (
-    ChallengeFilesError,
-    LabelFileError,
     evaluate_12ECG_score,
     format_class_scores,
     format_scores,
@@ -29,6 +26,7 @@ from seecgnet.challenge.scoring import (
 )
 from seecgnet.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, interruptible, script_parser
 from seecgnet.destinations import DestinationError, check_file_destination
+from seecgnet.errors import SeecgnetError
 
 __all__ = ["evaluate_12ECG_score", "main"]
 
@@ -50,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         _check_score_files(args)
-    except DestinationError as error:
+    except SeecgnetError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     return _score(args, parser.prog)
@@ -76,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _score(args: argparse.Namespace, prog: str) -> int:
     try:
         scores = score_directories(args.labels, args.outputs, load_scored_classes(args.weights))
-    except (ChallengeFilesError, LabelFileError, OutputFileError, WeightsFileError) as error:
+    except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.scores_csv is None:

@@ -22,8 +22,9 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import DestinationError, os_error_text
-from seecgnet.trained.settings import Settings, SettingsError
+from seecgnet.destinations import os_error_text
+from seecgnet.errors import SeecgnetError
+from seecgnet.trained.settings import Settings
 
 log = logging.getLogger("train_model")
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)
-    except (SettingsError, ValueError) as error:
+    except SeecgnetError as error:
         parser.error(str(error))
     setup_logging()
     return _train(args, settings)
@@ -84,14 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     # imported once the arguments are known good: torch takes seconds to load
-    from seecgnet.device import DeviceError, resolve_device
-    from seecgnet.io.records import RecordError
+    from seecgnet.device import resolve_device
     from seecgnet.trained.ensemble import EnsembleRule
-    from seecgnet.training.checkpoint import CheckpointError
     from seecgnet.training.data_folder import train_folder
     from seecgnet.training.distributed import leave_process_group
-    from seecgnet.training.pretrained import PretrainedError
-    from seecgnet.training.ship import NothingToTrainError
 
     try:
         resolve_device(settings.training.device)  # before any record is read
@@ -105,15 +102,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
             progress=not args.quiet,
             cache_dir=cache_dir_from_args(args),
         )
-    except (
-        NothingToTrainError,
-        CheckpointError,
-        DestinationError,
-        DeviceError,
-        PretrainedError,
-        RecordError,
-        SettingsError,
-    ) as error:
+    except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"train_model.py: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

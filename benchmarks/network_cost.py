@@ -18,7 +18,12 @@ from pathlib import Path
 
 import torch
 
-NETWORKS = ("seecgnet", "baseline", "resnext", "resnest")
+# The package is used from a checkout rather than installed; find it beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from seecgnet.models.settings import ARCHITECTURES
+
+NETWORKS = tuple(ARCHITECTURES)
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,7 +47,6 @@ def windows_per_second(step: Callable[[], None], batch_size: int, repeats: int) 
 def measure(name: str, batch_size: int, repeats: int) -> str:
     """One line: parameters, multiply-adds per window, train and inference windows/s."""
     from seecgnet.models.registry import build_network, count_multiply_adds, count_parameters
-    from seecgnet.models.settings import ARCHITECTURES
     from seecgnet.training.loss import hard_mining_bce
 
     settings = ARCHITECTURES[name]()
@@ -75,8 +79,6 @@ def measure(name: str, batch_size: int, repeats: int) -> str:
 
 def main() -> None:
     args = parse_args()
-    # The package is used from a checkout rather than installed; find it beside this script.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}")
     for name in NETWORKS if args.network == "all" else (args.network,):
         print(measure(name, args.batch_size, args.repeats))

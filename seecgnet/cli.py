@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from seecgnet import interrupts
-from seecgnet.models.settings import ARCHITECTURES
+from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.decision import DECISIONS
 from seecgnet.trained.settings import (
     Settings,
@@ -169,6 +169,31 @@ def setup_logging(verbose: bool = False) -> None:
     )
 
 
+# Every command's --device: what it takes, and its default, the one training runs on.
+DEVICE_HELP = "'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'..."
+DEFAULT_DEVICE = TrainSettings.device
+
+
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    """--device, for a command that runs a trained model, with training's default."""
+    parser.add_argument(
+        "--device", default=DEFAULT_DEVICE, help=f"{DEVICE_HELP} (default: %(default)s)"
+    )
+
+
+# The options of train_model.py that set a training setting each: the TrainSettings field of
+# their name (--batch-size sets batch_size), its type, and what it is.
+TRAINING_OPTIONS: tuple[tuple[str, Callable[[str], object], str], ...] = (
+    ("epochs", whole_number(1), "passes over the data"),
+    ("batch_size", whole_number(1), "windows per step"),
+    ("learning_rate", float, "peak rate of the one-cycle schedule"),
+    ("seed", int, "seed for splits, windows and weights"),
+    ("device", str, DEVICE_HELP),
+    ("workers", whole_number(0), "data loader worker processes"),
+    ("validation_fraction", float, "training records held out to pick the best epoch"),
+)
+
+
 def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options of train_model.py, shared with cross-validation.
 
@@ -176,26 +201,13 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     """
     defaults = TrainSettings()
     group = parser.add_argument_group("training")
-    for flag, kind, default, text in (
-        ("--epochs", whole_number(1), defaults.epochs, "passes over the data"),
-        ("--batch-size", whole_number(1), defaults.batch_size, "windows per step"),
-        ("--learning-rate", float, defaults.learning_rate, "peak rate of the one-cycle schedule"),
-        ("--seed", int, defaults.seed, "seed for splits, windows and weights"),
-        (
-            "--device",
-            str,
-            defaults.device,
-            "'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'...",
-        ),
-        ("--workers", whole_number(0), defaults.workers, "data loader worker processes"),
-        (
-            "--validation-fraction",
-            float,
-            defaults.validation_fraction,
-            "training records held out to pick the best epoch",
-        ),
-    ):
-        group.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default})")
+    for name, kind, text in TRAINING_OPTIONS:
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kind,
+            default=None,
+            help=f"{text} (default: {getattr(defaults, name)})",
+        )
     add_method_options(group)
     group.add_argument(
         "--settings",
@@ -221,8 +233,9 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
         "--architecture",
         choices=list(ARCHITECTURES),
         default=None,
-        help="SE-ECGNet, the plain 1-D ResNet baseline, or the paper's comparison networks "
-        "ResNeXt and ResNeSt, at their default sizes (default: seecgnet)",
+        help="the network, at its default size: "
+        + ", ".join(f"{name} ({title})" for name, title in ARCHITECTURE_NAMES.items())
+        + f" (default: {Settings.architecture})",
     )
     group.add_argument(
         "--decision",
@@ -254,17 +267,6 @@ def add_method_options(group: argparse._ArgumentGroup) -> None:
     )
 
 
-TRAINING_OPTIONS = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "seed",
-    "device",
-    "workers",
-    "validation_fraction",
-)
-
-
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The resolved settings: a settings file if given, then the options given on the command line."""
     base = Settings.load(args.settings) if args.settings else Settings()
@@ -276,7 +278,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             base, architecture=args.architecture, network=network, training=training
         )
     given = {
-        name: getattr(args, name) for name in TRAINING_OPTIONS if getattr(args, name) is not None
+        name: getattr(args, name)
+        for name, _, _ in TRAINING_OPTIONS
+        if getattr(args, name) is not None
     }
     base = dataclasses.replace(base, training=dataclasses.replace(base.training, **given))
     if args.decision:

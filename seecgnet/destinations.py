@@ -19,8 +19,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from seecgnet.errors import SeecgnetError
 
-class DestinationError(ValueError):
+
+class DestinationError(SeecgnetError, ValueError):
     """A path a command would write to is unsafe or unusable; the message names it and why."""
 
 

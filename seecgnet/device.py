@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from seecgnet.errors import SeecgnetError
 
-class DeviceError(ValueError):
+
+class DeviceError(SeecgnetError, ValueError):
     """The device asked for is not a device name, or this machine does not have it."""
 
 

@@ -7,7 +7,8 @@ class it has always been (mostly ``ValueError``), so that code catching that sti
 print a ``SeecgnetError`` as one line and exit 2; any other exception is a bug and keeps its
 traceback.
 
-The bottom layer: imports nothing.
+Below every layer (-1 in tests/test_layout.py's LAYERS), so that every part of the package, the
+bottom layer's ``io`` and ``challenge`` included, may import it; it imports nothing.
 """
 
 

@@ -2,7 +2,7 @@
 
 Every entry starts from a clean synthetic record (``write_synthetic_record`` with its defaults: 12
 leads in the standard order, 500 Hz, 10 s, age 60, male, ``#Dx: 426783006``) and spoils one thing.
-``outcome`` says what :func:`seecgnet.records.read_record` must make of it: a :class:`Readable`
+``outcome`` says what :func:`seecgnet.io.records.read_record` must make of it: a :class:`Readable`
 record with the fields that differ from the clean one and the one warning it logs, or an
 :class:`Unreadable` one with the file its RecordError names and the problem.
 """

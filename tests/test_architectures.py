@@ -2,6 +2,7 @@
 folder that rebuilds the same network, and run by the driver's code."""
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.cli import add_training_options, settings_from_args
-from seecgnet.data.signals import AgeStatistics
+from seecgnet.data.signals import N_DEMOGRAPHICS, AgeStatistics, SignalSettings
 from seecgnet.inference.driver import predict_folder
 from seecgnet.inference.loading import load_model
 from seecgnet.io.synthetic import write_synthetic_dataset
@@ -19,8 +20,10 @@ from seecgnet.models.settings import (
     ARCHITECTURES,
     BaselineSettings,
     NetworkSettings,
+    NetworkShape,
     ResNeStSettings,
     ResNeXtSettings,
+    register_architecture,
 )
 from seecgnet.trained.folder import ModelSummary, save_model
 from seecgnet.trained.settings import Settings, TrainSettings
@@ -100,3 +103,64 @@ def test_the_architecture_option_takes_that_networks_defaults_and_keeps_the_rest
     assert settings.architecture == architecture
     assert settings.network == ARCHITECTURES[architecture]()
     assert settings.training == TrainSettings(epochs=3)
+
+
+@pytest.fixture
+def registered_wide_baseline():
+    """An architecture registered for one test and removed after it: a wider plain ResNet under its
+    own name, with its own settings class, as a new architecture would be added."""
+    from seecgnet.models import settings as settings_module
+
+    @settings_module.register_architecture(
+        "wide_baseline", "wide 1-D ResNet", network="seecgnet.models.baseline.PlainResNet1d"
+    )
+    @dataclasses.dataclass(frozen=True)
+    class WideBaselineSettings(BaselineSettings):
+        block_channels: tuple[int, ...] = (16, 16)
+        block_stride_samples: tuple[int, ...] = (4, 4)
+
+    yield WideBaselineSettings
+    del settings_module.ARCHITECTURES["wide_baseline"]
+    del settings_module.ARCHITECTURE_NAMES["wide_baseline"]
+    del settings_module.NETWORK_CLASSES[WideBaselineSettings]
+
+
+def test_an_architecture_registered_once_reaches_settings_builder_and_command_lines(
+    registered_wide_baseline, tmp_path
+):
+    from seecgnet.crossval.__main__ import architecture_list
+
+    parser = argparse.ArgumentParser()
+    add_training_options(parser)
+    settings = settings_from_args(parser.parse_args(["--architecture", "wide_baseline"]))
+    assert settings.network == registered_wide_baseline()
+    settings.save(tmp_path / "settings.json")
+    assert Settings.load(tmp_path / "settings.json") == settings
+    network = build_network(settings.network)
+    assert type(network).__name__ == "PlainResNet1d"
+    same = build_network(BaselineSettings(block_channels=(16, 16), block_stride_samples=(4, 4)))
+    assert [p.shape for p in network.parameters()] == [p.shape for p in same.parameters()]
+    assert architecture_list("seecgnet,wide_baseline") == ["seecgnet", "wide_baseline"]
+    assert "wide_baseline (wide 1-D ResNet)" in " ".join(parser.format_help().split())
+
+
+def test_an_architecture_name_is_registered_once():
+    with pytest.raises(ValueError, match="registered twice"):
+        register_architecture("resnext", "ResNeXt", network="seecgnet.models.resnext.ResNeXt1d")(
+            ResNeXtSettings
+        )
+
+
+@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
+def test_every_architecture_takes_the_one_network_shape_first(architecture):
+    """The shape fields come from NetworkShape alone, first and in the order settings files hold
+    them, with the signal settings' window and the data's age and sex features."""
+    fields = [f.name for f in dataclasses.fields(ARCHITECTURES[architecture])]
+    shape = [f.name for f in dataclasses.fields(NetworkShape)]
+    assert shape == ["n_leads", "window_samples", "n_demographics", "n_classes"]
+    assert fields[:4] == shape
+    assert issubclass(ARCHITECTURES[architecture], NetworkShape)
+    default = ARCHITECTURES[architecture]()
+    assert (default.n_leads, default.n_classes) == (12, 24)
+    assert default.window_samples == SignalSettings().window_samples == 5000
+    assert default.n_demographics == N_DEMOGRAPHICS == 5

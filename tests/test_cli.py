@@ -214,3 +214,52 @@ def test_the_decision_options_choices_are_the_registered_rules():
     assert action.choices == [rule.value for rule in DECISIONS]
     for decision in DECISIONS.values():
         assert decision.summary in " ".join(action.help.split())
+
+
+def test_every_command_defaults_to_the_same_device_and_says_so_in_its_help():
+    import driver
+    import train_model
+    from seecgnet.cli import DEFAULT_DEVICE, settings_from_args
+    from seecgnet.crossval.__main__ import build_parser as crossval_parser
+    from seecgnet.report.__main__ import build_parser as report_parser
+    from seecgnet.trained.settings import TrainSettings
+
+    assert DEFAULT_DEVICE == TrainSettings().device == "auto"
+    assert driver.build_parser().parse_args(["m", "i", "o"]).device == "auto"
+    assert report_parser().parse_args(["m", "r"]).device == "auto"
+    for parser in (train_model.build_parser(), crossval_parser()):
+        assert settings_from_args(parser.parse_args(["d", "w"])).training.device == "auto"
+    for parser in (driver.build_parser(), report_parser(), train_model.build_parser()):
+        device_help = parser.format_help().split("--device DEVICE", 2)[-1].split("--", 1)[0]
+        assert "(default: auto)" in " ".join(device_help.split())
+
+
+def test_each_training_option_sets_the_training_setting_of_its_name():
+    import train_model
+    from seecgnet.cli import TRAINING_OPTIONS, settings_from_args
+    from seecgnet.trained.settings import TrainSettings
+
+    values = {
+        "epochs": "3",
+        "batch_size": "5",
+        "learning_rate": "0.01",
+        "seed": "7",
+        "device": "cpu",
+        "workers": "2",
+        "validation_fraction": "0.3",
+    }
+    assert [name for name, _, _ in TRAINING_OPTIONS] == list(values)
+    argv = ["d", "m"]
+    for name, value in values.items():
+        argv += [f"--{name.replace('_', '-')}", value]
+    training = settings_from_args(train_model.build_parser().parse_args(argv)).training
+    expected = TrainSettings(
+        epochs=3,
+        batch_size=5,
+        learning_rate=0.01,
+        seed=7,
+        device="cpu",
+        workers=2,
+        validation_fraction=0.3,
+    )
+    assert training == expected

@@ -21,7 +21,7 @@ LAYERS = {
     "seecgnet.io": 0,
     "seecgnet.challenge": 0,
     "seecgnet.device": 0,
-    "seecgnet.errors": 0,
+    "seecgnet.errors": -1,  # below everything: every part names its errors under its base
     "seecgnet.destinations": 0,
     "seecgnet.interrupts": 0,
     "seecgnet.data": 1,

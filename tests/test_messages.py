@@ -4,6 +4,8 @@ raw errno text or a torch message; Ctrl-C ends every command with one line sayin
 
 from __future__ import annotations
 
+import ast
+import importlib
 import os
 import signal
 import subprocess
@@ -15,13 +17,23 @@ import pytest
 import driver
 import evaluate_12ECG_score
 import train_model
+from seecgnet.challenge.scoring import ChallengeFilesError
+from seecgnet.challenge.sources import UnknownSourceError
 from seecgnet.cli import EXIT_INTERRUPTED
 from seecgnet.crossval import __main__ as crossval
+from seecgnet.crossval.folds import CrossValError
+from seecgnet.data.folds import FoldError
+from seecgnet.destinations import DestinationError
+from seecgnet.device import DeviceError
+from seecgnet.errors import SeecgnetError
+from seecgnet.inference.driver import PredictionError
+from seecgnet.io.headers import RecordError
 from seecgnet.io.synthetic import write_synthetic_dataset, write_synthetic_record
 from seecgnet.mitbih.__main__ import main as mitbih_main
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report.__main__ import main as report_main
-from seecgnet.trained.settings import Settings, TrainSettings
+from seecgnet.trained.folder import ModelFolderError
+from seecgnet.trained.settings import Settings, SettingsError, TrainSettings
 from tests.paths import ROOT
 
 TINY = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=1, batch_size=4))
@@ -57,6 +69,88 @@ def usage_error(capsys: pytest.CaptureFixture[str], main, argv: list[str]) -> st
 )
 def test_numbers_out_of_range_are_one_usage_line(capsys, command, argv, message):
     assert message in usage_error(capsys, command, argv)
+
+
+def _raises(error: Exception):
+    def fail(*_args, **_kwargs):
+        raise error
+
+    return fail
+
+
+# Where each command's work starts once its arguments are parsed, and the command's prefix.
+COMMAND_WORK = [
+    (crossval.main, ["d", "w"], "seecgnet.crossval.__main__.cross_validate", "crossval"),
+    (train_model.main, ["d", "m"], "seecgnet.training.data_folder.train_folder", "train_model.py"),
+    (driver.main, ["m", "i", "o"], "seecgnet.inference.driver.predict_folder", "driver.py"),
+    (report_main, ["m", "r.hea"], "seecgnet.inference.loading.load_model", "seecgnet.report"),
+]
+
+
+@pytest.mark.parametrize(("command", "argv", "target", "prefix"), COMMAND_WORK)
+def test_an_expected_error_inside_a_command_is_one_line_and_exit_2(
+    tmp_path, monkeypatch, capsys, command, argv, target, prefix
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(target, _raises(SeecgnetError("w: the thing is wrong")))
+    assert command(argv) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines[-1] == f"{prefix}: error: w: the thing is wrong"
+    assert "Traceback" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize(("command", "argv", "target", "prefix"), COMMAND_WORK)
+def test_a_value_error_inside_a_command_is_a_bug_and_keeps_its_traceback(
+    tmp_path, monkeypatch, capsys, command, argv, target, prefix
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(target, _raises(ValueError("operands could not be broadcast together")))
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        command(argv)
+    assert f"{prefix}: error:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        (crossval.main, "seecgnet.crossval.__main__.settings_from_args"),
+        (train_model.main, "train_model.settings_from_args"),
+    ],
+)
+def test_a_value_error_while_settings_are_resolved_is_not_a_usage_error(
+    monkeypatch, command, target
+):
+    monkeypatch.setattr(target, _raises(ValueError("a bug in the settings code")))
+    with pytest.raises(ValueError, match="a bug in the settings code"):
+        command(["d", "w"])
+
+
+def test_every_error_class_the_package_defines_derives_from_seecgnet_error():
+    defined = []
+    for path in sorted((ROOT / "seecgnet").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                defined.append(getattr(importlib.import_module(module), node.name))
+    assert len(defined) >= 20
+    assert [e.__name__ for e in defined if not issubclass(e, SeecgnetError)] == []
+
+
+def test_every_expected_error_of_the_package_is_a_seecgnet_error():
+    for error in (
+        CrossValError,
+        DestinationError,
+        DeviceError,
+        FoldError,
+        ModelFolderError,
+        RecordError,
+        SettingsError,
+        UnknownSourceError,
+    ):
+        assert issubclass(error, SeecgnetError), error
+    # each keeps the built-in class it always had, so code catching that still catches it
+    assert issubclass(RecordError, ValueError) and issubclass(PredictionError, RuntimeError)
+    assert issubclass(ChallengeFilesError, FileNotFoundError)
 
 
 def test_the_driver_names_damaged_weights_without_torchs_words(tmp_path, capsys):

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seecgnet.errors import SeecgnetError
+
 # Pairs the challenge scores as one class (the 2020 scoring rules). The first code of each pair comes
 # first in weights.csv and so represents the pair.
 EQUIVALENT_CODES: tuple[tuple[str, str], ...] = (
@@ -36,7 +38,7 @@ DEFAULT_WEIGHTS_PATH = Path(__file__).with_name("weights.csv")
 DIAGNOSIS_TABLE_PATH = Path(__file__).with_name("dx_mapping_scored.csv")
 
 
-class WeightsFileError(ValueError):
+class WeightsFileError(SeecgnetError, ValueError):
     """One of the challenge's tables (weights.csv, the diagnosis table) is missing or malformed."""
 
 

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from seecgnet.challenge.classes import ScoredClasses
+from seecgnet.errors import SeecgnetError
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ _READ_CHUNK_BYTES = 8192  # a challenge header or output file fits in one read
 _SEQUENTIAL_SUM_BELOW = 8
 
 
-class OutputFileError(ValueError):
+class OutputFileError(SeecgnetError, ValueError):
     """An output file cannot be read at all (missing, unreadable, not UTF-8 text)."""
 
 

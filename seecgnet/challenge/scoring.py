@@ -21,16 +21,17 @@ import numpy as np
 from seecgnet.challenge.classes import ScoredClasses, load_scored_classes
 from seecgnet.challenge.metrics import SUMMARY_NAMES, Scores, compute_scores
 from seecgnet.challenge.outputs import load_outputs, read_file_bytes
+from seecgnet.errors import SeecgnetError
 
 SCORES_HEADER = ",".join(SUMMARY_NAMES)
 _DX_LINE = re.compile(r"^#Dx.*", re.MULTILINE)
 
 
-class ChallengeFilesError(FileNotFoundError):
+class ChallengeFilesError(SeecgnetError, FileNotFoundError):
     """A labels or outputs folder, or the output file of a labelled recording, is missing."""
 
 
-class LabelFileError(ValueError):
+class LabelFileError(SeecgnetError, ValueError):
     """A header cannot be read, or its ``#Dx`` line cannot be parsed."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from seecgnet.errors import SeecgnetError
+
 # Prefix -> database, in the order of the challenge's description of its data.
 SOURCES: dict[str, str] = {
     "A": "CPSC",
@@ -28,7 +30,7 @@ _PREFIX = re.compile(r"[A-Za-z]*")
 _NAMES_SHOWN = 3
 
 
-class UnknownSourceError(ValueError):
+class UnknownSourceError(SeecgnetError, ValueError):
     """Records whose name's prefix names none of the challenge's databases."""
 
 

@@ -26,4 +26,8 @@ Modules: :mod:`.folds` (each record's fold), :mod:`.run` (the folds in a work fo
 :mod:`.lead_sets` (the held-out records with fewer leads), :mod:`.results` (scoring them),
 :mod:`.report` (tables and figures), :mod:`.compare` (the architectures side by side),
 ``__main__`` (the command).
+
+Layer 7, the applications (tests/test_layout.py's LAYERS), beside :mod:`seecgnet.mitbih` and
+:mod:`seecgnet.report`, neither of which it imports: it may import any layer below, training
+included.
 """

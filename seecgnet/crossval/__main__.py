@@ -27,11 +27,12 @@ from seecgnet.cli import (
 )
 from seecgnet.crossval.results import MethodResult
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT
-from seecgnet.destinations import DestinationError, check_apart, check_work_folder, os_error_text
-from seecgnet.io.records import RecordError, find_records
+from seecgnet.destinations import check_apart, check_work_folder, os_error_text
+from seecgnet.errors import SeecgnetError
+from seecgnet.io.records import find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
-from seecgnet.trained.settings import Settings, SettingsError
+from seecgnet.trained.settings import Settings
 
 log = logging.getLogger("seecgnet.crossval")
 
@@ -124,7 +125,7 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
         type=architecture_list,
         metavar="LIST",
         help="run these networks through the same folds, one after the other, e.g. "
-        "seecgnet,baseline,resnext,resnest: SE-ECGNet's folds in WORKDIR itself, each other's in "
+        f"{','.join(ARCHITECTURES)}: SE-ECGNet's folds in WORKDIR itself, each other's in "
         "WORKDIR/NAME; a --settings file sets its own architecture's network, the others take "
         "their defaults (default: --architecture's network alone)",
     )
@@ -158,12 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     args.lead_sets = [s for s in LEAD_SETS_2021 if s in args.lead_sets]  # in the table's order
     try:
         settings = settings_from_args(args)
-    except (SettingsError, ValueError) as error:
+    except SeecgnetError as error:
         parser.error(str(error))
     setup_logging()
     # imported once the arguments are known good: running the folds loads torch
-    from seecgnet.crossval.folds import FOLDS_FILE, CrossValError
-    from seecgnet.inference.driver import PredictionError
+    from seecgnet.crossval.folds import FOLDS_FILE
 
     started = time.perf_counter()
     try:
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         check_work_folder(args.workdir, "work folder", FOLDS_FILE)
         n_records, n_failures, methods, results = cross_validate(args, settings)
         write_results(results, methods, Path(args.workdir))
-    except (CrossValError, DestinationError, PredictionError, RecordError, ValueError) as error:
+    except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"crossval: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

@@ -7,12 +7,16 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from seecgnet.challenge.sources import source_label
-from seecgnet.data.dataset import RecordStore
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT, iterative_stratification, leave_one_source_out
+from seecgnet.errors import SeecgnetError
+
+if TYPE_CHECKING:
+    from seecgnet.data.dataset import RecordStore
 
 FOLDS_FILE = "folds.csv"  # written first: what makes a folder a cross-validation work folder
 SPLIT_FILE = "split.json"
@@ -21,7 +25,7 @@ SPLIT_FILE = "split.json"
 STRATIFIED, BY_SOURCE = "stratified", "source"
 
 
-class CrossValError(ValueError):
+class CrossValError(SeecgnetError, ValueError):
     """The work folder does not fit the data (another data set's folds, say)."""
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric, Scores, challenge_metric, compute_scores
+from seecgnet.crossval.folds import CrossValError
 from seecgnet.data.limb_leads import completed_presence
 from seecgnet.data.signals import lead_presence
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
@@ -232,7 +233,7 @@ def _fold_decision(
         or outcome.inner_labels is None
         or (decision.reads_lead_sets and not lead_sets)
     ):
-        raise ValueError(
+        raise CrossValError(
             f"fold {outcome.fold}: its networks were not validated on the same inner records "
             "(or with each lead set: a work folder of an earlier version), so their ensembles "
             f"cannot be tuned for the {decision.rule.value} rule: use a new work folder"

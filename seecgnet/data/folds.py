@@ -13,6 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from seecgnet.challenge.sources import SOURCES, record_sources
+from seecgnet.errors import SeecgnetError
+
+
+class FoldError(SeecgnetError, ValueError):
+    """The records cannot be split into the folds asked for: too few of them, or one source."""
 
 
 def iterative_stratification(labels: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
@@ -25,7 +30,7 @@ def iterative_stratification(labels: np.ndarray, n_folds: int, seed: int = 0) ->
     if n_folds < 2:
         raise ValueError(f"n_folds must be at least 2, got {n_folds}")
     if n_records < n_folds:
-        raise ValueError(f"{n_records} records cannot fill {n_folds} folds")
+        raise FoldError(f"{n_records} records cannot fill {n_folds} folds")
     rng = np.random.default_rng(seed)
     fold_of = np.full(n_records, -1, dtype=np.int64)
     fold_shares = np.full(n_folds, 1.0 / n_folds)
@@ -82,13 +87,13 @@ def leave_one_source_out(names: Sequence[str]) -> tuple[np.ndarray, tuple[str, .
     """One fold per source database: the fold (0..) of each record, and each fold's source prefix.
 
     The source is read from the record name's prefix (:mod:`seecgnet.challenge.sources`); folds
-    follow the order of ``SOURCES``. A record of no known source is an UnknownSourceError (a
-    ValueError), and records of a single source cannot be split (ValueError).
+    follow the order of ``SOURCES``. A record of no known source is an UnknownSourceError, and
+    records of a single source cannot be split (FoldError); both are ValueErrors.
     """
     prefixes = record_sources(names)
     present = tuple(prefix for prefix in SOURCES if prefix in prefixes)
     if len(present) < 2:
-        raise ValueError(
+        raise FoldError(
             f"leave-one-source-out needs records of at least two sources; all {len(names)} "
             f"are {SOURCES[present[0]] if present else 'of none'}"
         )

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import ClassVar
 
 import numpy as np
 
@@ -83,10 +84,6 @@ class SignalSettings:
     window_s: float = 10.0
     # Inference windows overlap by half so that a beat cut by one window's edge is whole in the next.
     inference_stride_s: float = 5.0
-    # No amplitude normalisation: every database stores mV with a physical gain, and the batch norm
-    # after the first convolution learns the scale. Per-record standardisation would erase the
-    # amplitude that low QRS voltage (a scored class) is defined by.
-    amplitude_normalisation: str = "none"
     # Random shift: besides drawing the window's position at random, a window may start up to
     # max_shift_s before the record or end after it (zero filled), which shifts 10-second records too.
     shift_probability: float = 0.5
@@ -102,11 +99,14 @@ class SignalSettings:
     # a 2-lead record reads as a 6-lead one. Off in settings saved before it existed.
     complete_limb_leads: bool = False
 
+    # Settings since removed, each with the one value a settings file saved before may hold for it
+    # (read as before: the file's model is unchanged); any other value is refused.
+    # amplitude_normalisation: there is none. Every database stores mV with a physical gain, and
+    # the batch norm after the first convolution learns the scale; per-record standardisation
+    # would erase the amplitude that low QRS voltage (a scored class) is defined by.
+    RETIRED: ClassVar[dict[str, object]] = {"amplitude_normalisation": "none"}
+
     def __post_init__(self) -> None:
-        if self.amplitude_normalisation != "none":
-            raise ValueError(
-                f"amplitude_normalisation={self.amplitude_normalisation!r}: only 'none' is supported"
-            )
         if self.window_s <= 0 or self.inference_stride_s <= 0:
             raise ValueError("window_s and inference_stride_s must be positive")
 

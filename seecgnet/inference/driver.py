@@ -20,6 +20,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from seecgnet.challenge.outputs import write_output
 from seecgnet.destinations import DestinationError, check_folder_destination
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.loading import LoadedModel, describe, load_model
 from seecgnet.inference.prediction import Predictor, RecordOutcome
 from seecgnet.inference.reading import ReadRecord, RecordReader, as_read, relogged, threads_beside
@@ -28,11 +29,11 @@ from seecgnet.io.records import find_records
 log = logging.getLogger(__name__)
 
 
-class NoRecordsError(ValueError):
+class NoRecordsError(SeecgnetError, ValueError):
     """The input folder holds no record header at all."""
 
 
-class PredictionError(RuntimeError):
+class PredictionError(SeecgnetError, RuntimeError):
     """Records keep failing in the network: the model or the machine is at fault, not the data."""
 
 

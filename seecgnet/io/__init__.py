@@ -1,4 +1,8 @@
-"""Reading WFDB challenge records: the header parser, the MATLAB v4 signal, synthetic records.
+"""Reading WFDB challenge records: the header parser, the MATLAB v4 signal, reduced-lead records
+and synthetic records.
 
-The bottom layer, beside :mod:`seecgnet.challenge`; it imports no torch.
+Layer 0, the bottom (tests/test_layout.py's LAYERS), beside :mod:`seecgnet.challenge` and the small
+modules ``device``, ``destinations`` and ``interrupts``. It imports from the package only
+:mod:`seecgnet.errors` (below every layer), and neither torch nor wfdb: reading a record loads
+numpy and scipy alone.
 """

@@ -64,6 +64,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from seecgnet.errors import SeecgnetError
+
 logger = logging.getLogger(__name__)
 
 # header(5): "If the gain is zero or missing, this indicates that the signal amplitude is
@@ -85,7 +87,7 @@ _QUOTED_LINE_CHARS = 80
 _LEAD_INTEGER_FIELDS = ("ADC resolution", "ADC zero", "first value", "checksum", "block size")
 
 
-class RecordError(ValueError):
+class RecordError(SeecgnetError, ValueError):
     """A record that cannot be read; the message names the file (or record) and the problem."""
 
 

@@ -18,7 +18,7 @@ nothing here assumes a rate or a length. What each fault of the files gets:
   matrix named ``val``: RecordError.
 - ``val`` of any integer or floating-point type (MATLAB v4 has both; the challenge's driver hands
   float64). NaN or infinite samples are kept as read, with a warning naming the leads;
-  :func:`seecgnet.dataset.prepare_signal` sets them to 0. A flat (constant) lead: kept, warned.
+  :func:`seecgnet.data.dataset.prepare_signal` sets them to 0. A flat (constant) lead: kept, warned.
 - A matrix whose shape disagrees with the header (11 leads for 12, fewer samples): RecordError.
   A header without a number of samples: the matrix's, with a warning.
 

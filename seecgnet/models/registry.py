@@ -6,39 +6,23 @@ that a model folder's ``settings.json`` rebuilds exactly the network its weights
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import torch
 from torch import nn
 
-from seecgnet.models.baseline import PlainResNet1d
-from seecgnet.models.resnest import ResNeSt1d
-from seecgnet.models.resnext import ResNeXt1d
-from seecgnet.models.seecgnet import SEECGNet
-from seecgnet.models.settings import (
-    BaselineSettings,
-    ModelSettings,
-    NetworkSettings,
-    ResNeStSettings,
-    ResNeXtSettings,
-    side_input_size,
-)
-
-# Each settings class and the network it describes.
-NETWORKS: dict[type, type[nn.Module]] = {
-    NetworkSettings: SEECGNet,
-    BaselineSettings: PlainResNet1d,
-    ResNeXtSettings: ResNeXt1d,
-    ResNeStSettings: ResNeSt1d,
-}
+from seecgnet.models.settings import NETWORK_CLASSES, ModelSettings, side_input_size
 
 
 def build_network(settings: ModelSettings) -> nn.Module:
-    """The network those settings describe: SE-ECGNet, the plain 1-D ResNet baseline, ResNeXt or
-    ResNeSt."""
-    network = NETWORKS.get(type(settings))
-    if network is None:
+    """The network those settings describe: the torch module registered with their class
+    (:func:`seecgnet.models.settings.register_architecture`), built from them."""
+    path = NETWORK_CLASSES.get(type(settings))
+    if path is None:
         raise TypeError(f"no network is built from settings of type {type(settings).__name__}")
+    module, _, name = path.rpartition(".")
+    network: type[nn.Module] = getattr(importlib.import_module(module), name)
     return network(settings)
 
 

@@ -1,28 +1,80 @@
-"""The networks' settings: input and output shapes, widths, depths and kernel sizes.
+"""The networks' settings: input and output shapes, widths, depths and kernel sizes, and the
+architectures the package can train.
 
 They are plain frozen dataclasses, free of torch, so that the command line can show their defaults
 and a model folder's ``settings.json`` can be read without loading the networks themselves;
 :mod:`seecgnet.models.registry` builds the network a settings object describes.
+
+An architecture is registered once, by :func:`register_architecture` on its settings class: its
+name (in settings files and on the command line), its title (in tables and figures) and the torch
+module its settings build. Settings files, the builder, the command line's choices and
+cross-validation all read :data:`ARCHITECTURES` and :data:`ARCHITECTURE_NAMES`, which that
+registration fills; adding an architecture is its settings class, its network module and their
+tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
+from seecgnet.io.records import STANDARD_LEADS
+
+# The architectures by the name settings files and the command line give them, in the order they
+# are registered: name -> settings class.
+ARCHITECTURES: dict[str, type[NetworkShape]] = {}
+# The architectures by the name tables and figures give them.
+ARCHITECTURE_NAMES: dict[str, str] = {}
+# The torch module each settings class builds, as "package.module.Class" (imported only when a
+# network is built, so that reading settings loads no torch).
+NETWORK_CLASSES: dict[type[NetworkShape], str] = {}
+
+SettingsClass = TypeVar("SettingsClass", bound="type[NetworkShape]")
+
+
+def register_architecture(
+    name: str, title: str, network: str
+) -> Callable[[SettingsClass], SettingsClass]:
+    """Register the settings class it decorates as architecture ``name``, called ``title`` in
+    tables, whose network is the torch module ``network`` ("package.module.Class", built from
+    the settings alone)."""
+
+    def register(settings: SettingsClass) -> SettingsClass:
+        if name in ARCHITECTURES:
+            raise ValueError(f"architecture {name!r} is registered twice")
+        ARCHITECTURES[name] = settings
+        ARCHITECTURE_NAMES[name] = title
+        NETWORK_CLASSES[settings] = network
+        return settings
+
+    return register
 
 
 @dataclass(frozen=True)
-class NetworkSettings:
-    """Shape of the input and output, and the widths and depths of SE-ECGNet.
+class NetworkShape:
+    """What every network takes and gives: ``n_leads`` leads of ``window_samples`` samples (a
+    window of the signal settings' length at their rate), ``n_demographics`` age and sex features,
+    and ``n_classes`` probabilities (the challenge's scored classes). Every architecture's settings
+    start with these fields, in this order, as every settings file holds them."""
+
+    n_leads: int = len(STANDARD_LEADS)
+    window_samples: int = SignalSettings().window_samples
+    n_demographics: int = N_DEMOGRAPHICS
+    n_classes: int = 24
+
+
+@register_architecture("seecgnet", "SE-ECGNet", network="seecgnet.models.seecgnet.SEECGNet")
+@dataclass(frozen=True)
+class NetworkSettings(NetworkShape):
+    """The widths and depths of SE-ECGNet.
 
     Kernel sizes and strides are in samples along time (at 500 Hz); every one of them is applied to
     all leads alike. The branch kernels (3 and 5) and the SE reduction (16) are the papers' values;
     the widths, depths and strides are ours (about 76 M multiply-adds per 10 s window).
     """
 
-    n_leads: int = 12
-    window_samples: int = 5000
-    n_demographics: int = 5
-    n_classes: int = 24
     stem_channels: tuple[int, ...] = (8, 8, 16)
     stem_kernel_samples: tuple[int, ...] = (50, 15, 15)
     stem_stride_samples: tuple[int, ...] = (5, 2, 1)
@@ -74,17 +126,16 @@ class NetworkSettings:
         return cls(**{**tiny, **overrides})
 
 
+@register_architecture(
+    "baseline", "plain 1-D ResNet", network="seecgnet.models.baseline.PlainResNet1d"
+)
 @dataclass(frozen=True)
-class BaselineSettings:
+class BaselineSettings(NetworkShape):
     """Widths and depths of the plain 1-D ResNet: our choices, about 34 M multiply-adds per window.
 
     Kernel sizes and strides are in samples along time (at 500 Hz).
     """
 
-    n_leads: int = 12
-    window_samples: int = 5000
-    n_demographics: int = 5
-    n_classes: int = 24
     stem_channels: int = 32
     stem_kernel_samples: int = 15
     stem_stride_samples: int = 4
@@ -106,17 +157,13 @@ class BaselineSettings:
 
 
 @dataclass(frozen=True)
-class _StagedSettings:
+class _StagedSettings(NetworkShape):
     """What the 1-D ResNeXt and ResNeSt share: a strided stem, then stages of bottleneck blocks
     whose middle convolution is ``cardinality`` groups wide ``bottleneck_width`` × 2^s channels in
     stage s. A stage is ``stage_blocks`` blocks with ``stage_channels`` outputs; its first block
     carries the stride. Kernel sizes and strides are in samples along time (at 500 Hz).
     """
 
-    n_leads: int = 12
-    window_samples: int = 5000
-    n_demographics: int = 5
-    n_classes: int = 24
     stem_channels: int = 32
     stem_kernel_samples: int = 15
     stem_stride_samples: int = 5
@@ -153,6 +200,7 @@ class _StagedSettings:
             )
 
 
+@register_architecture("resnext", "ResNeXt", network="seecgnet.models.resnext.ResNeXt1d")
 @dataclass(frozen=True)
 class ResNeXtSettings(_StagedSettings):
     """Widths and depths of the 1-D ResNeXt (Xie et al., 2017) that the SE-ECGNet paper compares
@@ -178,6 +226,7 @@ class ResNeXtSettings(_StagedSettings):
         return cls(**{**tiny, **overrides})
 
 
+@register_architecture("resnest", "ResNeSt", network="seecgnet.models.resnest.ResNeSt1d")
 @dataclass(frozen=True)
 class ResNeStSettings(_StagedSettings):
     """Widths and depths of the 1-D ResNeSt (Zhang et al., 2020) that the SE-ECGNet paper compares
@@ -220,27 +269,13 @@ class ResNeStSettings(_StagedSettings):
         return cls(**{**tiny, **overrides})
 
 
-ModelSettings = NetworkSettings | BaselineSettings | ResNeXtSettings | ResNeStSettings
+# The settings of any registered architecture.
+ModelSettings = NetworkShape
 
 
 def side_input_size(settings: ModelSettings) -> int:
     """Width of a network's side input: the age and sex features (n_demographics), then one value
-    per lead (1 present, 0 absent) for a network that takes the lead presence."""
-    return settings.n_demographics + (settings.n_leads if settings.lead_presence else 0)
-
-
-# The architectures by the name settings files and the command line give them.
-ARCHITECTURES: dict[str, type] = {
-    "seecgnet": NetworkSettings,
-    "baseline": BaselineSettings,
-    "resnext": ResNeXtSettings,
-    "resnest": ResNeStSettings,
-}
-
-# The architectures by the name tables and figures give them.
-ARCHITECTURE_NAMES: dict[str, str] = {
-    "seecgnet": "SE-ECGNet",
-    "baseline": "plain 1-D ResNet",
-    "resnext": "ResNeXt",
-    "resnest": "ResNeSt",
-}
+    per lead (1 present, 0 absent) for a network that takes the lead presence (every registered
+    architecture can; its ``lead_presence`` field says whether this one does)."""
+    presence = getattr(settings, "lead_presence", False)
+    return settings.n_demographics + (settings.n_leads if presence else 0)

@@ -12,11 +12,13 @@ from seecgnet.cli import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    add_device_option,
     interruptible,
     script_parser,
     setup_logging,
 )
 from seecgnet.destinations import DestinationError, check_file_destination, os_error_text
+from seecgnet.errors import SeecgnetError
 
 log = logging.getLogger("seecgnet.report")
 
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         out = _report_file(args.record, args.out)
-    except DestinationError as error:
+    except SeecgnetError as error:
         print(f"seecgnet.report: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     return _report(args, out)
@@ -57,21 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="output file, .png, .pdf or .html by its suffix, replaced if it exists (default: "
         "NAME_report.png here, which must not exist yet)",
     )
-    parser.add_argument(
-        "--device",
-        default="cpu",
-        help="'cpu', 'cuda' or 'auto' (CUDA when present) (default: %(default)s)",
-    )
+    add_device_option(parser)
     return parser
 
 
 def _report(args: argparse.Namespace, out: Path) -> int:
     # imported once the arguments are known good: torch takes seconds to load
-    from seecgnet.device import DeviceError, resolve_device
+    from seecgnet.device import resolve_device
     from seecgnet.inference.loading import load_model
-    from seecgnet.io.records import RecordError, read_record
-    from seecgnet.report.page import ReportError, build_report, save_report
-    from seecgnet.trained.folder import ModelFolderError
+    from seecgnet.io.records import read_record
+    from seecgnet.report.page import build_report, save_report
 
     started = time.perf_counter()
     try:
@@ -79,7 +76,7 @@ def _report(args: argparse.Namespace, out: Path) -> int:
         record = read_record(args.record)
         report = build_report(loaded, record)
         save_report(report, out)
-    except (DeviceError, ModelFolderError, RecordError, ReportError) as error:
+    except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"seecgnet.report: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

@@ -1,7 +1,7 @@
 """The report page: title, the ECG on paper, the diagnoses, and the lead × class occlusion map.
 
-:func:`build_report` runs the model (see explain.py); :func:`draw_report` lays the page out in
-millimetres so that the ECG keeps its 25 mm/s and 10 mm/mV when printed at 100 %;
+:func:`build_report` runs the model (see :mod:`seecgnet.report.explain`); :func:`draw_report` lays
+the page out in millimetres so that the ECG keeps its 25 mm/s and 10 mm/mV when printed at 100 %;
 :func:`save_report` writes PNG, PDF or HTML (the PNG embedded, the diagnoses as an HTML table).
 """
 
@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from seecgnet.data.signals import lead_presence
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.loading import LoadedModel
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, to_standard_leads
 from seecgnet.report.diagnoses import (
@@ -58,7 +59,7 @@ _OVERVIEW_MM = 24.0
 _HEATMAP_MM = 86.0
 
 
-class ReportError(ValueError):
+class ReportError(SeecgnetError, ValueError):
     """A report cannot be written (an output name of an unknown kind, say)."""
 
 

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from seecgnet.errors import SeecgnetError
+
 CURVE_CSV = "training_curve.csv"
 CURVE_PNG = "training_curve.png"
 _COLUMNS = ("network", "epoch", "train_loss", "validation_challenge_metric", "seconds")
@@ -31,7 +33,7 @@ class EpochLog:
     seconds: float
 
 
-class CurveFileError(ValueError):
+class CurveFileError(SeecgnetError, ValueError):
     """A training-curve file is missing or malformed; the message names it."""
 
 

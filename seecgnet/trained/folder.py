@@ -39,6 +39,7 @@ from seecgnet.destinations import (
     check_not_the_current_folder,
     remove_own_files,
 )
+from seecgnet.errors import SeecgnetError
 from seecgnet.models.registry import build_network
 from seecgnet.trained.curves import CURVE_CSV, CURVE_PNG, EpochLog, write_training_curves
 from seecgnet.trained.decision import DecisionSettings
@@ -53,7 +54,7 @@ _WEIGHTS_NAME = re.compile(r"weights(_fold[0-9]+)?\.pt")
 log = logging.getLogger(__name__)
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(SeecgnetError, ValueError):
     """A model folder is missing, incomplete or corrupt; the message names the file."""
 
 

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from seecgnet.data.signals import N_DEMOGRAPHICS, SignalSettings
+from seecgnet.errors import SeecgnetError
 from seecgnet.models.settings import ARCHITECTURES, ModelSettings, NetworkSettings
 from seecgnet.trained.decision import DecisionSettings, decision_for
 
 
-class SettingsError(ValueError):
+class SettingsError(SeecgnetError, ValueError):
     """A settings file or value is wrong."""
 
 
@@ -259,6 +260,13 @@ def from_plain(cls: type, data: Any, source: str, given: dict[str, Any] | None =
     """Build dataclass ``cls`` from JSON values; ``given`` holds fields already built."""
     if not isinstance(data, dict):
         raise SettingsError(f"{source}: expected an object for {cls.__name__}")
+    retired = getattr(cls, "RETIRED", {})  # removed settings: the one value an old file may hold
+    for name in set(data) & set(retired):
+        if data[name] != retired[name]:
+            raise SettingsError(
+                f"{source}: {name} {data[name]!r}: removed; only {retired[name]!r} was ever read"
+            )
+    data = {name: value for name, value in data.items() if name not in retired}
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = set(data) - names

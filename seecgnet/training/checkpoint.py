@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from seecgnet.destinations import DestinationError, remove_own_files
+from seecgnet.errors import SeecgnetError
 from seecgnet.training.averaging import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ _UNREADABLE = (
 )  # fmt: skip
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SeecgnetError, ValueError):
     """A checkpoint cannot be resumed: unreadable, or made by another run; the message names it."""
 
 

@@ -21,12 +21,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from seecgnet.errors import SeecgnetError
 from seecgnet.models.seecgnet import SEECGNet, is_lead_shared
 
 FILE_FORMAT = "seecgnet-lead-shared-1"
 
 
-class PretrainedError(ValueError):
+class PretrainedError(SeecgnetError, ValueError):
     """A pre-trained file cannot be read or does not fit the network; the message names the file."""
 
 

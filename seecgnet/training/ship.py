@@ -19,6 +19,7 @@ import numpy as np
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.data.dataset import RecordStore
 from seecgnet.data.signals import AgeStatistics
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.prediction import Predictor, lead_set_probabilities
 from seecgnet.trained.decision import TuningRecords, decision_for
 from seecgnet.trained.ensemble import EnsembleRule
@@ -29,7 +30,7 @@ from seecgnet.training.loop import TrainedModel, train_model
 log = logging.getLogger(__name__)
 
 
-class NothingToTrainError(ValueError):
+class NothingToTrainError(SeecgnetError, ValueError):
     """The data folder holds no readable record, or none is left to tune the decision rule on."""
 
 

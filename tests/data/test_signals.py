@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from seecgnet.data.signals import (
     sliding_windows,
 )
 from seecgnet.io.records import Sex
+from tests.paths import ROOT
 
 
 def random_window(signal, settings, rng):
@@ -146,3 +148,20 @@ def test_cut_window_fills_zeros_before_and_after_the_record():
     signal = np.arange(1, 11, dtype=np.float32)[None, :].repeat(12, axis=0)
     assert cut_window(signal, -3, 6)[0].tolist() == [0, 0, 0, 1, 2, 3]
     assert cut_window(signal, 8, 4)[0].tolist() == [9, 10, 0, 0]
+
+
+def test_a_settings_file_holding_the_removed_amplitude_normalisation_none_still_loads(tmp_path):
+    from seecgnet.trained.settings import Settings, SettingsError
+
+    bundled = json.loads((ROOT / "model" / "settings.json").read_text())
+    assert bundled["signal"]["amplitude_normalisation"] == "none"
+    loaded = Settings.load(ROOT / "model" / "settings.json")
+    without = {**bundled, "signal": dict(bundled["signal"])}
+    del without["signal"]["amplitude_normalisation"]
+    assert Settings.from_json(json.dumps(without)) == loaded
+    assert "amplitude_normalisation" not in loaded.to_json()
+    assert not hasattr(SignalSettings(), "amplitude_normalisation")
+    bundled["signal"]["amplitude_normalisation"] = "per_record"
+    (tmp_path / "settings.json").write_text(json.dumps(bundled))
+    with pytest.raises(SettingsError, match="amplitude_normalisation 'per_record': removed"):
+        Settings.load(tmp_path / "settings.json")

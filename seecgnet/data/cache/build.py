@@ -2,7 +2,7 @@
 
 :func:`open_cache` keeps one cache folder per data folder and working rate under ``cache_dir``:
 
-- ``signals.f16``: every record's prepared signal (:func:`seecgnet.dataset.prepare_record`), one
+- ``signals.f16``: every record's prepared signal (:func:`seecgnet.data.dataset.prepare_record`), one
   after another, each stored time-major as (samples, 12) float16, so that any stretch of a record is
   one contiguous read;
 - ``index.json``: per record its name, offset and length (in samples at the working rate), ``#Dx``
@@ -23,9 +23,9 @@ at most 16 µV near 32 mV, well under the noise of such a signal. int16 in µV w
 below 2 mV but would clip above ±32.8 mV, which resampling overshoot and the databases stored with a
 low gain can reach. Only samples beyond float16's ±65,504 mV are clipped, counted and reported.
 
-This module builds and updates the cache. :mod:`seecgnet.cache_index` writes the index and the
-completion marker and reads them back; the records are read through the
-:class:`seecgnet.cached_store.CachedStore` that :func:`open_cache` returns.
+This module builds and updates the cache. :mod:`seecgnet.data.cache.index` writes the index and
+the completion marker and reads them back; the records are read through the
+:class:`seecgnet.data.cache.store.CachedStore` that :func:`open_cache` returns.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def open_cache(
 ) -> tuple[CachedStore, list[ReadFailure]]:
     """The records of ``data_dir`` through its cache, building or updating the cache as needed.
 
-    Same contract as :func:`seecgnet.dataset.load_store`: unreadable records are skipped with one
+    Same contract as :func:`seecgnet.data.dataset.load_store`: unreadable records are skipped with one
     warning each and returned; a record's name is its header's file name without ``.hea``. The first
     call decodes every record in ``workers`` processes; later calls decode only the records whose
     files are new or changed. Runs that open the same cache wait for each other.

@@ -6,8 +6,8 @@ could not be read, ``[name, reason, *stamp]``, and the format version, the signa
 folder, the generation and the size of ``signals.f16``. ``complete.json``, written after it, holds
 the generation and the size again: :func:`read_index` keeps an index only where the two agree with
 each other, with ``signals.f16`` and with the settings asked for. A stamp is the size and
-modification time of a record's ``.hea`` and ``.mat``, by which :mod:`seecgnet.cache` finds the
-records that changed.
+modification time of a record's ``.hea`` and ``.mat``, by which :mod:`seecgnet.data.cache.build`
+finds the records that changed.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ __all__ = [
     "write_index",
 ]
 
-# A child of seecgnet.cache's logger: why a cache is rebuilt is logged with the cache's other messages.
-log = logging.getLogger("seecgnet.cache.index")
+# Beside the builder's logger under seecgnet.data.cache: why a cache is rebuilt is logged with the
+# cache's other messages.
+log = logging.getLogger(__name__)
 
 # Bump when what is stored changes: the layout, or how prepare_signal makes a signal.
 # 2: non-finite samples are zeroed before resampling, not after.

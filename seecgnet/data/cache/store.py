@@ -1,9 +1,11 @@
-"""Reading prepared records from a record cache's ``signals.f16``, as :mod:`seecgnet.cache` built it.
+"""Reading prepared records from a record cache's ``signals.f16``, as
+:mod:`seecgnet.data.cache.build` built it.
 
-``signals.f16`` holds every record's prepared signal (:func:`seecgnet.dataset.prepare_signal`), one
-after another, each stored time-major as (samples, 12) float16 mV, so that any stretch of a record
-is one contiguous read. Where each record lies (offset and length, in samples at the cache's working
-rate) comes from the cache's index, as :class:`CachedRecord` entries.
+``signals.f16`` holds every record's prepared signal
+(:func:`seecgnet.data.dataset.prepare_signal`), one after another, each stored time-major as
+(samples, 12) float16 mV, so that any stretch of a record is one contiguous read. Where each
+record lies (offset and length, in samples at the cache's working rate) comes from the cache's
+index, as :class:`CachedRecord` entries.
 
 :class:`CachedStore` reads a record with ``os.preadv`` into a fresh array rather than through a
 memory map: pages touched through a long-lived map count in the process's resident memory and would
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
+from seecgnet.errors import SeecgnetError
 from seecgnet.io.records import STANDARD_LEADS, Sex
 
 __all__ = ["SAMPLE_BYTES", "SAMPLE_DTYPE", "CacheError", "CachedRecord", "CachedStore"]
@@ -31,7 +34,7 @@ _N_LEADS = len(STANDARD_LEADS)
 SAMPLE_BYTES = _N_LEADS * SAMPLE_DTYPE.itemsize  # one sample of every lead
 
 
-class CacheError(RuntimeError):
+class CacheError(SeecgnetError, RuntimeError):
     """A cache file is not what its index says, or changed while a store was reading it."""
 
 
@@ -48,7 +51,7 @@ class CachedRecord:
 
 
 class CachedStore:
-    """Prepared records read from a cache's signals.f16; a :class:`seecgnet.dataset.RecordStore`.
+    """Prepared records read from a cache's signals.f16; a :class:`seecgnet.data.dataset.RecordStore`.
 
     ``names``, ``labels`` (records × classes, bool), ``ages`` (years, NaN where unknown) and
     ``sexes`` are held in memory; signals are read from disk on each call, (12, samples) float32 mV
@@ -84,7 +87,7 @@ class CachedStore:
         """Samples ``start`` to ``start + length`` of record ``index``, (12, length) float32 mV.
 
         Only that stretch is read. Samples before the record's start or past its end are zeros, as
-        :func:`seecgnet.signals.cut_window` pads a shifted window.
+        :func:`seecgnet.data.signals.cut_window` pads a shifted window.
         """
         out = np.zeros((_N_LEADS, length), dtype=np.float32)
         first, stop = max(0, start), min(int(self.lengths[index]), start + length)
