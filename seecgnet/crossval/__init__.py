@@ -24,7 +24,7 @@ leads) and predicted and scored again, each lead set on its own.
 
 Modules: :mod:`.folds` (each record's fold), :mod:`.run` (the folds in a work folder),
 :mod:`.lead_sets` (the held-out records with fewer leads), :mod:`.results` (scoring them),
-:mod:`.report` (tables and figures), :mod:`.compare` (the architectures side by side),
+:mod:`.tables` (tables and figures), :mod:`.compare` (the architectures side by side),
 ``__main__`` (the command).
 
 Layer 7, the applications (tests/test_layout.py's LAYERS), beside :mod:`seecgnet.mitbih` and

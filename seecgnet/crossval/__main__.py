@@ -276,8 +276,8 @@ def write_results(results: list[MethodResult], methods: list[Method], workdir: P
         paired_bootstrap,
         write_comparison_csv,
     )
-    from seecgnet.crossval.report import draw, draw_fold_curves, markdown, write_csv
     from seecgnet.crossval.run import fold_curves, fold_seconds
+    from seecgnet.crossval.tables import draw, draw_fold_curves, markdown, write_csv
 
     n_folds = len(results[0].fold_labels)
     differences = paired_bootstrap(results, load_scored_classes())

@@ -34,12 +34,10 @@ from seecgnet.challenge.outputs import load_outputs
 from seecgnet.challenge.scoring import load_labels
 from seecgnet.crossval.folds import CrossValError, FoldPlan
 from seecgnet.crossval.lead_sets import lead_set_outputs, predict_lead_sets
-from seecgnet.crossval.report import FoldCurve
 from seecgnet.crossval.results import FoldOutcome, MethodResult, score_method
+from seecgnet.crossval.tables import FoldCurve
 from seecgnet.data.dataset import RecordStore
-from seecgnet.data.folds import (
-    validation_split,
-)
+from seecgnet.data.folds import validation_split
 from seecgnet.destinations import remove_own_files
 from seecgnet.inference.driver import predict_records
 from seecgnet.inference.loading import load_model

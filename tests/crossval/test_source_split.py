@@ -12,7 +12,7 @@ from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import load_outputs
 from seecgnet.crossval.__main__ import main
 from seecgnet.crossval.folds import BY_SOURCE, SPLIT_FILE, CrossValError, assign_folds
-from seecgnet.crossval.report import mean_and_sd
+from seecgnet.crossval.tables import mean_and_sd
 from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.trained.settings import Settings, TrainSettings
