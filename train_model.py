@@ -24,6 +24,7 @@ from seecgnet.cli import (
 )
 from seecgnet.destinations import os_error_text
 from seecgnet.errors import SeecgnetError
+from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.settings import Settings
 
 log = logging.getLogger("train_model")
@@ -73,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--ensemble",
-        choices=["mean", "union"],
-        default="mean",
+        choices=[rule.value for rule in EnsembleRule],
+        default=EnsembleRule.MEAN.value,
         help="how an ensemble combines its networks' probabilities (default: %(default)s)",
     )
     parser.add_argument(
@@ -86,7 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import resolve_device
-    from seecgnet.trained.ensemble import EnsembleRule
     from seecgnet.training.data_folder import train_folder
     from seecgnet.training.distributed import leave_process_group
 

@@ -25,6 +25,7 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
+from seecgnet.crossval.folds import BY_SOURCE, STRATIFIED
 from seecgnet.crossval.results import MethodResult
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT
 from seecgnet.destinations import check_apart, check_work_folder, os_error_text
@@ -93,8 +94,8 @@ def _add_fold_options(parser: argparse.ArgumentParser) -> None:
     """How the records are split into folds, and the lead sets the held-out ones are scored with."""
     parser.add_argument(
         "--split",
-        choices=["stratified", "source"],
-        default="stratified",
+        choices=[STRATIFIED, BY_SOURCE],
+        default=STRATIFIED,
         help="stratified: multi-label stratified folds; source: leave one source database out, "
         "the source told by the record name's prefix (A CPSC, Q CPSC-Extra, I INCART, S PTB, "
         "HR PTB-XL, E Georgia, JS Chapman-Shaoxing; other names are refused) "

@@ -18,6 +18,7 @@ import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric
+from seecgnet.crossval.folds import CrossValError
 from seecgnet.crossval.results import MethodResult
 from seecgnet.models.registry import build_network, count_multiply_adds, count_parameters
 from seecgnet.models.settings import ModelSettings
@@ -56,7 +57,7 @@ def paired_bootstrap(
     """
     labels = results[0].pooled_labels
     if labels is None or any(not np.array_equal(r.pooled_labels, labels) for r in results):
-        raise ValueError("a paired bootstrap needs every result's out-of-fold labels, alike")
+        raise CrossValError("a paired bootstrap needs every result's out-of-fold labels, alike")
     binaries = [r.pooled_binary for r in results]
     rng = np.random.default_rng(seed)
     differences = np.empty((resamples, len(results) - 1))

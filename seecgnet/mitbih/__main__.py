@@ -166,16 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     # imported once the arguments are known good: torch and wfdb take seconds to load
     import torch
 
-    from seecgnet.training.checkpoint import CheckpointError
-
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     try:
         text = _run(args)
-    # the expected errors (the benchmark's own, and by name those of the package's other parts);
-    # any other exception is a bug and keeps its traceback
-    except (SeecgnetError, CheckpointError, DestinationError, SettingsError) as error:
+    # the package's expected errors; any other exception is a bug and keeps its traceback
+    except SeecgnetError as error:
         print(f"mitbih: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

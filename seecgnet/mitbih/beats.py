@@ -158,6 +158,8 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
     r_peaks_s = beat_samples / record.fs
     if len(symbols) < 3:
         raise BeatError(f"{path}: only {len(symbols)} annotated beats")
+    if (np.diff(r_peaks_s) <= 0).any():
+        raise BeatError(f"{path}: the beat annotations are not in strictly increasing time")
     leads = prepare_signal(_mlii_first(record), record.fs, settings)  # (samples', 2)
     rr = rr_features(
         r_peaks_s,

@@ -1,12 +1,12 @@
 """The beat classifiers: SE-ECGNet and the plain 1-D ResNet of the challenge package, sized for one
 beat.
 
-Both are the package's own networks (``seecgnet.network.SEECGNet``, ``seecgnet.baseline.
-PlainResNet1d``), built from settings for a (rows × T) beat image at 180 Hz instead of a
-(12 × 5000) record window at 500 Hz; the rows are the two leads and, by default, their deviations
-from the record's typical beat (see ``beats.py``). The side input that carries age and sex in the challenge
-network carries the beat's RR features here; it joins the pooled features before the fully
-connected layers, as in the challenge network.
+Both are the package's own networks (``seecgnet.models.seecgnet.SEECGNet``,
+``seecgnet.models.baseline.PlainResNet1d``), built from settings for a (rows × T) beat image at
+180 Hz instead of a (12 × 5000) record window at 500 Hz; the rows are the two leads and, by default,
+their deviations from the record's typical beat (see :mod:`seecgnet.mitbih.beats`). The side input
+that carries age and sex in the challenge network carries the beat's RR features here; it joins the
+pooled features before the fully connected layers, as in the challenge network.
 
 SE-ECGNet keeps every part: (1, k) kernels shared by all rows, the 3- and 5-sample branches,
 pre-activation residual blocks with squeeze-and-excitation, first in 2-D across the leads then in

@@ -101,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         _run(args, challenge)
-    # the expected errors (the benchmark's own, and by name those of the package's other parts);
-    # any other exception is a bug and keeps its traceback
-    except (SeecgnetError, DestinationError, SettingsError) as error:
+    # the package's expected errors; any other exception is a bug and keeps its traceback
+    except SeecgnetError as error:
         print(f"pretrain: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

@@ -150,3 +150,9 @@ def test_record_208_holds_most_fusion_beats():
     # 1586 N, 2 S, 992 V, 373 F, 2 Q in the annotations; its first and last beat are N and F
     beats = read_record_beats(MITDB / "208", BeatSettings())
     assert beats.class_counts().tolist() == [1585, 2, 992, 372, 2]
+
+
+def test_a_record_with_two_beats_annotated_at_one_time_is_named_in_the_error(tmp_path):
+    write_record(tmp_path, "twice", [1.0, 1.8, 1.8, 2.6, 3.4], ["N"] * 5, duration_s=5.0)
+    with pytest.raises(BeatError, match="twice: the beat annotations are not in strictly"):
+        read_record_beats(tmp_path / "twice", BeatSettings())

@@ -29,11 +29,11 @@ from tests.mitbih.records import rhythm, write_record
 TINY_TRAINING = {"batch_size": 16, "epoch_beats": 0}
 
 
-def tiny(folder: Path, **parts: dict) -> list[str]:
-    """The options of a tiny run, its settings file (written into ``folder``) holding
-    TINY_TRAINING and ``parts``."""
+def tiny(folder: Path, name: str = "tiny.json", **parts: dict) -> list[str]:
+    """The options of a tiny run, its settings file (``folder``/``name``) holding TINY_TRAINING
+    and ``parts``."""
     parts["training"] = TINY_TRAINING | parts.get("training", {})
-    path = folder / "tiny.json"
+    path = folder / name
     path.write_text(json.dumps(parts))
     return ["--epochs", "2", "--quiet", "--threads", "1", "--settings", str(path)]
 
@@ -141,7 +141,7 @@ def test_a_missing_data_folder_is_named_in_the_error(tmp_path, capsys, tiny_run)
     assert str(missing) in capsys.readouterr().err
 
 
-def test_amplitude_jitter_scales_each_lead_with_its_template_row(data_dir, tmp_path, tiny_run):
+def test_amplitude_jitter_scales_each_lead_with_its_template_row(data_dir, tmp_path):
     workdir = tmp_path / "run"
     jittered = tiny(tmp_path, training={"amplitude_jitter": 0.2, "hard_fraction": 0.7})
     assert main([str(data_dir), str(workdir), "--protocol", "intra", *jittered]) == 0
@@ -153,8 +153,8 @@ def test_amplitude_jitter_scales_each_lead_with_its_template_row(data_dir, tmp_p
 
 def test_settings_out_of_range_are_a_usage_error(data_dir, tmp_path, capsys, tiny_run):
     run = [str(data_dir), str(tmp_path / "run"), "--protocol", "intra"]
-    assert main([*run, *tiny(tmp_path, training={"hard_fraction": 0})]) == 2
-    assert "tiny.json: training: hard_fraction must be in (0, 1]" in capsys.readouterr().err
+    assert main([*run, *tiny(tmp_path, "zero.json", training={"hard_fraction": 0})]) == 2
+    assert "zero.json: training: hard_fraction must be in (0, 1]" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stopped:  # argparse's own usage error
         main([*run, *tiny_run, "--epochs", "0"])
     assert stopped.value.code == 2
@@ -185,7 +185,7 @@ def de_chazal_dir(tmp_path_factory) -> Path:
 
 
 def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(
-    de_chazal_dir, tmp_path, monkeypatch, tiny_run
+    de_chazal_dir, tmp_path, monkeypatch
 ):
     monkeypatch.setattr("seecgnet.mitbih.rebasing.REBASE_MIN_S_BEATS", 3)  # a few S beats each
     workdir = tmp_path / "run"
@@ -215,7 +215,7 @@ def test_ds1_protocol_trains_one_model_per_fold_and_chooses_on_all_of_ds1(
     assert json.loads((workdir / "data_files.json").read_text()).keys() == set(DS1)
 
 
-def test_inter_protocol_tests_ds2_with_the_folds_models_averaged(de_chazal_dir, tmp_path, tiny_run):
+def test_inter_protocol_tests_ds2_with_the_folds_models_averaged(de_chazal_dir, tmp_path):
     workdir = tmp_path / "run"
     extras = {"adversary_weight": 0.5, "sampling_power": 0.5, "rhythm_expert": True}
     options = tiny(tmp_path, training=extras)
