@@ -464,3 +464,32 @@ def test_the_runs_above_use_every_option_and_choice_each_command_offers(command)
             offered.add(option)
             offered.update(f"{option} {choice}" for choice in action.choices or ())
     assert offered - used == set()
+
+
+# The settings that were the MIT-BIH command's options before they moved into its settings file:
+# the runs above still set each of them, and every choice of those that have choices.
+FORMER_MITBIH_OPTIONS = {
+    "training": (
+        "batch_size", "learning_rate", "hard_fraction", "amplitude_jitter", "class_weighting",
+        "sampling_power", "epoch_beats", "focal_gamma", "adversary_weight", "rhythm_expert",
+        "s_by_timing", "expert_weight", "rebase_share", "rebase_template", "rebase_runs",
+    ),
+    "beats": (
+        "rr_windows_s", "rr_quantile", "rr_sequence_beats", "rr_absolute", "rr_irregularity",
+        "neighbour_rows",
+    ),
+    "selection": ("rebased", "rebased_runs", "tuned_classes"),
+}  # fmt: skip
+
+
+def test_the_mitbih_runs_set_every_former_option_and_choice_in_their_settings_files():
+    from seecgnet.mitbih.settings import AAMI_CLASSES, CLASS_WEIGHTINGS
+
+    runs = MITBIH_SETTINGS.values()
+    for part, keys in FORMER_MITBIH_OPTIONS.items():
+        set_keys = {key for run in runs for key in run.get(part, {})}
+        assert set(keys) - set_keys == set(), part
+    weightings = {run["training"].get("class_weighting") for run in runs}
+    assert set(CLASS_WEIGHTINGS) <= weightings
+    tuned = {c for run in runs for c in run.get("selection", {}).get("tuned_classes", ())}
+    assert tuned == set(AAMI_CLASSES)
