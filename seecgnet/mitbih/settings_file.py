@@ -34,7 +34,7 @@ from seecgnet.mitbih.settings import (
     SplitSettings,
     protocol_defaults,
 )
-from seecgnet.trained.settings import SettingsError, from_plain
+from seecgnet.trained.settings import SettingsError, from_plain, json_object, settings_text
 
 # The parts of a settings file and the settings class each holds.
 PARTS: dict[str, type] = {
@@ -129,17 +129,7 @@ def protocol_settings(protocol: Protocol, path: str | Path | None = None) -> dic
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise SettingsError(f"cannot read {path}: {error.strerror}") from error
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SettingsError(f"{path}: not valid JSON ({error})") from error
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path}: expected a JSON object of parts {list(PARTS)}")
-    return data
+    return json_object(settings_text(path), str(path), f"a JSON object of parts {list(PARTS)}")
 
 
 def _part(cls: type, default: Any, data: Any, source: str) -> Any:

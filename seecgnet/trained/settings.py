@@ -219,12 +219,7 @@ class Settings:
 
     @classmethod
     def from_json(cls, text: str, source: str = "settings") -> Settings:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SettingsError(f"{source}: not valid JSON ({error})") from error
-        if not isinstance(data, dict):
-            raise SettingsError(f"{source}: expected a JSON object")
+        data = json_object(text, source)
         architecture = data.get("architecture", "seecgnet")
         if architecture not in ARCHITECTURES:
             raise SettingsError(f"{source}: unknown architecture {architecture!r}")
@@ -238,12 +233,26 @@ class Settings:
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise SettingsError(f"cannot read {path}: {error.strerror}") from error
-        return cls.from_json(text, source=str(path))
+        return cls.from_json(settings_text(path), source=str(path))
+
+
+def settings_text(path: str | Path) -> str:
+    """A settings file's text; SettingsError naming the file when it cannot be read."""
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise SettingsError(f"cannot read {path}: {error.strerror}") from error
+
+
+def json_object(text: str, source: str, expected: str = "a JSON object") -> dict[str, Any]:
+    """The JSON object a settings text holds; SettingsError naming ``source`` otherwise."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{source}: not valid JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: expected {expected}")
+    return data
 
 
 def to_plain(value: Any) -> Any:
