@@ -1,0 +1,131 @@
+"""Reading EDF, EDF+ and BDF files (European Data Format; BDF is its 24-bit BioSemi variant).
+
+An EDF file is a 256-byte ASCII header, 256 bytes more per signal (label, physical dimension,
+physical and digital ranges, samples per data record), then data records of int16 samples (int24
+in BDF). A sample's value in the signal's physical dimension is
+``physical_min + (digital - digital_min) * (physical_max - physical_min) / (digital_max - digital_min)``.
+
+What is taken from a file:
+
+- the signals whose label names a standard lead (``ECG I``, ``EKG V1``, ``II``, ``aVR``; see
+  :func:`seecgnet.io.formats.leads.standard_lead_name`); every other signal (EEG, respiration, a
+  signal labelled only ``ECG``) is dropped, said once; EDF+'s ``EDF Annotations`` channel is not a
+  signal. A file left with no lead is a RecordError listing its signals.
+- the physical dimension of each lead (``uV``, ``mV``, ``V``; any other is a RecordError), applied
+  to give mV;
+- the rate: signals may run at different rates in one file (an ECG at 500 Hz beside a respiration
+  trace at 25 Hz); the leads' rate is taken, and leads at different rates are a RecordError;
+- EDF+'s patient field (``code sex birthdate name``): the sex, and the age in whole years from the
+  birth date and the recording's start date; plain EDF's free-text patient field gives neither.
+
+EDF+D (discontinuous: data records with gaps between them) is refused: the samples are not one
+signal in time. EDF+C and plain EDF are read whole.
+
+The library is edfio (pure Python on numpy, maintained, reads and writes EDF, EDF+ and BDF).
+Measured against the others (one 10 s 12-lead record at 500 Hz, two busy shared cores), edfio read
+it in about the time of the challenge's ``.mat`` (benchmarks/read_formats.py); pyedflib (a C
+extension) refuses files that other writers make (the shared ``test_generator_2.edf``: "not EDF(+)
+or BDF(+) compliant (Physical Dimension)", for a non-ASCII unit of a signal that is not even an ECG
+lead), and wfdb's EDF reader reads no BDF and no EDF+ patient subfields.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from seecgnet.io.formats.channels import age_on, millivolts_per, record_from_channels
+from seecgnet.io.formats.leads import optional_library, standard_lead_name
+from seecgnet.io.headers import RecordError, Sex
+from seecgnet.io.records import Record
+
+_EDF_MAGIC = b"0       "
+_BDF_MAGIC = b"\xffBIOSEMI"
+# Bytes 192-235 of the header: "EDF+C"/"EDF+D" (BDF+C/BDF+D) in EDF+, free in plain EDF.
+_RESERVED = slice(192, 236)
+# What edfio raises on a damaged file (bad numbers, a short file, a header that does not decode).
+T = TypeVar("T")
+_DAMAGE = (ValueError, IndexError, KeyError, TypeError, ArithmeticError, EOFError, OSError)
+
+
+def looks_like(head: bytes) -> bool:
+    """Whether the file's first bytes are an EDF (``0`` and seven spaces) or BDF header."""
+    return head.startswith(_EDF_MAGIC) or head.startswith(_BDF_MAGIC)
+
+
+def read(path: Path) -> Record:
+    """The record of an EDF, EDF+ or BDF file; RecordError naming the file for one that is not."""
+    edfio = optional_library("edfio", "an EDF file")
+    head = _header_bytes(path)
+    if not looks_like(head):
+        raise RecordError(f"{path}: not an EDF or BDF file (no EDF header)")
+    reserved = head[_RESERVED].decode("ascii", "replace").strip()
+    if reserved.startswith(("EDF+D", "BDF+D")):
+        raise RecordError(
+            f"{path}: discontinuous {reserved[:5]} (data records with gaps in time) is not read; "
+            "only continuous EDF, EDF+C and BDF"
+        )
+    try:
+        edf = edfio.read_bdf(path) if head.startswith(_BDF_MAGIC) else edfio.read_edf(path)
+        signals = list(edf.signals)
+    except _DAMAGE as error:
+        raise RecordError(f"{path}: not a readable EDF file ({error})") from error
+    leads = [signal for signal in signals if standard_lead_name(signal.label)]
+    fs_hz = _leads_rate(path, signals, leads)
+    factors = [_millivolts(path, signal) for signal in leads]
+    try:
+        rows = [signal.data * factor for signal, factor in zip(leads, factors, strict=True)]
+    except _DAMAGE as error:
+        raise RecordError(f"{path}: not a readable EDF file ({error})") from error
+    plus = reserved.startswith(("EDF+", "BDF+"))
+    age, sex = _demographics(edf) if plus else (math.nan, Sex.UNKNOWN)
+    return record_from_channels(path, [s.label for s in leads], rows, fs_hz, age, sex)
+
+
+def _header_bytes(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            return file.read(256)
+    except OSError as error:
+        raise RecordError(f"{path}: cannot read the file ({error.strerror})") from error
+
+
+def _leads_rate(path: Path, signals: list, leads: list) -> float:
+    """The leads' one sampling rate; RecordError where there is no lead or they differ."""
+    if not signals:
+        raise RecordError(f"{path}: holds no signal, only annotations")
+    if not leads:
+        listed = ", ".join(repr(signal.label) for signal in signals)
+        raise RecordError(f"{path}: no signal names a standard ECG lead (signals: {listed})")
+    rates = {signal.sampling_frequency for signal in leads}
+    if len(rates) > 1:
+        each = ", ".join(f"{s.label} {s.sampling_frequency:g} Hz" for s in leads)
+        raise RecordError(f"{path}: the ECG leads are sampled at different rates ({each})")
+    rate = float(rates.pop())
+    if not (math.isfinite(rate) and rate > 0):
+        raise RecordError(f"{path}: sampling rate {rate} Hz is not positive")
+    return rate
+
+
+def _millivolts(path: Path, signal) -> float:
+    return millivolts_per(signal.physical_dimension, f"{path}: signal {signal.label!r}")
+
+
+def _demographics(edf) -> tuple[float, Sex]:
+    """Age and sex from EDF+'s patient field; unknown where a subfield is X or unreadable."""
+    sex = Sex.parse(_subfield(lambda: edf.patient.sex))
+    birth = _subfield(lambda: edf.patient.birthdate)
+    start = _subfield(lambda: edf.startdate)
+    if birth is None or start is None:
+        return math.nan, sex
+    return age_on(birth, start), sex
+
+
+def _subfield(get: Callable[[], T]) -> T | None:
+    """A subfield of the header, or None where it is anonymised (X) or malformed."""
+    try:
+        return get()
+    except ValueError:  # edfio's AnonymizedDateError is one
+        return None
