@@ -55,6 +55,13 @@ def age_on(birth: date, day: date) -> float:
     return float(years) if years >= 0 else math.nan
 
 
+def warn_dropped(path: Path, labels: Sequence[str]) -> None:
+    """Say once which signals of a file are ignored for naming no standard lead."""
+    if labels:
+        listed = ", ".join(repr(label) for label in labels)
+        logger.warning("%s: signals %s name no standard lead; ignored", path, listed)
+
+
 def record_from_channels(
     path: Path,
     labels: Sequence[str],
@@ -73,12 +80,7 @@ def record_from_channels(
     if not named:
         listed = ", ".join(repr(label) for label in labels) or "none"
         raise RecordError(f"{path}: no signal names a standard ECG lead (signals: {listed})")
-    if dropped:
-        logger.warning(
-            "%s: signals %s name no standard lead; ignored",
-            path,
-            ", ".join(repr(label) for label in dropped),
-        )
+    warn_dropped(path, dropped)
     leads = [lead for lead, _ in named]
     twice = sorted({lead for lead in leads if leads.count(lead) > 1})
     if twice:

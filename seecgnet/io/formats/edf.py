@@ -16,7 +16,9 @@ What is taken from a file:
 - the rate: signals may run at different rates in one file (an ECG at 500 Hz beside a respiration
   trace at 25 Hz); the leads' rate is taken, and leads at different rates are a RecordError;
 - EDF+'s patient field (``code sex birthdate name``): the sex, and the age in whole years from the
-  birth date and the recording's start date; plain EDF's free-text patient field gives neither.
+  birth date and the recording's start date. The field is read so wherever it has that form, with
+  or without the header's ``EDF+C`` mark (edfio writes EDF+ subfields without the mark when a file
+  has no annotations); a subfield that is ``X`` or does not parse is unknown.
 
 EDF+D (discontinuous: data records with gaps between them) is refused: the samples are not one
 signal in time. EDF+C and plain EDF are read whole.
@@ -36,7 +38,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from seecgnet.io.formats.channels import age_on, millivolts_per, record_from_channels
+from seecgnet.io.formats.channels import (
+    age_on,
+    millivolts_per,
+    record_from_channels,
+    warn_dropped,
+)
 from seecgnet.io.formats.leads import optional_library, standard_lead_name
 from seecgnet.io.headers import RecordError, Sex
 from seecgnet.io.records import Record
@@ -79,8 +86,8 @@ def read(path: Path) -> Record:
         rows = [signal.data * factor for signal, factor in zip(leads, factors, strict=True)]
     except _DAMAGE as error:
         raise RecordError(f"{path}: not a readable EDF file ({error})") from error
-    plus = reserved.startswith(("EDF+", "BDF+"))
-    age, sex = _demographics(edf) if plus else (math.nan, Sex.UNKNOWN)
+    warn_dropped(path, [signal.label for signal in signals if signal not in leads])
+    age, sex = _demographics(edf)
     return record_from_channels(path, [s.label for s in leads], rows, fs_hz, age, sex)
 
 
@@ -127,5 +134,5 @@ def _subfield(get: Callable[[], T]) -> T | None:
     """A subfield of the header, or None where it is anonymised (X) or malformed."""
     try:
         return get()
-    except ValueError:  # edfio's AnonymizedDateError is one
+    except (ValueError, IndexError):  # edfio's AnonymizedDateError is a ValueError
         return None
