@@ -79,7 +79,7 @@ def read(path: Path) -> Record:
         raise RecordError(f"{path}: not a DICOM file ({error})") from error
     except RecordError:
         raise
-    except _DAMAGE as error:
+    except (*_DAMAGE, pydicom.errors.BytesLengthException) as error:
         raise RecordError(f"{path}: not a readable DICOM waveform ({error})") from error
     return record_from_channels(path, labels, rows, fs_hz, age, sex)
 

@@ -34,6 +34,7 @@ lead), and wfdb's EDF reader reads no BDF and no EDF+ patient subfields.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -74,10 +75,15 @@ def read(path: Path) -> Record:
             f"{path}: discontinuous {reserved[:5]} (data records with gaps in time) is not read; "
             "only continuous EDF, EDF+C and BDF"
         )
+    _check_length(path, head)
     try:
-        edf = edfio.read_bdf(path) if head.startswith(_BDF_MAGIC) else edfio.read_edf(path)
+        with warnings.catch_warnings():
+            # edfio reads on past a data record cut short or a wrong count of them, with a
+            # warning; here they are the damage they are
+            warnings.filterwarnings("error", ".*data record", UserWarning)
+            edf = edfio.read_bdf(path) if head.startswith(_BDF_MAGIC) else edfio.read_edf(path)
         signals = list(edf.signals)
-    except _DAMAGE as error:
+    except (*_DAMAGE, UserWarning) as error:
         raise RecordError(f"{path}: not a readable EDF file ({error})") from error
     leads = [signal for signal in signals if standard_lead_name(signal.label)]
     fs_hz = _leads_rate(path, signals, leads)
@@ -92,11 +98,50 @@ def read(path: Path) -> Record:
 
 
 def _header_bytes(path: Path) -> bytes:
+    """The file's header: 256 bytes, and 256 more per signal (all there is, if cut short)."""
     try:
         with path.open("rb") as file:
-            return file.read(256)
+            head = file.read(256)
+            n_signals = _header_integer(head[252:256])
+            return head + file.read(256 * n_signals) if n_signals and n_signals > 0 else head
     except OSError as error:
         raise RecordError(f"{path}: cannot read the file ({error.strerror})") from error
+
+
+def _check_length(path: Path, header: bytes) -> None:
+    """RecordError for a file shorter than its header's data records (edfio would drop the rest
+    with a warning); a header too damaged to tell is left to edfio."""
+    n_records = _header_integer(header[236:244])
+    n_signals = _header_integer(header[252:256])
+    if n_records is None or n_records < 0 or not n_signals or len(header) < 256 * (n_signals + 1):
+        return  # -1 records: unknown, as a recorder writes it while recording
+    header_length = _header_integer(header[184:192])
+    if header_length != 256 * (n_signals + 1):
+        raise RecordError(
+            f"{path}: the header's length field reads {header[184:192].decode('ascii', 'replace')!r}"
+            f" but {n_signals} signals make it {256 * (n_signals + 1)} bytes"
+        )
+    start = 256 + 216 * n_signals
+    per_record = [
+        _header_integer(header[start + 8 * i : start + 8 * (i + 1)]) for i in range(n_signals)
+    ]
+    if any(count is None or count < 0 for count in per_record):
+        return
+    sample_bytes = 3 if header.startswith(_BDF_MAGIC) else 2
+    needed = 256 * (n_signals + 1) + n_records * sum(per_record) * sample_bytes
+    size = path.stat().st_size
+    if size < needed:
+        raise RecordError(
+            f"{path}: cut short: the header gives {n_records} data records, {needed} bytes in all, "
+            f"but the file holds {size}"
+        )
+
+
+def _header_integer(field: bytes) -> int | None:
+    try:
+        return int(field.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def _leads_rate(path: Path, signals: list, leads: list) -> float:
@@ -110,7 +155,8 @@ def _leads_rate(path: Path, signals: list, leads: list) -> float:
     if len(rates) > 1:
         each = ", ".join(f"{s.label} {s.sampling_frequency:g} Hz" for s in leads)
         raise RecordError(f"{path}: the ECG leads are sampled at different rates ({each})")
-    rate = float(rates.pop())
+    # samples per data record over the record's duration: 8396 / 16.792 s gives 499.99999999999994
+    rate = round(float(rates.pop()), 6)
     if not (math.isfinite(rate) and rate > 0):
         raise RecordError(f"{path}: sampling rate {rate} Hz is not positive")
     return rate

@@ -12,6 +12,7 @@ import pytest
 
 from seecgnet.io.formats import aecg
 from seecgnet.io.records import RecordError, Sex
+from tests.io.formats.writers import small_aecg
 from tests.paths import SHARED
 
 AECG_FILES = SHARED / "data" / "formats" / "aecg"
@@ -58,25 +59,6 @@ def test_the_minimal_aecg_has_no_ecg_waveform_to_read() -> None:
     with pytest.raises(RecordError, match=r"13 samples .* no ECG waveform") as error:
         aecg.read(path)
     assert str(path) in str(error.value) and "\n" not in str(error.value)
-
-
-def small_aecg(leads: dict[str, str], increment: str = '<increment value="2" unit="ms"/>') -> str:
-    """An aECG document of one rhythm series whose leads hold the given digits."""
-    sequences = "".join(
-        f'<component><sequence><code code="{code}"/><value xsi:type="SLIST_PQ">'
-        f'<origin value="10" unit="uV"/><scale value="5" unit="uV"/><digits>{digits}</digits>'
-        "</value></sequence></component>"
-        for code, digits in leads.items()
-    )
-    return (
-        '<?xml version="1.0"?>\n<AnnotatedECG xmlns="urn:hl7-org:v3" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        '<effectiveTime><low value="20200615101500"/></effectiveTime>'
-        '<component><series><code code="RHYTHM"/><component><sequenceSet>'
-        '<component><sequence><code code="TIME_RELATIVE"/><value xsi:type="GLIST_PQ">'
-        f'<head value="0" unit="s"/>{increment}</value></sequence></component>'
-        f"{sequences}</sequenceSet></component></series></component></AnnotatedECG>"
-    )
 
 
 def test_a_small_aecg_applies_origin_and_scale_and_ignores_other_leads(tmp_path: Path) -> None:

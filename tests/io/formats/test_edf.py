@@ -167,3 +167,11 @@ def test_without_edfio_reading_says_what_to_install(
     monkeypatch.setitem(sys.modules, "edfio", None)
     with pytest.raises(MissingLibraryError, match=r'edfio.*pip install "seecgnet\[formats\]"'):
         edf.read(path)
+
+
+def test_an_edf_cut_short_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "short.edf"
+    write_edf(small_record(), path)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(RecordError, match="cut short: the header gives 1 data records"):
+        edf.read(path)

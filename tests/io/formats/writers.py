@@ -1,4 +1,5 @@
-"""Writing a record as EDF+, BDF and DICOM with the formats' own libraries, for round trips.
+"""Writing a record as EDF+, BDF and DICOM with the formats' own libraries, for round trips; and
+small aECG documents.
 
 The readers are tested on files that edfio and pydicom write, not on files of the readers' own
 making. Each writer returns the quantisation step of what it wrote (per lead, in mV): a sample
@@ -170,3 +171,22 @@ def quantisation_bound(signal: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """How far a sample read back may lie from ``signal`` (mV): half its lead's step, and float32's
     rounding of the values (two units in the last place)."""
     return steps[:, np.newaxis] / 2 * (1 + 1e-6) + 2 * np.spacing(np.abs(signal).astype(np.float32))
+
+
+def small_aecg(leads: dict[str, str], increment: str = '<increment value="2" unit="ms"/>') -> str:
+    """An aECG document of one rhythm series whose leads hold the given digits."""
+    sequences = "".join(
+        f'<component><sequence><code code="{code}"/><value xsi:type="SLIST_PQ">'
+        f'<origin value="10" unit="uV"/><scale value="5" unit="uV"/><digits>{digits}</digits>'
+        "</value></sequence></component>"
+        for code, digits in leads.items()
+    )
+    return (
+        '<?xml version="1.0"?>\n<AnnotatedECG xmlns="urn:hl7-org:v3" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<effectiveTime><low value="20200615101500"/></effectiveTime>'
+        '<component><series><code code="RHYTHM"/><component><sequenceSet>'
+        '<component><sequence><code code="TIME_RELATIVE"/><value xsi:type="GLIST_PQ">'
+        f'<head value="0" unit="s"/>{increment}</value></sequence></component>'
+        f"{sequences}</sequenceSet></component></series></component></AnnotatedECG>"
+    )
