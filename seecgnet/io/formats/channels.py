@@ -85,7 +85,9 @@ def record_from_channels(
     twice = sorted({lead for lead in leads if leads.count(lead) > 1})
     if twice:
         raise RecordError(f"{path}: lead {', '.join(twice)} appears twice")
-    signal = np.stack([np.asarray(row, dtype=np.float32) for _, row in named])
+    signal = np.empty((len(named), len(named[0][1])), dtype=np.float32)
+    for row, (_, samples) in enumerate(named):
+        signal[row] = samples
     if signal.shape[1] < MIN_DURATION_S * fs_hz:
         raise RecordError(
             f"{path}: the signal holds {signal.shape[1]} samples ({signal.shape[1] / fs_hz:.3f} s), "
