@@ -59,7 +59,8 @@ _DAMAGE = (
 
 
 def looks_like(head: bytes) -> bool:
-    """Whether the file has DICOM's 128-byte preamble followed by ``DICM``."""
+    """Whether the file has DICOM's 128-byte preamble followed by ``DICM`` (a bare data set
+    without them, which the DICOM file format does not allow, is not recognised)."""
     return head[128:132] == b"DICM"
 
 

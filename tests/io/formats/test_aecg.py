@@ -64,7 +64,11 @@ def test_the_minimal_aecg_has_no_ecg_waveform_to_read() -> None:
 def test_a_small_aecg_applies_origin_and_scale_and_ignores_other_leads(tmp_path: Path) -> None:
     digits = " ".join(str(i % 50 - 25) for i in range(600))
     path = tmp_path / "small.xml"
-    path.write_text(small_aecg({"MDC_ECG_LEAD_II": digits, "MDC_ECG_LEAD_V7": digits}))
+    # a median beat of twice the length, which must not be taken for the rhythm
+    median = {"MDC_ECG_LEAD_II": digits * 2, "MDC_ECG_LEAD_I": digits * 2}
+    path.write_text(
+        small_aecg({"MDC_ECG_LEAD_II": digits, "MDC_ECG_LEAD_V7": digits}, derived=median)
+    )
     record = aecg.read(path)
     assert record.lead_names == ("II",) and record.fs_hz == 500.0
     expected = (10 + 5 * np.array(digits.split(), float)) / 1000
@@ -86,6 +90,10 @@ def test_a_small_aecg_applies_origin_and_scale_and_ignores_other_leads(tmp_path:
             "not a voltage",
         ),
         (small_aecg({}), "without a rhythm waveform"),
+        (
+            small_aecg({"MDC_ECG_LEAD_I": "1 " * 600}).replace(' unit="uV"', ""),
+            "origin and scale give no unit",
+        ),
         ('<?xml version="1.0"?><Other xmlns="urn:hl7-org:v3"/>', "not an HL7 AnnotatedECG"),
         ("<AnnotatedECG xmlns='urn:hl7-org:v3'><unclosed>", "not readable XML"),
     ],

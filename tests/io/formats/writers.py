@@ -173,8 +173,30 @@ def quantisation_bound(signal: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return steps[:, np.newaxis] / 2 * (1 + 1e-6) + 2 * np.spacing(np.abs(signal).astype(np.float32))
 
 
-def small_aecg(leads: dict[str, str], increment: str = '<increment value="2" unit="ms"/>') -> str:
-    """An aECG document of one rhythm series whose leads hold the given digits."""
+def small_aecg(
+    leads: dict[str, str],
+    increment: str = '<increment value="2" unit="ms"/>',
+    derived: dict[str, str] | None = None,
+) -> str:
+    """An aECG document of one rhythm series whose leads hold the given digits, and with
+    ``derived`` a median beat the series derives, whose leads hold those digits."""
+    rhythm = _sequence_set(leads, increment)
+    median = ""
+    if derived:
+        median = (
+            '<derivation><derivedSeries><code code="REPRESENTATIVE_BEAT"/><component>'
+            f"{_sequence_set(derived, increment)}</component></derivedSeries></derivation>"
+        )
+    return (
+        '<?xml version="1.0"?>\n<AnnotatedECG xmlns="urn:hl7-org:v3" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<effectiveTime><low value="20200615101500"/></effectiveTime>'
+        '<component><series><code code="RHYTHM"/>'
+        f"<component>{rhythm}</component>{median}</series></component></AnnotatedECG>"
+    )
+
+
+def _sequence_set(leads: dict[str, str], increment: str) -> str:
     sequences = "".join(
         f'<component><sequence><code code="{code}"/><value xsi:type="SLIST_PQ">'
         f'<origin value="10" unit="uV"/><scale value="5" unit="uV"/><digits>{digits}</digits>'
@@ -182,11 +204,7 @@ def small_aecg(leads: dict[str, str], increment: str = '<increment value="2" uni
         for code, digits in leads.items()
     )
     return (
-        '<?xml version="1.0"?>\n<AnnotatedECG xmlns="urn:hl7-org:v3" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        '<effectiveTime><low value="20200615101500"/></effectiveTime>'
-        '<component><series><code code="RHYTHM"/><component><sequenceSet>'
-        '<component><sequence><code code="TIME_RELATIVE"/><value xsi:type="GLIST_PQ">'
+        '<sequenceSet><component><sequence><code code="TIME_RELATIVE"/><value xsi:type="GLIST_PQ">'
         f'<head value="0" unit="s"/>{increment}</value></sequence></component>'
-        f"{sequences}</sequenceSet></component></series></component></AnnotatedECG>"
+        f"{sequences}</sequenceSet>"
     )
