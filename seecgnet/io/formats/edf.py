@@ -97,6 +97,8 @@ def read(path: Path) -> Record:
     fs_hz = _leads_rate(path, signals, leads)
     try:
         rows = _millivolts(path, leads)
+    except RecordError:
+        raise
     except _DAMAGE as error:
         raise RecordError(f"{path}: not a readable EDF file ({error})") from error
     warn_dropped(path, [label for label in labels if not standard_lead_name(label)])

@@ -116,6 +116,18 @@ def test_a_file_that_does_not_make_one_ecg_is_a_one_line_error(
     assert str(path) in str(error.value) and "\n" not in str(error.value)
 
 
+def test_an_uncalibrated_lead_is_refused_not_read_in_digital_units(tmp_path: Path) -> None:
+    path = tmp_path / "flat.edf"
+    write_edf(small_record(), path)
+    data = bytearray(path.read_bytes())
+    physical_min, physical_max = 256 + 104 * 12, 256 + 112 * 12  # signal 1's fields
+    data[physical_max : physical_max + 8] = data[physical_min : physical_min + 8]
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordError, match=r"signal 'ECG I' is uncalibrated") as error:
+        edf.read(path)
+    assert str(error.value).count(str(path)) == 1
+
+
 def test_a_discontinuous_edf_plus_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "gaps.edf"
     write_edf(small_record(), path)
