@@ -78,6 +78,20 @@ def check_not_package(path: str | Path, role: str) -> None:
         )
 
 
+class InputPathError(SeecgnetError, ValueError):
+    """A path a command reads is missing or of the wrong kind; the message names it."""
+
+
+def check_input_folder(path: str | Path, role: str) -> None:
+    """A folder a command reads: it exists and is a folder. Entry points check their input folders
+    with this before torch loads, so that a wrong path is told at once."""
+    path = Path(path)
+    if not path.exists():
+        raise InputPathError(f"{path}: no such {role}")
+    if not path.is_dir():
+        raise InputPathError(f"{path}: is a file, not a {role}")
+
+
 def os_error_text(error: OSError) -> str:
     """An OSError as words, without errno numbers: "PATH: no such file or directory"."""
     reason = (error.strerror or str(error)).rstrip(".")

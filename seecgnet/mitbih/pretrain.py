@@ -24,8 +24,10 @@ from seecgnet.cli import (
 )
 from seecgnet.destinations import (
     DestinationError,
+    InputPathError,
     OwnOutput,
     check_apart,
+    check_input_folder,
     check_output_file,
     os_error_text,
     torch_file_holds,
@@ -105,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         challenge = Settings.load(args.settings) if args.settings else Settings()
         if challenge.architecture != "seecgnet":
             raise SettingsError(f"{args.settings}: not an SE-ECGNet's settings")
+        check_input_folder(args.data, "folder of MIT-BIH records")
         check_apart(args.out, "output file", args.data, "data folder")
         check_output_file(args.out, LAYERS_FILE, reads=[args.settings or args.data])
-    except (SettingsError, DestinationError) as error:
+    except (SettingsError, DestinationError, InputPathError) as error:
         parser.error(str(error))
     setup_logging()
     try:
