@@ -173,7 +173,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "empty folder": ALLOWED,
         "own output": ALLOWED,
         "user's file": "is a file",
-        "user's folder": "not this command's own synthetic record",
+        "user's folder": "not this command's own record",
         "package file": "seecgnet's own files",
     },
     "crossval": {

@@ -23,17 +23,16 @@ lead ``NAME.mat 16+24 1000/mV 16 0 <first value> <checksum> 0 <lead>``, the ``#A
 ``#Dx``, ``#Rx``, ``#Hx`` and ``#Sx`` comments; and a MATLAB v4 ``NAME.mat`` holding int16 ``val``
 (leads × samples) at 1000 digital units per mV.
 
-``python -m seecgnet.io.synthetic OUT`` ends each header it writes with one more comment,
-``#Written by: python -m seecgnet.io.synthetic, sha256 HEX``, HEX the SHA-256 of the header's lines
-above it and the ``.mat`` file's bytes: run again, it replaces a record only where that still holds
-(a record it made and nobody changed since), and refuses any other file of the same name.
+``python -m seecgnet.io.synthetic OUT`` ends each header it writes with the mark of
+:mod:`seecgnet.io.own_records` (``#Written by: python -m seecgnet.io.synthetic, sha256 HEX``): run
+again, it replaces a record only where the mark still holds (a record it made and nobody changed
+since), and refuses any other file of the same name.
 """
 
 from __future__ import annotations
 
 import argparse
 import enum
-import hashlib
 import logging
 import math
 import os
@@ -47,7 +46,8 @@ import numpy as np
 import scipy.io
 from tqdm import tqdm
 
-from seecgnet.destinations import DestinationError, OwnOutput, check_output_files
+from seecgnet.destinations import DestinationError, check_output_files
+from seecgnet.io.own_records import mark_record, own_records
 from seecgnet.io.records import STANDARD_LEADS
 
 logger = logging.getLogger(__name__)
@@ -343,44 +343,9 @@ def _header_lines(
     return lines
 
 
-_MARK_PREFIX = "#Written by: python -m seecgnet.io.synthetic, sha256 "
-
-
-def _record_digest(header_lines: Sequence[bytes], mat_path: Path) -> str:
-    digest = hashlib.sha256(b"".join(header_lines))
-    digest.update(mat_path.read_bytes())
-    return digest.hexdigest()
-
-
-def mark_record(header_path: Path) -> None:
-    """End a record's header with the line that tells it as this generator's, unchanged since."""
-    lines = header_path.read_bytes().splitlines(keepends=True)
-    digest = _record_digest(lines, header_path.with_suffix(".mat"))
-    with header_path.open("a", encoding="ascii") as handle:
-        handle.write(f"{_MARK_PREFIX}{digest}\n")
-
-
-def is_marked_record(path: Path) -> bool:
-    """Whether ``path`` (a record's ``.hea`` or ``.mat``) belongs to a record that
-    :func:`mark_record` marked and that nobody changed since."""
-    header, mat = path.with_suffix(".hea"), path.with_suffix(".mat")
-    try:
-        if header.stat().st_size > 2**20:  # far more than any header this module writes
-            return False
-        lines = header.read_bytes().splitlines(keepends=True)
-        if not lines or not lines[-1].startswith(_MARK_PREFIX.encode()):
-            return False
-        return lines[-1].strip()[len(_MARK_PREFIX) :].decode() == _record_digest(lines[:-1], mat)
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-SYNTHETIC_RECORD = OwnOutput(
-    "synthetic record",
-    is_marked_record,
-    "its header would end with a '#Written by: python -m seecgnet.io.synthetic' line that "
-    "matches the record",
-)
+# Who marks the records written by main (see seecgnet.io.own_records).
+WRITER = "python -m seecgnet.io.synthetic"
+SYNTHETIC_RECORDS = own_records(WRITER)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -402,14 +367,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--n must be at least 1, got {args.n}")
     names = [f"SYN{i:05d}{suffix}" for i in range(1, args.n + 1) for suffix in (".hea", ".mat")]
     try:
-        check_output_files(args.out_dir, names, SYNTHETIC_RECORD)
+        check_output_files(args.out_dir, names, SYNTHETIC_RECORDS)
     except DestinationError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     headers = write_synthetic_dataset(args.out_dir, args.n, seed=args.seed)
     for header in headers:
-        mark_record(header)
+        mark_record(header, WRITER)
     logger.info("wrote %d synthetic records to %s", len(headers), args.out_dir)
     return 0
 
