@@ -177,7 +177,7 @@ def check_output_file(path: str | Path, kind: OwnOutput, reads: Iterable[str | P
     Also refused: a folder, one of the files the command ``reads`` (or a path inside a folder it
     reads), a package file, and a path that cannot be created.
     """
-    path = Path(path)
+    path, reads = Path(path), list(reads)
     for read in reads:
         if Path(read).is_dir():
             check_apart(path, kind.role, read, "input folder")
