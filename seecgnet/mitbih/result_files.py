@@ -97,7 +97,7 @@ def _rebased_lines(results: Sequence[MethodResult]) -> list[str]:
         c = r.rebased_scores
         if c is not None and c.support.sum():
             lines.append(
-                f"{r.method}, the held-out DS1 records re-based to their S rhythm "
+                f"{r.method}, the held-out training records re-based to their S rhythm "
                 f"({c.support.sum()} beats, {c.support[s]} S): S Se {_cell(c.sensitivity[s])}, "
                 f"PPV {_cell(c.ppv[s])}, F1 {_cell(c.f1[s])}; V F1 {_cell(c.f1[v])}."
             )
