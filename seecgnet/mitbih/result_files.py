@@ -48,6 +48,8 @@ class MethodResult:
         test beats (the ds1 protocol)."""
         if self.scores.support.sum():
             return "test", self.scores
+        if any(part.startswith("validation: ") for part, _ in self.breakdown):
+            return "DS1 and extra databases' out-of-fold validation", self.validation_scores
         return "DS1 out-of-fold validation", self.validation_scores
 
 

@@ -23,7 +23,6 @@ and the test beats are predicted by the models at that epoch, their probabilitie
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import shutil
@@ -35,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seecgnet.mitbih.adaptation import adapted_log_p, labelled_and_tested
 from seecgnet.mitbih.beats import (
     AAMI_CLASSES,
     CACHE_FOLDER,
@@ -45,6 +43,7 @@ from seecgnet.mitbih.beats import (
 )
 from seecgnet.mitbih.breakdown import database_parts, record_232_parts
 from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.patient_specific import adaptation_arrays, patient_specific_results
 from seecgnet.mitbih.rebasing import rebased_validation
 from seecgnet.mitbih.result_files import MethodResult, draw_confusion, markdown, write_csv
 from seecgnet.mitbih.run_settings import BenchmarkSettings, WorkdirError, check_or_save_settings
@@ -187,29 +186,6 @@ def save_members(members: list[TrainedBeatModel], saved: list[list[dict]], choic
         )
 
 
-def adaptation_arrays(
-    settings: BenchmarkSettings,
-    beats: Beats,
-    split: Split,
-    members: list[TrainedBeatModel],
-    choice: Choice,
-) -> dict[str, np.ndarray]:
-    """Under the patient-specific protocol, the labelled and tested test beats and the members'
-    predictions for the tested ones once adapted to each patient (see adaptation.py); else none."""
-    if settings.protocol != "patient-specific":
-        return {}
-    a = settings.adaptation
-    labelled, tested = labelled_and_tested(beats, split.test, a.labelled_minutes)
-    log_p = adapted_log_p(members, beats, split.train, labelled, tested, a,
-                          settings.training.sampling_power, settings.training.seed)  # fmt: skip
-    return {
-        "labelled": labelled,
-        "tested": tested,
-        "adapted": decide(log_p, choice.offsets),
-        "adapted_log_p": log_p.astype(np.float32),
-    }
-
-
 def train_and_save(
     architecture: str,
     settings: BenchmarkSettings,
@@ -301,24 +277,7 @@ def run_network(
     )
     if settings.protocol != "patient-specific":
         return [result]
-    tested = predictions["tested"]
-    inter = predictions["test"][np.searchsorted(split.test, tested)]  # split.test is sorted
-    minutes = f"{settings.adaptation.labelled_minutes:g}"
-    rows = []
-    for method, predicted in (
-        (f"{result.method}, inter-patient model", inter),
-        (f"{result.method}, adapted to each patient ({minutes} min labelled)",
-         predictions["adapted"]),
-    ):  # fmt: skip
-        rows.append(
-            dataclasses.replace(
-                result,
-                method=method,
-                scores=score_beats(beats.labels[tested], predicted),
-                breakdown=validation + record_232_parts(beats, tested, predicted, "tested"),
-            )
-        )
-    return rows
+    return patient_specific_results(result, settings, beats, split, predictions)
 
 
 def run_benchmark(

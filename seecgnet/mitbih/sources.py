@@ -73,9 +73,10 @@ def check_or_save_sources(
     sizes = source_sizes(data_dir, records, paths or {})
     if path.exists():
         if json.loads(path.read_text()) != sizes:
+            where = f"{data_dir} and the extra databases" if paths else f"{data_dir}"
             raise SourcesError(
                 f"{path}: this work folder was made from other data files than "
-                f"those in {data_dir}: use a new folder"
+                f"those in {where}: use a new folder"
             )
         return
     path.write_text(json.dumps(sizes, indent=1) + "\n")

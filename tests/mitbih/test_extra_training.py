@@ -14,6 +14,9 @@ from seecgnet.mitbih import adaptation
 from seecgnet.mitbih.__main__ import main
 from seecgnet.mitbih.adaptation import labelled_and_tested
 from seecgnet.mitbih.beats import Beats, read_beats
+from seecgnet.mitbih.result_files import MethodResult
+from seecgnet.mitbih.scores import score_beats
+from seecgnet.mitbih.seeds import breakdown_summary
 from seecgnet.mitbih.settings import BeatSettings
 from seecgnet.mitbih.sources import MITBIH, SourcesError, database_of, extra_records
 from seecgnet.mitbih.splits import DS1, DS2, inter_patient_split
@@ -144,9 +147,16 @@ def test_patient_specific_run_adapts_on_the_first_minutes_and_scores_both_on_the
     labelled, tested = predictions["labelled"], predictions["tested"]
     assert (times[labelled] < 15).all() and (times[tested] >= 15).all()
     assert sorted([*labelled, *tested]) == sorted(split["test"].tolist()) and len(labelled)
-    # each DS2 record adapted on its own labelled beats alone: 2 models x 22 records
-    assert len(given) == 2 * 22
-    assert sorted(np.concatenate(given)) == sorted(np.tile(labels[labelled], 2))
+    # each DS2 record adapted on its own labelled beats alone, by both models (2 x 22), and each
+    # held-out training record (22 of DS1, 6 of svdbx) on its own by its fold's model
+    assert len(given) == 2 * 22 + 28
+    held_out = split["validation"]
+    first_minutes = held_out[times[held_out] < 15]
+    expected = [*np.tile(labels[labelled], 2), *labels[first_minutes]]
+    assert sorted(np.concatenate(given)) == sorted(expected)
+    positions = predictions["validation_tested"]
+    assert (times[held_out[positions]] >= 15).all()
+    assert len(positions) == (times[held_out] >= 15).sum() == len(predictions["validation_adapted"])
 
     with (workdir / "results.csv").open() as handle:
         rows = [row for row in csv.reader(handle) if row]
@@ -156,9 +166,21 @@ def test_patient_specific_run_adapts_on_the_first_minutes_and_scores_both_on_the
     for name in ("N", "S", "V"):  # both scored on the same beats: the tested ones
         assert tested_rows[(inter, name)] == tested_rows[(adapted, name)]
     assert sum(tested_rows[(inter, name)] for name in "NSVFQ") == len(tested)
+    after = {(r[1], r[2], r[3]): int(r[4]) for r in rows
+             if r[2].startswith("validation after") and len(r[3]) == 1}  # fmt: skip
+    for part in (
+        "validation after minute 0.25: svdbx",
+        "validation after minute 0.25: MIT-BIH DS1",
+    ):
+        for name in ("N", "S", "V"):  # and the held-out beats after minute N alike
+            assert after[(inter, part, name)] == after[(adapted, part, name)]
     parts = {r[2] for r in rows}
     assert {"validation: MIT-BIH DS1", "validation: svdbx"} <= parts
     assert {"tested: record 232", "tested without record 232"} <= parts
+    assert {
+        "validation after minute 0.25: MIT-BIH DS1",
+        "validation after minute 0.25: svdbx",
+    } <= parts
     text = (workdir / "results.md").read_text()
     assert "validation: svdbx" in text and "tested: record 232" in text
 
@@ -183,3 +205,18 @@ def test_options_a_protocol_has_no_use_for_are_one_line_errors(
     error = capsys.readouterr().err.strip()
     assert error.startswith("mitbih: error: ") and "\n" not in error and named in error
     assert not (tmp_path / "run").exists()
+
+
+def test_the_seeds_summary_gives_each_part_of_the_breakdown_over_the_seeds(tmp_path):
+    def result(seed: int, s_found: int) -> MethodResult:
+        # record 232's five S beats, ``s_found`` of them called S; the rest of DS2 all right
+        part = score_beats(np.array([1] * 5 + [0] * 5), np.array([1] * s_found + [0] * 10)[:10])
+        whole = score_beats(np.array([0, 1, 2]), np.array([0, 1, 2]))
+        return MethodResult("SE-ECGNet", whole, whole, 1, 0.0, 1, 1.0, seed,
+                            breakdown=(("test: record 232", part),))  # fmt: skip
+
+    rows, lines = breakdown_summary({0: [result(0, 1)], 1: [result(1, 3)]}, [0, 1])
+    figures = {row[0]: [float(v) for v in row[1:]] for row in rows}
+    # S Se 0.2 and 0.6: mean 0.4, sd 0.2, lowest 0.2, highest 0.6
+    assert figures["SE-ECGNet, test: record 232: S Se"] == pytest.approx([0.4, 0.2, 0.2, 0.6])
+    assert any("| SE-ECGNet | test: record 232 | 0.400 ± 0.200 |" in line for line in lines)
