@@ -12,7 +12,8 @@ Work folder layout::
                          validation_logits.npy (every epoch's, in split.npz's validation order)
                          and done.json (chosen epoch, offsets, each epoch's validation score);
                          under the patient-specific protocol predictions.npz also holds the
-                         labelled and tested DS2 beats and the adapted models' predictions
+                         labelled and tested DS2 beats, the adapted models' decisions for the
+                         tested ones, and those of the held-out beats after minute N
     results.csv, results.md, confusion.png
 
 A network whose done.json exists is not trained again; one cut off during training resumes from
