@@ -76,17 +76,20 @@ def patient_specific_results(
     split: Split,
     predictions: Mapping[str, np.ndarray],
 ) -> list[MethodResult]:
-    """The inter-patient model's ``result`` and the adapted models', both scored on the tested DS2
-    beats and on the held-out beats after minute N."""
+    """The inter-patient model's ``result`` on every test beat (what the inter-patient protocol
+    gives with the same settings and seed: the same split, folds and training), then the
+    inter-patient model's and the adapted models', both scored on the tested DS2 beats and on the
+    held-out beats after minute N."""
     tested, positions = predictions["tested"], predictions["validation_tested"]
     inter = predictions["test"][np.isin(split.test, tested)]  # ``tested`` is in the test's order
     minutes = f"{settings.adaptation.labelled_minutes:g}"
     after = f"validation after minute {minutes}"
     held_out = split.validation[positions]
-    rows = []
+    rows = [dataclasses.replace(result, method=f"{result.method}, inter-patient model, all beats")]
     for method, predicted, validated in (
-        (f"{result.method}, inter-patient model", inter, predictions["validation"][positions]),
-        (f"{result.method}, adapted to each patient ({minutes} min labelled)",
+        (f"{result.method}, inter-patient model, after minute {minutes}", inter,
+         predictions["validation"][positions]),
+        (f"{result.method}, adapted to each patient, after minute {minutes}",
          predictions["adapted"], predictions["validation_adapted"]),
     ):  # fmt: skip
         breakdown = (

@@ -128,6 +128,7 @@ def test_patient_specific_run_adapts_on_the_first_minutes_and_scores_both_on_the
     monkeypatch.setattr(adaptation, "adapt_classifier", spy)
     workdir = tmp_path / "run"
     options = tiny(tmp_path, adaptation={"steps": 5, "training_beats": 50})
+    tiny(tmp_path, "inter.json")  # the same without the adaptation's part, for the inter run
     run = [str(mitdb), str(workdir), "--protocol", "patient-specific", *options, "--folds", "2",
            "--extra-training", str(svdbx), "--labelled-minutes", "0.25"]  # fmt: skip
     assert main(run) == 0
@@ -161,8 +162,10 @@ def test_patient_specific_run_adapts_on_the_first_minutes_and_scores_both_on_the
     with (workdir / "results.csv").open() as handle:
         rows = [row for row in csv.reader(handle) if row]
     tested_rows = {(r[1], r[3]): int(r[4]) for r in rows if r[2] == "test" and len(r[3]) == 1}
-    inter = "SE-ECGNet, inter-patient model"
-    adapted = "SE-ECGNet, adapted to each patient (0.25 min labelled)"
+    inter = "SE-ECGNet, inter-patient model, after minute 0.25"
+    adapted = "SE-ECGNet, adapted to each patient, after minute 0.25"
+    whole = "SE-ECGNet, inter-patient model, all beats"
+    assert sum(tested_rows[(whole, name)] for name in "NSVFQ") == len(split["test"])
     for name in ("N", "S", "V"):  # both scored on the same beats: the tested ones
         assert tested_rows[(inter, name)] == tested_rows[(adapted, name)]
     assert sum(tested_rows[(inter, name)] for name in "NSVFQ") == len(tested)
@@ -188,6 +191,17 @@ def test_patient_specific_run_adapts_on_the_first_minutes_and_scores_both_on_the
     without = [arg for arg in run if arg not in ("--extra-training", str(svdbx))]
     assert main(without) == 2
     assert "other settings (extra_training)" in capsys.readouterr().err
+
+    # the inter-patient protocol with the same settings and seed trains the same models: the
+    # first row is its figure
+    inter_run = [arg for arg in run if arg not in ("--labelled-minutes", "0.25")]
+    inter_run[inter_run.index("patient-specific")] = "inter"
+    inter_run[1] = str(tmp_path / "inter")
+    monkeypatch.setattr(adaptation, "adapt_classifier", real)
+    assert main([*inter_run, "--settings", str(tmp_path / "inter.json")]) == 0
+    alone = np.load(tmp_path / "inter" / "seecgnet" / "predictions.npz")
+    np.testing.assert_array_equal(alone["test"], predictions["test"])
+    np.testing.assert_array_equal(alone["test_log_p"], predictions["test_log_p"])
 
 
 @pytest.mark.parametrize(
