@@ -39,8 +39,8 @@ together took most of the read's time. The layout is simple (data records of eac
 in turn; EDF's little-endian int16 read in place, BDF's 24-bit samples read as overlapping int32
 words shifted right by 8), and the tests hold it to edfio's own samples. edfio is handed the header
 alone, with a data-record count of 0, so that it touches no sample; the file's length is checked
-here against the header's data records. The read takes about 2× the ``.mat``'s for EDF and BDF
-(docs/formats.md, benchmarks/read_formats.py).
+here against the header's data records. A read takes 1.2-1.35 times the ``.mat``'s in
+benchmarks/read_formats.py, against 1.8 (EDF) and 2.7 (BDF) times before (docs/formats.md).
 """
 
 from __future__ import annotations

@@ -235,3 +235,22 @@ def test_leads_are_taken_from_their_place_in_every_data_record(tmp_path: Path, b
     assert len(own) == 4 and (edfio.read_bdf if bdf else edfio.read_edf)(path).annotations
     expected = np.stack([own[0], own[2], own[3]]).astype(np.float32)
     np.testing.assert_allclose(read.signal, expected, rtol=0, atol=2 * np.spacing(np.float32(1)))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda data: data + b"\0" * 10, r"holds \d+ bytes, but its header's 1 data records"),
+        (lambda data: data[:236] + b"-1".ljust(8) + data[244:], "gives -1 data records, not a"),
+        (lambda data: data[:252] + b"twelve"[:4] + data[256:], "number of signals reads b'twel'"),
+    ],
+)
+def test_a_file_whose_length_its_header_does_not_account_for_is_refused(
+    tmp_path: Path, change, message: str
+) -> None:
+    path = tmp_path / "changed.edf"
+    write_edf(small_record(), path)
+    path.write_bytes(change(path.read_bytes()))
+    with pytest.raises(RecordError, match=message) as error:
+        edf.read(path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
