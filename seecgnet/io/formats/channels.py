@@ -75,6 +75,8 @@ def record_from_channels(
     ``rows`` are the channels' samples in mV, all of one length, in the order of ``labels``: a
     float32 array of one row per label is kept as it is where every label names a lead (no copy).
     """
+    if len(rows) != len(labels):
+        raise ValueError(f"{path}: {len(rows)} rows of samples for {len(labels)} labels")
     names = [standard_lead_name(label) for label in labels]
     kept = [row for row, lead in enumerate(names) if lead is not None]
     if not kept:

@@ -39,8 +39,8 @@ together took most of the read's time. The layout is simple (data records of eac
 in turn; EDF's little-endian int16 read in place, BDF's 24-bit samples read as overlapping int32
 words shifted right by 8), and the tests hold it to edfio's own samples. edfio is handed the header
 alone, with a data-record count of 0, so that it touches no sample; the file's length is checked
-here against the header's data records. A read takes 1.2-1.35 times the ``.mat``'s in
-benchmarks/read_formats.py, against 1.8 (EDF) and 2.7 (BDF) times before (docs/formats.md).
+here against the header's data records. A read takes 1.2-1.4 times the ``.mat``'s in
+benchmarks/read_formats.py, against 1.6 (EDF) and 2.7 (BDF) times before (docs/formats.md).
 """
 
 from __future__ import annotations
@@ -138,6 +138,8 @@ def _layout(path: Path, data: bytes) -> _Layout:
     its header's data records make it (cut short, or bytes past the last record)."""
     n_signals = _header_integer(path, data, 252, 256, "number of signals")
     header_bytes = 256 * (n_signals + 1)
+    if n_signals < 0:
+        raise RecordError(f"{path}: the header gives {n_signals} signals")
     if len(data) < header_bytes:
         raise RecordError(f"{path}: cut short in its header ({len(data)} bytes)")
     if _header_integer(path, data, 184, 192, "header length") != header_bytes:
@@ -153,6 +155,8 @@ def _layout(path: Path, data: bytes) -> _Layout:
         _header_integer(path, data, at, at + 8, "samples per data record")
         for at in range(start, start + 8 * n_signals, 8)
     )
+    if min(per_record, default=0) < 0:
+        raise RecordError(f"{path}: the header gives {per_record} samples per data record")
     bdf = data.startswith(_BDF_MAGIC)
     needed = header_bytes + n_records * sum(per_record) * (3 if bdf else 2)
     if len(data) < needed:
@@ -160,7 +164,7 @@ def _layout(path: Path, data: bytes) -> _Layout:
             f"{path}: cut short: the header gives {n_records} data records, {needed} bytes in all, "
             f"but the file holds {len(data)}"
         )
-    if len(data) > needed or min(per_record, default=0) < 0:
+    if len(data) > needed:
         raise RecordError(
             f"{path}: holds {len(data)} bytes, but its header's {n_records} data records of "
             f"{per_record} samples make {needed}"
