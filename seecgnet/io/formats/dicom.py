@@ -20,8 +20,10 @@ calibration. What is taken from a file:
   ``PatientBirthDate`` and the acquisition date; ``PatientSex`` (M, F).
 
 A file that is not DICOM, a DICOM without a waveform, mu-law or A-law samples, or waveform data
-shorter than its group says: RecordError. The samples are decoded here (little-endian, as every
-transfer syntax in use writes them); pydicom's ``waveform_array`` is the tests' oracle.
+shorter than its group says: RecordError. The samples are decoded here, in the byte order of the file's
+transfer syntax (little-endian in every syntax in use; the retired Explicit VR Big Endian stores the
+words big-endian, which pydicom's ``waveform_array``, the tests' oracle elsewhere, does not
+undo).
 
 pydicom parses the file and each element. Each channel's text and decimal values (its code,
 sensitivity, correction, baseline, unit) are read from the element's bytes as pydicom holds them
@@ -92,7 +94,7 @@ def read(path: Path) -> Record:
         if not groups:
             raise RecordError(f"{path}: a DICOM file without a waveform")
         group = max(groups, key=_duration_s)
-        labels, rows = _channels(path, group)
+        labels, rows = _channels(path, group, _is_little_endian(dataset))
         age, sex = _demographics(dataset)
         fs_hz = float(group.SamplingFrequency)
     except pydicom.errors.InvalidDicomError as error:
@@ -109,10 +111,10 @@ def _duration_s(group) -> float:
     return int(group.get("NumberOfWaveformSamples") or 0) / rate if rate > 0 else 0.0
 
 
-def _channels(path: Path, group) -> tuple[list[str], np.ndarray]:
+def _channels(path: Path, group, little_endian: bool) -> tuple[list[str], np.ndarray]:
     """Each channel's label (its standard lead where the code names one) and samples in mV
     (channels × samples, float32; a channel of no lead as read)."""
-    samples = _samples(path, group)
+    samples = _samples(path, group, little_endian)
     definitions = list(group.ChannelDefinitionSequence)
     if len(definitions) != samples.shape[1]:
         raise RecordError(
@@ -147,14 +149,24 @@ def _calibration(path: Path, label: str, channel) -> tuple[float, float, float]:
     return scale, float(_text(channel.get_item(_BASELINE)) or 0.0), to_mv
 
 
-def _samples(path: Path, group) -> np.ndarray:
-    """The group's samples as read, shape (samples, channels)."""
+def _is_little_endian(dataset) -> bool:
+    """Whether the file's transfer syntax stores numbers little-endian (all but the retired
+    Explicit VR Big Endian); a file without file meta information is read as little-endian."""
+    meta = getattr(dataset, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    return True if syntax is None else bool(syntax.is_little_endian)
+
+
+def _samples(path: Path, group, little_endian: bool) -> np.ndarray:
+    """The group's samples as read, shape (samples, channels), in the file's byte order (words of
+    the waveform data are stored as the transfer syntax orders numbers; pydicom keeps OW bytes as
+    they are in the file)."""
     n_channels = int(group.NumberOfWaveformChannels)
     n_samples = int(group.NumberOfWaveformSamples)
     kind = (int(group.WaveformBitsAllocated), str(group.WaveformSampleInterpretation))
     if kind not in _SAMPLE_TYPES:
         raise RecordError(f"{path}: waveform samples of {kind[0]} bits {kind[1]} are not read")
-    dtype = np.dtype(_SAMPLE_TYPES[kind])
+    dtype = np.dtype(_SAMPLE_TYPES[kind]).newbyteorder("<" if little_endian else ">")
     data = bytes(group.WaveformData)
     needed = n_channels * n_samples * dtype.itemsize
     if n_channels < 1 or n_samples < 1 or len(data) < needed:
