@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from seecgnet.data.dataset import prepare_leads
+from seecgnet.errors import SeecgnetError
 from seecgnet.inference.inputs import InputPreparation
 from seecgnet.inference.prediction import NetworkInput, Predictor, RecordOutcome, RecordPrediction
 from seecgnet.io.records import Record
@@ -28,6 +29,10 @@ from seecgnet.trained.decision import decide
 from seecgnet.trained.routes import RoutingTable, route_of
 
 Tag = TypeVar("Tag")
+
+
+class MultiMemberRouteError(SeecgnetError, ValueError):
+    """What needs one member's windows (the report) met a route of several members."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,27 @@ class RoutedPredictor:
         prepared = self.input_preparation()(record, warn_missing_leads=True)
         probabilities = self.input_probabilities(prepared)
         return RecordPrediction(probabilities, self.decide_input(probabilities, prepared))
+
+    def route_predictor(self, record: Record) -> Predictor:
+        """The one member serving the record's route, deciding by the route's rule: what the report
+        explains window by window. MultiMemberRouteError for a route of several members."""
+        prepared = self.input_preparation()(record)
+        route = self.table.routes[prepared.route]
+        if len(route.members) > 1:
+            raise MultiMemberRouteError(
+                f"record {record.name}: its route ({prepared.route}) takes the mean of "
+                f"{', '.join(route.members)}, and a report explains one member's windows"
+            )
+        member = self.members[route.members[0]]
+        return Predictor(
+            member.networks,
+            member.classes,
+            member.signal_settings,
+            route.decision,
+            member.age_stats,
+            ensemble=member.ensemble,
+            device=member.device,
+        )
 
     def predict_stream(
         self, items: Iterable[tuple[Tag, RoutedInput | None]]

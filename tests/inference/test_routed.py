@@ -200,3 +200,18 @@ def test_a_format_1_folder_is_not_routed_and_loads_as_before(tmp_path: Path) -> 
     assert not is_routed(folder)
     assert json.loads((folder / MODEL_FILE).read_text())["format"] == 1
     assert not isinstance(load_model(folder).predictor, RoutedPredictor)
+
+
+def test_a_report_explains_the_member_of_the_records_route(routed: Path, tmp_path: Path) -> None:
+    from seecgnet.inference.routed import MultiMemberRouteError
+    from seecgnet.report.page import build_report
+
+    loaded = load_model(routed)
+    record = read_record(record_with(tmp_path, ("I", "II")))
+    report = build_report(loaded, record)
+    expected = loaded.predictor.predict_record(record)
+    np.testing.assert_allclose(report.explanation.probabilities, expected.probabilities, rtol=1e-5)
+    np.testing.assert_array_equal(report.explanation.labels, expected.labels)
+    assert "0.3" in report.rule
+    with pytest.raises(MultiMemberRouteError, match="mean of limb, any"):
+        build_report(loaded, read_record(record_with(tmp_path, ("I", "V1"), "ODD")))
