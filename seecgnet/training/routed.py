@@ -3,8 +3,9 @@ same records as ``train_model.py`` trains one model, then saved together with th
 (:mod:`seecgnet.trained.routes`).
 
 The members are two recipes on the same settings: ``limb``, the network that reads a record's
-missing limb leads as computed from two others (``--limb-leads``, the shipped recipe), and ``any``,
-the network for any lead subset (``--any-leads``). Training a routed model costs one training per
+missing limb leads as computed from two others (``--limb-leads``, the shipped recipe, deciding by
+the settings' rule), and ``any``, the network for any lead subset deciding by a divisor per lead
+set (``--any-leads --decision per_lead_set``). Training a routed model costs one training per
 member: about twice the time of one model.
 
 Unless a routes file says otherwise, the routes are :data:`DEFAULT_ROUTES`, fixed before any
@@ -30,6 +31,7 @@ from typing import Any
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.destinations import DestinationError
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
+from seecgnet.trained.decision import DecisionRule
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.folder import foreign_entries
 from seecgnet.trained.routes import OTHER, read_routes_file, routes_from_plain, save_routed_model
@@ -45,10 +47,19 @@ from seecgnet.training.ship import Shipped, ship
 
 log = logging.getLogger(__name__)
 
+
+def reduced_lead_recipe(settings: Settings) -> Settings:
+    """The network for any lead subset with its best decision rule: ``--any-leads --decision
+    per_lead_set`` (docs/lead_sets.md: "Reading fewer leads: a divisor per lead set")."""
+    settings = any_leads(settings)
+    decision = settings.decision.with_rule(DecisionRule.PER_LEAD_SET)
+    return dataclasses.replace(settings, decision=decision)
+
+
 # Each member's recipe: the settings it is trained with, from the run's settings.
 MEMBER_RECIPES: dict[str, Callable[[Settings], Settings]] = {
     "limb": with_limb_leads,
-    "any": any_leads,
+    "any": reduced_lead_recipe,
 }
 DEFAULT_ROUTES: dict[str, Any] = {
     "12": {"members": ["limb"]},
