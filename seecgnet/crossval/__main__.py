@@ -299,15 +299,14 @@ def cross_validate(
 
 
 def routed_members(args: argparse.Namespace, settings: Settings) -> list[Method]:
-    """The members a routed model's routes use, each through the folds in its own folder."""
+    """Every member recipe (each a candidate for every route, whichever the routes use), each
+    through the folds in its own folder."""
     from seecgnet.crossval.routed import member_root
-    from seecgnet.trained.routes import routes_from_plain
     from seecgnet.training.routed import member_settings
 
-    used = routes_from_plain(args.routes, "routes").members
     return [
         Method(f"SE-ECGNet {name}", own, member_root(Path(args.workdir), name))
-        for name, own in member_settings(settings, dict.fromkeys(used)).items()
+        for name, own in member_settings(settings).items()
     ]
 
 
@@ -321,10 +320,10 @@ def score_routed(
 ) -> None:
     """Predict every fold's held-out records through its routed candidates, and write routes.csv."""
     from seecgnet.crossval import routed
-    from seecgnet.trained.routes import routes_from_plain
+    from seecgnet.training.routed import MEMBER_RECIPES
 
     workdir = Path(args.workdir)
-    members = routes_from_plain(args.routes, "routes").members
+    members = list(MEMBER_RECIPES)
     lead_sets, workers = args.lead_sets, settings.training.workers
     routed.run_candidates(
         workdir, plan, names, headers, members, args.routes, classes, lead_sets, workers,

@@ -10,6 +10,7 @@ Work folder layout, beside the members' folds::
 
     member_limb/fold_K/ ..., member_any/fold_K/ ...   each member's fold (see run.py)
     candidate_routed/fold_K/model/, outputs*/           the routed model and its outputs
+    candidate_routed/fold_K/routes.json                 the routes it was built with
     candidate_mean/fold_K/model/, outputs*/             every route the mean of all members
     routes.csv                                          every candidate's figures per lead set
 
@@ -46,6 +47,8 @@ from seecgnet.trained.routes import OTHER, ROUTE_NAMES, save_routed_model
 log = logging.getLogger(__name__)
 
 ROUTES_FILE = "routes.csv"
+# In a candidate's fold folder: the routes its model was built with, as given.
+ROUTES_GIVEN = "routes.json"
 MEAN = "mean"
 ROUTED = "routed"
 COLUMNS = ("split", "seed", "lead_set", "candidate", "pooled", "fold_mean", "folds")
@@ -73,10 +76,16 @@ def build_fold_candidates(
     classes: ScoredClasses,
 ) -> dict[str, Path]:
     """The fold's routed model folders (each candidate's ``fold_K``), built from copies of the
-    members' fold models unless already there."""
+    members' fold models unless already there with the same routes; a candidate built with other
+    routes (a run again with another routes file) is built and predicted again, which trains
+    nothing."""
     built = {}
     for candidate, table in ((ROUTED, routes), (MEAN, mean_routes(members))):
         fold_dir = candidate_root(workdir, candidate) / f"fold_{fold}"
+        given = json.dumps(table, sort_keys=True)
+        if (fold_dir / ROUTES_GIVEN).is_file() and (fold_dir / ROUTES_GIVEN).read_text() != given:
+            log.info("%s was built with other routes: building it again", fold_dir)
+            shutil.rmtree(fold_dir)
         if not (fold_dir / "model" / "model.json").is_file():
             staging = fold_dir / ".members"
             shutil.rmtree(staging, ignore_errors=True)
@@ -88,6 +97,7 @@ def build_fold_candidates(
                 )
             save_routed_model(fold_dir / "model", copies, table, classes, "routes")
             shutil.rmtree(staging, ignore_errors=True)
+            (fold_dir / ROUTES_GIVEN).write_text(given)
         built[candidate] = fold_dir
     return built
 

@@ -101,6 +101,26 @@ def test_the_routed_figures_are_those_of_the_files_its_routes_wrote(routed_run: 
     np.testing.assert_array_equal(routed, limb)
 
 
+@pytest.mark.slow
+def test_a_run_again_with_other_routes_rebuilds_only_the_routed_candidate(
+    routed_run: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    work = routed_run / "work"
+    routes = {name: {"members": ["any"]} for name in ("12", "6", "4", "3", "2", OTHER)}
+    (routed_run / "any.json").write_text(json.dumps(routes))
+    args = [str(routed_run / "data"), str(work), "--folds", "2", "--quiet", "--no-cache"]
+    args += ["--settings", str(routed_run / "tiny.json"), "--lead-sets", "12", "2", "--routed"]
+    mean_model = candidate_root(work, "mean") / "fold_1" / "model" / "model.json"
+    before = mean_model.stat().st_mtime_ns
+    with caplog.at_level("INFO"):
+        assert main([*args, "--routes", str(routed_run / "any.json")]) == 0
+    assert "skipping" in caplog.text and "training on" not in caplog.text
+    assert mean_model.stat().st_mtime_ns == before  # the mean's routes did not change
+    rows = {(r["lead_set"], r["candidate"]): r for r in read_rows(work)}
+    for lead_set in ("12", "2"):
+        assert rows[(lead_set, "routed")]["pooled"] == rows[(lead_set, "any")]["pooled"]
+
+
 def figure_rows(split: str, seed: int, figures: dict[tuple[str, str], float]) -> list[dict]:
     key = "pooled" if split == "stratified" else "fold_mean"
     return [
