@@ -1,7 +1,8 @@
 """``python -m seecgnet.crossval DATA WORKDIR [--folds 5 | --split source]
-[--architectures seecgnet,resnext,...] [--baseline] [--members 2] [--lead-sets 12 6 4 3 2]``:
-cross-validation scored with the challenge metric, with all 12 leads and the 2021 lead sets. Run it
-again to resume."""
+[--architectures seecgnet,resnext,...] [--baseline] [--members 2] [--lead-sets 12 6 4 3 2]
+[--routed [--routes FILE]]``: cross-validation scored with the challenge metric, with all 12 leads
+and the 2021 lead sets (with ``--routed``, a routed model and each candidate for its routes: see
+:mod:`seecgnet.crossval.routed`). Run it again to resume."""
 
 from __future__ import annotations
 
