@@ -78,7 +78,8 @@ def load_model(model_directory: str, leads: Sequence[str]) -> LeadSetModel:
 
     ``leads`` are standard lead names, matched without case; a name outside the twelve is a
     ValueError naming it. ``run_model`` then reads those leads of a record and no others: the
-    record's other leads are dropped, and a lead of the set that the record lacks is absent.
+    record's other leads are dropped, and a lead of the set that the record lacks is absent. Of a
+    routed model folder (``train_model.py --routed``) only the networks of the set's route load.
     """
     from seecgnet.device import resolve_device
     from seecgnet.inference.lead_set_model import load_lead_set_model

@@ -7,6 +7,7 @@ torchrun --nproc_per_node N train_model.py DATA MODEL
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 
@@ -44,8 +45,17 @@ EXIT_CODES = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.routes and not args.routed:
+        parser.error("--routes goes with --routed")
+    if args.routed and (args.any_leads or args.limb_leads):
+        parser.error("--routed trains its networks by their own recipes: leave out --any-leads "
+                     "and --limb-leads")  # fmt: skip
     try:
         settings = settings_from_args(args)
+        if args.routed:
+            from seecgnet.training.routed import load_routes
+
+            args.routes = load_routes(args.routes)  # checked before any record is read
     except SeecgnetError as error:
         parser.error(str(error))
     try:
@@ -86,6 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--resume", action="store_true", help="continue a killed run from its last checkpoint"
     )
+    parser.add_argument(
+        "--routed",
+        action="store_true",
+        help="write a routed model folder: two networks trained on the records, one reading "
+        "missing limb leads as computed (as --limb-leads) and one for any lead subset (as "
+        "--any-leads), each record served by its lead set's route (docs/lead_sets.md: 'Routed "
+        "models'); it trains each network, so it takes about twice as long",
+    )
+    parser.add_argument(
+        "--routes",
+        metavar="JSON",
+        help="with --routed: a routes file naming each lead set's networks and decision "
+        "(default: all 12 leads to the limb-leads network, every other set to the mean of both)",
+    )
     return parser
 
 
@@ -95,9 +119,14 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from seecgnet.training.data_folder import train_folder
     from seecgnet.training.distributed import leave_process_group
 
+    train = train_folder
+    if args.routed:
+        from seecgnet.training.routed import train_routed_folder
+
+        train = functools.partial(train_routed_folder, routes=args.routes)
     try:
         resolve_device(settings.training.device)  # before any record is read
-        report = train_folder(
+        report = train(
             args.data,
             args.model,
             settings,

@@ -32,6 +32,7 @@ from seecgnet.mitbih.splits import DS1, DS2
 from seecgnet.models.seecgnet import SEECGNet
 from seecgnet.models.settings import NetworkSettings
 from seecgnet.report import __main__ as report
+from seecgnet.trained.routes import member_folder, read_routed_manifest
 from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.trained.tuning import tune_class_thresholds, tune_lead_set_divisors
 from seecgnet.training import optimisation
@@ -66,6 +67,16 @@ TRAINING_RUNS = {
         *("--decision", "per_sample", "--pretrained", "shared.pt", "--limb-leads", "--no-cache"),
     ],
 }
+# train_model.py --routed, with the default routes and with a routes file (routes.json, below)
+ROUTED_RUNS = {
+    "routed": ["--routed", "--pretrained", "shared.pt", "--no-cache"],
+    "routed_file": ["--routed", "--routes", "routes.json", "--no-cache"],
+}
+# every 2021 set and every other set to the limb-leads network alone, 2 leads to the mean
+ROUTES_FILE = {
+    **{name: {"members": ["limb"]} for name in ("12", "6", "4", "3", "other")},
+    "2": {"members": ["limb", "any"], "decision": {"rule": "fixed", "fixed_threshold": 0.4}},
+}
 # run once cut off after its first epoch, then with --resume
 RESUMED_RUN = ["--decision", "per_sample", "--epochs", "2", "--cache-dir", "cache"]
 DRIVER_RUNS = [
@@ -95,6 +106,10 @@ CROSSVAL_RUNS = {
         *("--pretrained", "shared.pt", "--limb-leads", "--decision", "per_lead_set"),
         *("--members", "2"),
     ],
+    "routed": [
+        *("--folds", "2", "--lead-sets", "12", "2", "--routed", "--routes", "routes.json"),
+        "--no-cache",
+    ],
 }
 # the data each cross-validation run reads: the source split needs records named by their source
 CROSSVAL_DATA = {"sources": "sources"}
@@ -107,6 +122,7 @@ CROSSVAL_METHODS = {
     "architectures": [("SE-ECGNet", "."), ("plain 1-D ResNet", "baseline")],
     "sources": [("SE-ECGNet", ".")],
     "stratified": [("SE-ECGNet", ".")],
+    "routed": [("SE-ECGNet limb", "member_limb"), ("SE-ECGNet any", "member_any")],
 }
 EVALUATE_OPTIONS = ["--weights", str(ROOT / "weights.csv")]
 REPORT_OPTIONS = ["--device", "cpu"]
@@ -211,6 +227,7 @@ def folder(tmp_path_factory) -> Path:
     write_synthetic_dataset(root / "sources", 6, seed=6, name_prefix="A")
     write_synthetic_dataset(root / "sources", 6, seed=7, name_prefix="E")
     TINY.save(root / "tiny.json")
+    (root / "routes.json").write_text(json.dumps(ROUTES_FILE))
     # lead-shared layers for --pretrained, of the tiny network's size
     save_lead_shared(SEECGNet(TINY.network), root / "shared.pt", {"made": "by the test"})
     return root
@@ -336,6 +353,19 @@ def test_a_run_cut_off_after_an_epoch_resumes_with_resume(here, monkeypatch, cap
     )
 
 
+@pytest.mark.parametrize("name", list(ROUTED_RUNS))
+def test_a_routed_training_writes_a_routed_folder_the_driver_runs(here, name):
+    options = ROUTED_RUNS[name]
+    assert train_model.main(["data", f"model_{name}", *COMMON, *options]) == 0
+    table = read_routed_manifest(here / f"model_{name}").table
+    expected = ("limb",) if "routes.json" in options else ("limb", "any")
+    assert table.routes["3"].members == expected
+    limb = load_model(member_folder(here / f"model_{name}", "limb")).settings
+    assert limb.training.pretrained == ("shared.pt" if "--pretrained" in options else "")
+    outputs = drive_and_score(here / f"model_{name}", name, DRIVER_RUNS[0])
+    assert outputs.binary.shape == (10, len(CLASSES.codes))
+
+
 @pytest.mark.parametrize("name", list(CROSSVAL_RUNS))
 def test_cross_validation_runs_every_option_and_rule(here, name):
     work = here / f"crossval_{name}"
@@ -347,6 +377,9 @@ def test_cross_validation_runs_every_option_and_rule(here, name):
     for method_name, folder in CROSSVAL_METHODS[name]:
         assert f"**{method_name}**" in table
         methods.append(work / folder)
+    if "--routed" in options:
+        assert (work / "routes.csv").read_text().count("routed") == 2  # 12 and 2 leads
+        return
     if "--members" in options:
         assert "their mean" in table and "their union" in table
     if "--split" in options and options[options.index("--split") + 1] == "source":
@@ -456,7 +489,8 @@ def _options_used(runs: list[list[str]]) -> set[str]:
 COMMANDS = {
     "train_model.py": (
         train_model.build_parser,
-        [[*COMMON, *run] for run in TRAINING_RUNS.values()] + [[*RESUMED_RUN, "--resume"]],
+        [[*COMMON, *run] for run in [*TRAINING_RUNS.values(), *ROUTED_RUNS.values()]]
+        + [[*RESUMED_RUN, "--resume"]],
     ),
     "driver.py": (driver.build_parser, DRIVER_RUNS),
     "evaluate_12ECG_score.py": (evaluate_12ECG_score.build_parser, [EVALUATE_OPTIONS]),

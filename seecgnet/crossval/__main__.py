@@ -1,7 +1,8 @@
 """``python -m seecgnet.crossval DATA WORKDIR [--folds 5 | --split source]
-[--architectures seecgnet,resnext,...] [--baseline] [--members 2] [--lead-sets 12 6 4 3 2]``:
-cross-validation scored with the challenge metric, with all 12 leads and the 2021 lead sets. Run it
-again to resume."""
+[--architectures seecgnet,resnext,...] [--baseline] [--members 2] [--lead-sets 12 6 4 3 2]
+[--routed [--routes FILE]]``: cross-validation scored with the challenge metric, with all 12 leads
+and the 2021 lead sets (with ``--routed``, a routed model and each candidate for its routes: see
+:mod:`seecgnet.crossval.routed`). Run it again to resume."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.cli import (
@@ -39,6 +42,10 @@ from seecgnet.io.records import find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.settings import Settings
+
+if TYPE_CHECKING:
+    from seecgnet.challenge.classes import ScoredClasses
+    from seecgnet.crossval.folds import FoldPlan
 
 log = logging.getLogger("seecgnet.crossval")
 
@@ -146,6 +153,19 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="networks per fold, to compare ensembles (default: %(default)s)",
     )
+    parser.add_argument(
+        "--routed",
+        action="store_true",
+        help="score a routed model as train_model.py --routed ships it: each fold trains every "
+        "member network, and the held-out records of every lead set go through the routes; "
+        "WORKDIR/routes.csv holds each candidate's figures per lead set (docs/lead_sets.md: "
+        "'Routed models')",
+    )
+    parser.add_argument(
+        "--routes",
+        metavar="JSON",
+        help="with --routed: the routes file to score (default: train_model.py --routed's)",
+    )
 
 
 @interruptible(
@@ -163,8 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.folds is None and args.split == "stratified":
         args.folds = DEFAULT_FOLDS
     args.lead_sets = [s for s in LEAD_SETS_2021 if s in args.lead_sets]  # in the table's order
+    if args.routes and not args.routed:
+        parser.error("--routes goes with --routed")
+    if args.routed and (args.architectures or args.baseline or args.any_leads or args.limb_leads):
+        parser.error("--routed trains its own members: leave out --architectures, --baseline, "
+                     "--any-leads and --limb-leads")  # fmt: skip
     try:
         settings = settings_from_args(args)
+        if args.routed:
+            from seecgnet.training.routed import load_routes
+
+            args.routes = load_routes(args.routes)
     except SeecgnetError as error:
         parser.error(str(error))
     try:
@@ -259,7 +288,7 @@ def cross_validate(
         settings.training.validation_fraction,
         args.split,
     )
-    methods = methods_to_run(args, settings)
+    methods = routed_members(args, settings) if args.routed else methods_to_run(args, settings)
     results = [
         run_method(
             m.name,
@@ -275,7 +304,46 @@ def cross_validate(
         )
         for m in methods
     ]
+    if args.routed:
+        score_routed(args, settings, store.names, headers, plan, classes)
     return len(store), len(failures), methods, results
+
+
+def routed_members(args: argparse.Namespace, settings: Settings) -> list[Method]:
+    """Every member recipe (each a candidate for every route, whichever the routes use), each
+    through the folds in its own folder."""
+    from seecgnet.crossval.routed import member_root
+    from seecgnet.training.routed import member_settings
+
+    return [
+        Method(f"SE-ECGNet {name}", own, member_root(Path(args.workdir), name))
+        for name, own in member_settings(settings).items()
+    ]
+
+
+def score_routed(
+    args: argparse.Namespace,
+    settings: Settings,
+    names: Sequence[str],
+    headers: dict[str, Path],
+    plan: FoldPlan,
+    classes: ScoredClasses,
+) -> None:
+    """Predict every fold's held-out records through its routed candidates, and write routes.csv."""
+    from seecgnet.crossval import routed
+    from seecgnet.training.routed import MEMBER_RECIPES
+
+    workdir = Path(args.workdir)
+    members = list(MEMBER_RECIPES)
+    lead_sets, workers = args.lead_sets, settings.training.workers
+    routed.run_candidates(
+        workdir, plan, names, headers, members, args.routes, classes, lead_sets, workers,
+        not args.quiet,
+    )  # fmt: skip
+    scores = routed.score_candidates(workdir, plan, names, headers, members, classes, lead_sets)
+    routed.write_routes_csv(
+        scores, plan.split, settings.training.seed, workdir / routed.ROUTES_FILE
+    )
 
 
 def write_results(results: list[MethodResult], methods: list[Method], workdir: Path) -> None:

@@ -193,7 +193,7 @@ def _write_outcome(
         probabilities, network_error = _alone_after_failed_batch(predictor, item, outcome)
     predicted = probabilities is not None
     if probabilities is not None:
-        labels = predictor.decide(probabilities, item.prepared.present)
+        labels = predictor.decide_input(probabilities, item.prepared)
         summary.failing_in_a_row = 0
     else:
         error = item.error if network_error is None else str(network_error)

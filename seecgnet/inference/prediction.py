@@ -230,6 +230,10 @@ class Predictor:
             told.append(f"{_lead_list(~present)} absent (zeros for the network)")
         log.warning(" ".join(told).rstrip(";"))
 
+    def decide_input(self, probabilities: np.ndarray, prepared: NetworkInput) -> np.ndarray:
+        """Labels of a record's probabilities (classes,), read from its input ``prepared``."""
+        return self.decide(probabilities, prepared.present)
+
     def decide(self, probabilities: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Labels of record probabilities (classes,) or (records, classes) read with leads
         ``present`` (12,) or (records, 12) bool, under the predictor's rule."""

@@ -14,14 +14,18 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.data import Dataset
 
-from seecgnet.data.dataset import prepare_leads
-from seecgnet.data.signals import lead_presence, side_features
+from seecgnet.data.signals import lead_presence
+from seecgnet.inference.inputs import input_preparation
 from seecgnet.inference.prediction import NetworkInput, Predictor
 from seecgnet.io.records import STANDARD_LEADS, RecordError, read_record
+
+if TYPE_CHECKING:
+    from seecgnet.inference.routed import RoutedInput, RoutedPredictor
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class ReadRecord:
     holds what reading it logged, to be logged again where the progress bar is drawn."""
 
     header: Path
-    prepared: NetworkInput | None
+    prepared: NetworkInput | RoutedInput | None
     error: str = ""
     record_at_fault: bool = True  # an unreadable file, rather than a failure after reading
     logged: tuple[logging.LogRecord, ...] = ()
@@ -68,11 +72,9 @@ def collected_logs() -> Iterator[list[logging.LogRecord]]:
 class RecordReader(Dataset):
     """The records of a list of headers, read and prepared (in DataLoader worker processes)."""
 
-    def __init__(self, headers: Sequence[Path], predictor: Predictor) -> None:
+    def __init__(self, headers: Sequence[Path], predictor: Predictor | RoutedPredictor) -> None:
         self.headers = list(headers)
-        self.signal_settings = predictor.signal_settings
-        self.age_stats = predictor.age_stats
-        self.lead_presence = predictor.lead_presence
+        self.prepare = input_preparation(predictor)  # no network: it goes to the workers
 
     def __len__(self) -> int:
         return len(self.headers)
@@ -87,25 +89,20 @@ class RecordReader(Dataset):
             record = read_record(header)
             # the missing leads are summed up over the run (driver.predict_records), not warned
             # about per record and lead: a folder of 2-lead records would flood the log
-            signal, present = prepare_leads(record, self.signal_settings, warn_missing_leads=False)
+            prepared = self.prepare(record, warn_missing_leads=False)
         # RuntimeError: what a library raises for an input it cannot take; one record must not
         # end the run for the thousands after it
         except (RecordError, ValueError, OSError, RuntimeError) as error:
             return ReadRecord(header, None, str(error), isinstance(error, RecordError))
-        # the leads the header names are present (a flat one too), and limb leads computed from
-        # them where the settings say so; the others are absent, zeros for the network
-        demographics = side_features(
-            record.age, record.sex, self.age_stats, present if self.lead_presence else None
-        )
         # lacking: neither named by the header nor computed (a named flat lead is warned about
         # when the record is read, and reaches the network as absent)
         named = lead_presence(record.lead_names)
         absent = tuple(
             lead
-            for lead, held, listed in zip(STANDARD_LEADS, present, named, strict=True)
+            for lead, held, listed in zip(STANDARD_LEADS, prepared.present, named, strict=True)
             if not (held or listed)
         )
-        return ReadRecord(header, NetworkInput(signal, demographics, present), absent_leads=absent)
+        return ReadRecord(header, prepared, absent_leads=absent)
 
 
 @contextlib.contextmanager

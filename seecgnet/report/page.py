@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from seecgnet.data.signals import lead_presence
 from seecgnet.errors import SeecgnetError
 from seecgnet.inference.loading import LoadedModel
+from seecgnet.inference.routed import RoutedPredictor
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, to_standard_leads
 from seecgnet.report.diagnoses import (
     Agreement,
@@ -89,7 +90,10 @@ class Report:
 def build_report(loaded: LoadedModel, record: Record) -> Report:
     """Run the model on a record and gather what the page shows."""
     standard = to_standard_leads(record)  # warns once for each missing lead
-    explanation = explain_record(loaded.predictor, standard, lead_presence(record.lead_names))
+    predictor = loaded.predictor
+    if isinstance(predictor, RoutedPredictor):  # the member of the record's route
+        predictor = predictor.route_predictor(record)
+    explanation = explain_record(predictor, standard, lead_presence(record.lead_names))
     rows = diagnosis_rows(
         loaded.classes,
         explanation.probabilities,
@@ -97,7 +101,7 @@ def build_report(loaded: LoadedModel, record: Record) -> Report:
         explanation.labels,
         record.dx_codes,
     )
-    members = len(loaded.predictor.networks)
+    members = len(predictor.networks)
     return Report(
         record=record,
         signal_mv=standard.signal,
@@ -107,12 +111,8 @@ def build_report(loaded: LoadedModel, record: Record) -> Report:
         unscored=unscored_codes(loaded.classes, record.dx_codes),
         model_name=f"{loaded.settings.architecture} ({members} network{'s' * (members > 1)}, "
         f"model folder '{loaded.folder.name}')",
-        rule=_rule_text(loaded),
+        rule=decision_for(predictor.decision).describe(),
     )
-
-
-def _rule_text(loaded: LoadedModel) -> str:
-    return decision_for(loaded.settings.decision).describe()
 
 
 def title_line(record: Record) -> str:

@@ -49,6 +49,8 @@ from seecgnet.trained.settings import Settings, SettingsError
 SETTINGS_FILE = "settings.json"
 MODEL_FILE = "model.json"
 FORMAT_VERSION = 1
+# A routed model folder (format 2, :mod:`seecgnet.trained.routes`) keeps its members' model folders here.
+MEMBERS_FOLDER = "members"
 _WEIGHTS_NAME = re.compile(r"weights(_fold[0-9]+)?\.pt")
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ def save_model(
         if in_place:
             _replace_contents(staging, folder)
         else:
-            _swap_into_place(staging, folder)
+            swap_into_place(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -164,6 +166,8 @@ def check_model_destination(folder: str | Path, data_dir: str | Path | None = No
 def _own_files(folder: Path) -> set[str]:
     """The names of the files a model folder's own model consists of."""
     own = {MODEL_FILE, SETTINGS_FILE, CURVE_CSV, CURVE_PNG}
+    if _format(folder) == 2:
+        own.add(MEMBERS_FOLDER)
     try:
         listed = read_manifest(folder).get("weights", [])
         own.update(name for name in listed if isinstance(name, str))
@@ -171,6 +175,15 @@ def _own_files(folder: Path) -> set[str]:
         pass
     own.update(p.name for p in folder.glob("weights*.pt") if _WEIGHTS_NAME.fullmatch(p.name))
     return own
+
+
+def _format(folder: Path) -> object:
+    """The format a folder's model.json names, None without a readable one."""
+    try:
+        manifest = json.loads((folder / MODEL_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest.get("format") if isinstance(manifest, dict) else None
 
 
 def foreign_entries(folder: Path) -> list[Path]:
@@ -181,7 +194,7 @@ def foreign_entries(folder: Path) -> list[Path]:
     return [path for path in folder.iterdir() if path.name not in own]
 
 
-def _swap_into_place(staging: Path, folder: Path) -> None:
+def swap_into_place(staging: Path, folder: Path) -> None:
     """Rename the complete staging folder to ``folder``, keeping the old one until that has worked."""
     if not folder.exists():
         staging.rename(folder)
@@ -194,7 +207,7 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
         retired.rename(folder)
         raise
     # the retired folder held the old model's files only (see check_model_destination)
-    left = remove_own_files(retired, ["*"])
+    left = remove_own_files(retired, ["**/*"])
     if left:
         log.warning("could not remove the replaced model's files in %s", retired)
 
@@ -210,6 +223,10 @@ def _replace_contents(staging: Path, folder: Path) -> None:
     (folder / MODEL_FILE).unlink(missing_ok=True)
     # the old model's files go too: weights, and curves that a save without histories would leave
     for name in old_files:
+        if (folder / name).is_dir() and not (
+            folder / name
+        ).is_symlink():  # a routed model's members
+            shutil.rmtree(folder / name)
         (folder / name).unlink(missing_ok=True)
     for path in sorted(staging.iterdir(), key=lambda p: p.name == MODEL_FILE):
         os.replace(path, folder / path.name)

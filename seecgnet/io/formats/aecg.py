@@ -35,6 +35,7 @@ from xml.parsers import expat
 
 import numpy as np
 
+from seecgnet.errors import SeecgnetError
 from seecgnet.io.formats.channels import age_on, millivolts_per, record_from_channels
 from seecgnet.io.headers import RecordError, Sex
 from seecgnet.io.records import Record
@@ -46,8 +47,9 @@ _SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 _BAD_XML = (expat.ExpatError, ElementTree.ParseError, ValueError, LookupError)
 
 
-class _DeclarationRefusedError(Exception):
-    """Raised from inside the XML parser at a document type declaration, to stop it there."""
+class _DeclarationRefusedError(SeecgnetError):
+    """Raised from inside the XML parser at a document type declaration, to stop it there (and
+    turned into a RecordError at once)."""
 
 
 def looks_like(head: bytes) -> bool:
