@@ -24,6 +24,7 @@ LAYERS = {
     "seecgnet.errors": -1,  # below everything: every part names its errors under its base
     "seecgnet.destinations": 0,
     "seecgnet.interrupts": 0,
+    "seecgnet.convert": 1,  # reads every format (io) and writes the challenge's, checked first
     "seecgnet.data": 1,
     "seecgnet.models": 2,
     "seecgnet.trained": 3,

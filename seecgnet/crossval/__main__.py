@@ -30,7 +30,7 @@ from seecgnet.crossval.results import MethodResult
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT
 from seecgnet.destinations import check_apart, check_work_folder, os_error_text
 from seecgnet.errors import SeecgnetError
-from seecgnet.io.records import find_records
+from seecgnet.io.formats.dispatch import find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.settings import Settings

@@ -37,14 +37,8 @@ from seecgnet.data.signals import (
     resample,
     side_features,
 )
-from seecgnet.io.records import (
-    Record,
-    RecordError,
-    Sex,
-    find_records,
-    read_record,
-    to_standard_leads,
-)
+from seecgnet.io.formats.dispatch import find_records, read_record
+from seecgnet.io.records import Record, RecordError, Sex, to_standard_leads
 
 log = logging.getLogger(__name__)
 

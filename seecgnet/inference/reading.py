@@ -21,7 +21,8 @@ from torch.utils.data import Dataset
 from seecgnet.data.dataset import prepare_leads
 from seecgnet.data.signals import lead_presence, side_features
 from seecgnet.inference.prediction import NetworkInput, Predictor
-from seecgnet.io.records import STANDARD_LEADS, RecordError, read_record
+from seecgnet.io.formats.dispatch import read_record
+from seecgnet.io.records import STANDARD_LEADS, RecordError
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,10 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # At most 18 digits: beyond that a count is nonsense, and Python refuses to parse huge digit strings.
 _INTEGER = re.compile(r"[-+]?\d{1,18}", re.ASCII)
 _SAMPLING_RATE = re.compile(rf"(?P<fs>{_NUMBER})(?:/{_NUMBER}(?:\({_NUMBER}\))?)?", re.ASCII)
-_STORAGE_FORMAT = re.compile(r"\d+(?:x(?P<per_frame>\d+))?(?::\d+)?(?:\+\d+)?", re.ASCII)
+_STORAGE_FORMAT = re.compile(
+    r"(?P<format>\d{1,9})(?:x(?P<per_frame>\d+))?(?::(?P<skew>\d{1,9}))?(?:\+(?P<offset>\d{1,18}))?",
+    re.ASCII,
+)
 _GAIN = re.compile(
     rf"(?P<gain>{_NUMBER})?(?:\((?P<baseline>[-+]?\d{{1,18}})\))?(?:/(?P<units>\S+))?", re.ASCII
 )
@@ -108,11 +111,25 @@ class Sex(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Storage:
+    """Where a lead's samples are stored: its signal file's name as the header writes it, WFDB's
+    storage format (16, 212, ...), its skew (in frames) and the byte offset of the file's first
+    sample, and the first value that format 8's differences start from."""
+
+    file_name: str
+    format: int
+    skew: int = 0
+    byte_offset: int = 0
+    initial_value: int = 0
+
+
+@dataclass(frozen=True)
 class Header:
     """What a header says. Gains are in digital units per mV, baselines in digital units.
 
     ``name`` is the record name written on the first line; ``n_samples`` is None when the first line
-    gives no number of samples; ``age`` is in years, NaN when unknown.
+    gives no number of samples; ``age`` is in years, NaN when unknown. ``storage`` says, lead by
+    lead, where its samples are (the challenge's records keep them all in ``NAME.mat``).
     """
 
     name: str
@@ -124,6 +141,7 @@ class Header:
     age: float
     sex: Sex
     dx_codes: tuple[str, ...]
+    storage: tuple[Storage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,7 @@ class _Lead:
     name: str
     gain_per_mv: float
     baseline: int
+    storage: Storage
 
 
 def parse_header(lines: Sequence[str], source: str, record_name: str | None = None) -> Header:
@@ -164,6 +183,7 @@ def parse_header(lines: Sequence[str], source: str, record_name: str | None = No
         [(lead.name, lead.gain_per_mv, lead.baseline) for lead in leads],
         stripped,
         where,
+        tuple(lead.storage for lead in leads),
     )
 
 
@@ -197,7 +217,7 @@ def _parse_record_line(
 
 
 def _parse_lead_line(line: str, number: int, where: str, record_name: str | None) -> _Lead:
-    _, rest = split_first_field(line, record_name)
+    file_name, rest = split_first_field(line, record_name)
     # format, gain, five integers, then the lead's name (which may hold spaces)
     fields = rest.split(maxsplit=7)
     label = f"{where}: lead line {number} {_quoted(line)}"
@@ -225,7 +245,16 @@ def _parse_lead_line(line: str, number: int, where: str, record_name: str | None
         gain = UNCALIBRATED_GAIN_PER_MV
     if baseline is None:
         baseline = integers[1] if len(integers) > 1 else 0  # header(5): the ADC zero
-    return _Lead(lead_name, gain, baseline)
+    # header(5): format 8's differences start from the first value, else from the ADC zero
+    initial_value = integers[2] if len(integers) > 2 else (integers[1] if len(integers) > 1 else 0)
+    storage_at = Storage(
+        file_name,
+        int(storage["format"]),
+        int(storage["skew"] or 0),
+        int(storage["offset"] or 0),
+        initial_value,
+    )
+    return _Lead(lead_name, gain, baseline, storage_at)
 
 
 def _parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | None]:
@@ -259,6 +288,7 @@ def _header_with_comments(
     leads: list[tuple[str, float, int]],
     stripped: list[str],
     where: str,
+    storage: tuple[Storage, ...] = (),
 ) -> Header:
     """The header of these record-line values and (name, gain, baseline) leads, with the age, sex
     and codes of the comment lines among ``stripped``."""
@@ -273,7 +303,18 @@ def _header_with_comments(
         age=_parse_age(comments.get("age"), where),
         sex=_parse_sex(comments.get("sex"), where),
         dx_codes=_parse_dx(comments.get("dx"), where),
+        storage=storage,
     )
+
+
+def comment_demographics(
+    lines: Iterable[str], where: str
+) -> tuple[float, Sex, tuple[str, ...], dict[str, str]]:
+    """(age, sex, codes, every ``#key: value``) of comment lines (``#Age: 63``, ``# sex: female``,
+    ``#Dx: 164889003``), read as a header's are; for formats that write the same comments."""
+    values = _comment_values((line.strip() for line in lines), where)
+    age = _parse_age(values.get("age"), where)
+    return age, _parse_sex(values.get("sex"), where), _parse_dx(values.get("dx"), where), values
 
 
 def _comment_values(lines: Iterable[str], where: str) -> dict[str, str]:

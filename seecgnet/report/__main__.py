@@ -53,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m seecgnet.report",
     )
     parser.add_argument("model", help="model folder written by train_model.py (e.g. model)")
-    parser.add_argument("record", help="record to report: NAME.hea, NAME.mat or the path NAME")
+    parser.add_argument(
+        "record",
+        help="record to report: NAME.hea, NAME.mat or the path NAME of a WFDB record, or a "
+        "file in another format read (docs/formats.md)",
+    )
     parser.add_argument(
         "--out",
         help="output file, .png, .pdf or .html by its suffix, replaced if it exists (default: "
@@ -67,7 +71,7 @@ def _report(args: argparse.Namespace, out: Path) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import resolve_device
     from seecgnet.inference.loading import load_model
-    from seecgnet.io.records import read_record
+    from seecgnet.io.formats.dispatch import read_record
     from seecgnet.report.page import build_report, save_report
 
     started = time.perf_counter()
@@ -96,9 +100,9 @@ def _report(args: argparse.Namespace, out: Path) -> int:
 def _report_file(record: str, out: str | None) -> Path:
     """Where the report goes: ``out`` (a file, replaced if it exists), or NAME_report.png in the
     current folder, which is never replaced since the user did not name it."""
-    base = Path(record)
-    if base.suffix in (".hea", ".mat"):
-        base = base.with_suffix("")
+    given = Path(record)
+    # NAME.hea, NAME.mat, NAME.csv ... or the path NAME of a WFDB record
+    base = given.with_suffix("") if given.suffix in (".hea", ".mat") or given.is_file() else given
     if out is None:
         path = Path(f"{base.name}_report.png")
         if path.exists():
@@ -107,7 +111,7 @@ def _report_file(record: str, out: str | None) -> Path:
             )
     else:
         path = Path(out)
-    reads = [base.with_suffix(".hea"), base.with_suffix(".mat")]
+    reads = [given, *(base.with_suffix(suffix) for suffix in (".hea", ".mat", ".dat"))]
     check_file_destination(path, "report file", reads)
     return path
 

@@ -18,7 +18,7 @@ from seecgnet.data.dataset import ReadFailure, RecordStore, load_store
 from seecgnet.data.folds import iterative_stratification, validation_split
 from seecgnet.data.signals import SignalSettings
 from seecgnet.destinations import check_folder_destination
-from seecgnet.io.records import find_records
+from seecgnet.io.formats.dispatch import find_records
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.folder import check_model_destination
 from seecgnet.trained.settings import Settings
@@ -46,7 +46,10 @@ def open_records(
     before the cache is touched, so that a wrong path leaves no cache folder behind.
     """
     if not find_records(data_dir, require_signal=False):
-        raise NothingToTrainError(f"{data_dir}: no readable record to train on (no NAME.hea)")
+        raise NothingToTrainError(
+            f"{data_dir}: no readable record to train on (no NAME.hea, and no file in another "
+            "format read here)"
+        )
     if cache_dir is not None:
         check_folder_destination(cache_dir, "record cache folder")
     if cache_dir is None:

@@ -63,7 +63,8 @@ from seecgnet.data.cache.index import (
 from seecgnet.data.cache.store import SAMPLE_BYTES, SAMPLE_DTYPE, CachedStore
 from seecgnet.data.dataset import ReadFailure, prepare_record
 from seecgnet.data.signals import SignalSettings
-from seecgnet.io.records import Sex, find_records
+from seecgnet.io.formats.dispatch import find_records
+from seecgnet.io.records import Sex
 
 __all__ = ["cache_folder", "open_cache"]
 
@@ -140,7 +141,8 @@ def open_cache(
     order = {header.stem: position for position, header in enumerate(headers)}
     entries = sorted(index.entries, key=lambda e: order[e.name])
     failed = sorted(index.failures, key=lambda f: order[f.name])
-    failures = [ReadFailure(data_dir / f"{f.name}.hea", f.reason) for f in failed]
+    paths = {header.stem: header for header in headers}
+    failures = [ReadFailure(paths[f.name], f.reason) for f in failed]
     for failure in failures:
         log.warning("skipping %s: %s", failure.path, failure.reason)
     store = CachedStore(signal_path, entries, classes, (status.st_dev, status.st_ino))
