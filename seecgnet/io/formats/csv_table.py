@@ -139,7 +139,9 @@ def _samples(lines: list[str], first_line: int, width: int, path: Path) -> np.nd
     if not rows:
         raise RecordError(f"{path}: no samples after the header row")
     try:
-        table = np.loadtxt(io.StringIO("\n".join(rows)), delimiter=",", ndmin=2, dtype=np.float64)
+        table = np.loadtxt(
+            io.StringIO("\n".join(rows)), delimiter=",", ndmin=2, dtype=np.float64, comments=None
+        )
     except ValueError:
         table = None
     if table is None or table.shape[1] != width:

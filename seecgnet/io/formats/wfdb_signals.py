@@ -13,8 +13,10 @@ reads it. Otherwise the signal files are decoded here, with numpy, in the storag
   16-bit words), 311 (three 10-bit samples in one 32-bit word). wfdb's ``rdrecord`` is the oracle of
   the tests on every one of them. The FLAC formats (508, 516, 524) are refused with a RecordError.
 - Several signal files per record, each holding its leads' samples frame by frame; a byte offset
-  (``16+24``) skips the file's first bytes; a skew (``16:3``) delays a lead by that many frames (the
-  frames past the file's end read as NaN, set to 0 when the signal is prepared).
+  (``16+24``) skips the file's first bytes; a skew (``16:3``) means a lead's sample n is stored in
+  frame n + 3. Its last samples are read from the frames after the header's length where the file
+  holds them (wfdb-python marks them invalid instead), and are NaN where it does not (set to 0 when
+  the signal is prepared).
 - Lead names in any case and in the other forms :func:`standard_lead_name` knows (``i``, ``avr``,
   ``ECG V1``). Leads outside the twelve (PTB's Frank leads vx, vy, vz; MIT-BIH's MLII) are dropped,
   said once per record, and their files are not read. A record without any standard lead, two
