@@ -7,7 +7,7 @@ into a temporary folder in every format, then read ``--repeats`` times per forma
 in the page cache, the readers taking turns; the figure is the median over the records of each
 record's median time.
 
-    python benchmarks/read_formats.py [--data DIR] [--n 50] [--repeats 5]
+    python benchmarks/read_dat_and_csv.py [--data DIR] [--n 50] [--repeats 5]
 """
 
 from __future__ import annotations
