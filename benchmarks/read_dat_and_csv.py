@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import statistics
 import sys
 import tempfile
@@ -35,7 +36,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cinc20
 
 
 def write_copies(header_path: Path, root: Path) -> dict[str, Path]:
-    """The record as .mat (a link), WFDB 16, WFDB 212 and CSV under ``root``; each one's path."""
+    """The record as .mat (a copy), WFDB 16, WFDB 212 and CSV under ``root``; each one's path."""
     name = header_path.stem
     header = parse_header(header_path.read_text().splitlines(), str(header_path), name)
     leads = list(header.lead_names)
@@ -44,7 +45,7 @@ def write_copies(header_path: Path, root: Path) -> dict[str, Path]:
     for kind in ("mat", "f16", "f212", "csv"):
         (root / kind).mkdir(exist_ok=True)
     for suffix in (".hea", ".mat"):
-        (root / "mat" / f"{name}{suffix}").symlink_to(header_path.with_suffix(suffix))
+        shutil.copyfile(header_path.with_suffix(suffix), root / "mat" / f"{name}{suffix}")
     paths["mat"] = root / "mat" / f"{name}.hea"
     digital = np.asarray(read_val_matrix(header_path.with_suffix(".mat")), dtype=np.int64)
     wfdb.wrsamp(
