@@ -1,5 +1,8 @@
 """Reading challenge records: a WFDB header ``NAME.hea`` beside a MATLAB v4 matrix ``NAME.mat``.
 
+Every command reads records through :mod:`seecgnet.io.formats.dispatch`, which reads these
+records with the functions here, exactly as :func:`read_record` does, and the other formats too.
+
 The ``.mat`` holds one int16 matrix ``val`` (leads × samples) in digital units; the header gives,
 per lead, the gain (digital units per mV) and the baseline, so the signal in mV is
 ``(val - baseline) / gain``. The header's comment lines ``#Age:``, ``#Sex:`` and ``#Dx:`` (SNOMED CT

@@ -134,7 +134,13 @@ def find_records(directory: str | os.PathLike[str], require_signal: bool = True)
             continue
         if path.stem in headers and path.suffix in _SIGNAL_SUFFIXES:
             companions.add(path.stem)
-        elif format_of(path) is not None:
+            continue
+        try:
+            found = format_of(path)
+        except RecordError:  # cannot be opened: no format can be told
+            skipped.append(f"{name} (unreadable)")
+            continue
+        if found is not None:
             _add(records, path)
         elif path.stem in headers:
             companions.add(path.stem)
