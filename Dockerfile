@@ -10,8 +10,9 @@ WORKDIR /physionet
 
 # Dependencies first, so that a change to the code does not reinstall them. The base image's torch
 # satisfies requirements.txt, so pip adds only the rest.
-COPY requirements.txt /physionet/requirements.txt
-RUN python -m pip install --no-cache-dir -r requirements.txt
+# The formats extra (DICOM, EDF) is installed too, so that the image reads every format.
+COPY requirements.txt requirements-formats.txt /physionet/
+RUN python -m pip install --no-cache-dir -r requirements.txt -r requirements-formats.txt
 
 # Then the code, the weights table and the trained model (see .dockerignore for what stays out).
 COPY . /physionet

@@ -23,7 +23,7 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import os_error_text
+from seecgnet.destinations import check_folder_destination, check_input_folder, os_error_text
 from seecgnet.errors import SeecgnetError
 
 log = logging.getLogger("driver")
@@ -44,6 +44,12 @@ EXIT_CODES = {
 )
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:  # told before torch takes seconds to load
+        check_input_folder(args.input, "folder of records")
+        check_folder_destination(args.output, "output folder")
+    except SeecgnetError as error:
+        print(f"driver.py: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     setup_logging()
     return _predict(args)
 

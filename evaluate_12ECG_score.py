@@ -19,24 +19,44 @@ from pathlib import Path
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.scoring import (
+    SCORES_HEADER,
     evaluate_12ECG_score,
     format_class_scores,
     format_scores,
     score_directories,
 )
 from seecgnet.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, interruptible, script_parser
-from seecgnet.destinations import DestinationError, check_file_destination
+from seecgnet.destinations import (
+    DestinationError,
+    OwnOutput,
+    check_output_file,
+    first_line_is,
+)
 from seecgnet.errors import SeecgnetError
 
 __all__ = ["evaluate_12ECG_score", "main"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights.csv"
 
+# The scores files this script writes, told from any other file by their first line; only these
+# are ever replaced.
+SCORES_FILE = OwnOutput(
+    "scores file",
+    lambda path: first_line_is(path, lambda line: line == SCORES_HEADER.encode()),
+    f"whose first line is {SCORES_HEADER}",
+)
+CLASS_SCORES_FILE = OwnOutput(
+    "class scores file",
+    lambda path: first_line_is(path, lambda line: line.startswith(b"Classes,")),
+    "whose first line starts with Classes,",
+)
+
 EXIT_CODES = {
     EXIT_OK: "the scores were printed or written",
     EXIT_USAGE: "wrong arguments, a missing or malformed label, output or weights file, or a "
-    "scores file that cannot be written (a folder, one of the files scored, or the same file "
-    "named twice)",
+    "scores file that cannot be written (a folder, one of the files scored, the same file "
+    "named twice, a package file, or an existing file that is not a scores file this script "
+    "wrote)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -94,14 +114,15 @@ def _score(args: argparse.Namespace, prog: str) -> int:
 
 def _check_score_files(args: argparse.Namespace) -> None:
     """The scores files the user named: files, not the same one twice, none of the files scored
-    (the weights, a recording's label header or its output file), checked before scoring."""
+    (the weights, a recording's label header or its output file), new or this script's own earlier
+    scores, checked before scoring."""
     named = [path for path in (args.scores_csv, args.class_scores_csv) if path is not None]
     if len(named) == 2 and named[0].resolve() == named[1].resolve():
         raise DestinationError(f"{named[0]}: named for both the scores and the class scores")
-    for path, role in zip(named, ("scores file", "class scores file"), strict=False):
+    for path, kind in zip(named, (SCORES_FILE, CLASS_SCORES_FILE), strict=False):
         recording = args.labels / f"{path.stem}.hea"
         scored = [recording, args.outputs / f"{path.stem}.csv"] if recording.is_file() else []
-        check_file_destination(path, role, [args.weights, *scored])
+        check_output_file(path, kind, [args.weights, *scored])
 
 
 if __name__ == "__main__":

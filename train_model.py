@@ -23,7 +23,7 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import os_error_text
+from seecgnet.destinations import check_input_folder, os_error_text
 from seecgnet.errors import SeecgnetError
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.settings import Settings
@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
     except SeecgnetError as error:
         parser.error(str(error))
+    try:
+        check_input_folder(args.data, "folder of records")  # told before torch takes seconds
+    except SeecgnetError as error:
+        print(f"train_model.py: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     setup_logging()
     return _train(args, settings)
 

@@ -295,7 +295,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         for name, _, _ in TRAINING_OPTIONS
         if getattr(args, name) is not None
     }
-    base = dataclasses.replace(base, training=dataclasses.replace(base.training, **given))
+    base = dataclasses.replace(base, training=_with_options(base.training, given))
     if args.decision:
         base = dataclasses.replace(base, decision=base.decision.with_rule(args.decision))
     if args.pretrained:
@@ -303,6 +303,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.limb_leads:
         base = with_limb_leads(base)
     return any_leads(base) if args.any_leads else base
+
+
+def _with_options(training: TrainSettings, given: dict[str, object]) -> TrainSettings:
+    """``training`` with the options given on the command line; an error names the option as the
+    user typed it (--validation-fraction), not the settings field it sets."""
+    try:
+        return dataclasses.replace(training, **given)
+    except SettingsError as error:
+        message = str(error)
+        for name in given:
+            if message.startswith(name):
+                message = f"--{name.replace('_', '-')}{message[len(name) :]}"
+        raise SettingsError(message) from error
 
 
 def with_pretrained(settings: Settings, path: str) -> Settings:

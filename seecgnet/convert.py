@@ -9,10 +9,13 @@ record line ``NAME LEADS FS SAMPLES``, and the comments ``#Age``, ``#Sex``, ``#D
 codes, where the record carries them), ``#Rx``, ``#Hx``, ``#Sx`` (``Unknown``). The official 2020
 harness, ``driver.py`` and the Docker image then run on OUTPUT unchanged.
 
-Nothing is written over: a ``NAME.hea`` or ``NAME.mat`` already in OUTPUT, an OUTPUT that is a file
-or the INPUT folder, is refused before any record is converted. Samples beyond ±32.767 mV are
-clipped to int16 and NaN samples written as 0, each counted in a warning. A record that cannot be
-read is logged in one line and skipped; the exit status then says so.
+Nothing of anyone else's is written over, by the rule every command follows
+(:mod:`seecgnet.destinations`): each header written ends with the mark of
+:mod:`seecgnet.io.own_records`, and a ``NAME.hea`` or ``NAME.mat`` already in OUTPUT is replaced
+only where it is a record this command wrote and nobody changed since; any other, an OUTPUT that is
+a file or the folder the records are read from, stops the command before any record is converted.
+Samples beyond ±32.767 mV are clipped to int16 and NaN samples written as 0, each counted in a
+warning. A record that cannot be read is logged in one line and skipped; the exit status says so.
 """
 
 from __future__ import annotations
@@ -22,20 +25,15 @@ import logging
 import math
 import sys
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import scipy.io
 
-from seecgnet.destinations import (
-    DestinationError,
-    check_apart,
-    check_folder_destination,
-    os_error_text,
-)
+from seecgnet.destinations import DestinationError, check_output_files, os_error_text
 from seecgnet.errors import SeecgnetError
 from seecgnet.io.formats.dispatch import find_records, read_record, record_name
 from seecgnet.io.headers import RecordError
+from seecgnet.io.own_records import mark_record, own_records
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex
 
 __all__ = ["GAIN_PER_MV", "main", "write_challenge_record"]
@@ -43,13 +41,16 @@ __all__ = ["GAIN_PER_MV", "main", "write_challenge_record"]
 log = logging.getLogger("seecgnet.convert")
 
 GAIN_PER_MV = 1000.0
+# Who marks the records written here (see seecgnet.io.own_records).
+WRITER = "python -m seecgnet.convert"
+CONVERTED_RECORDS = own_records(WRITER)
 EXIT_OK, EXIT_RECORDS_FAILED, EXIT_USAGE = 0, 1, 2
 _INT16 = np.iinfo(np.int16)
 
 
 def write_challenge_record(record: Record, folder: Path) -> tuple[Path, Path]:
-    """Write ``record`` as ``NAME.hea`` + ``NAME.mat`` into ``folder``; either existing is an error
-    (the files are opened for exclusive creation). Returns the two paths."""
+    """Write ``record`` as ``NAME.hea`` + ``NAME.mat`` into ``folder``, replacing what is there (the
+    caller checks first), the header marked as this command's. Returns the two paths."""
     order = sorted(range(record.n_leads), key=lambda row: _lead_rank(record.lead_names[row]))
     signal = record.signal[order].astype(np.float64) * GAIN_PER_MV
     missing = ~np.isfinite(signal)
@@ -63,22 +64,14 @@ def write_challenge_record(record: Record, folder: Path) -> tuple[Path, Path]:
     mat_path = folder / f"{record.name}.mat"
     header_path = folder / f"{record.name}.hea"
     lines = _header_lines(record, [record.lead_names[row] for row in order], digital)
-    with _created(mat_path) as handle:
-        scipy.io.savemat(handle, {"val": digital}, format="4")
-    with _created(header_path) as handle:
-        handle.write(("\n".join(lines) + "\n").encode())
+    scipy.io.savemat(mat_path, {"val": digital}, format="4")
+    header_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mark_record(header_path, WRITER)
     return header_path, mat_path
 
 
 def _lead_rank(lead: str) -> int:
     return STANDARD_LEADS.index(lead) if lead in STANDARD_LEADS else len(STANDARD_LEADS)
-
-
-def _created(path: Path) -> BinaryIO:
-    try:
-        return path.open("xb")
-    except FileExistsError as error:
-        raise DestinationError(f"{path}: exists already; convert writes over nothing") from error
 
 
 def _header_lines(record: Record, leads: list[str], digital: np.ndarray) -> list[str]:
@@ -113,18 +106,15 @@ def _inputs(source: Path) -> list[Path]:
 
 
 def _check_output(output: Path, source: Path, records: list[Path]) -> None:
-    """Refuse an output that is a file, the input folder, or holds a file a record would write."""
-    check_folder_destination(output, "output folder")
-    if source.is_dir():
-        check_apart(output, "output folder", source, "input folder")
-    for path in records:
-        for suffix in (".hea", ".mat"):
-            target = output / f"{record_name(path)}{suffix}"
-            if target.exists() or target.is_symlink():
-                raise DestinationError(
-                    f"{target}: exists already; convert writes over nothing (name a new or empty "
-                    "output folder)"
-                )
+    """Refuse an output that is a file, the folder the records are read from (its records would
+    meet the written ones under one name), or holds a file of a record's name not written here."""
+    read_from = source if source.is_dir() else source.absolute().parent
+    if output.resolve() == read_from.resolve():
+        raise DestinationError(
+            f"{output}: the output folder cannot be the input folder; name another folder"
+        )
+    names = [f"{record_name(path)}{suffix}" for path in records for suffix in (".hea", ".mat")]
+    check_output_files(output, names, CONVERTED_RECORDS)
 
 
 def convert(source: Path, output: Path) -> tuple[int, int]:
@@ -153,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         "NAME.mat, 1000 digital units per mV, #Age/#Sex/#Dx), so that the challenge's own code "
         "runs on them. Reads WFDB records (.mat or .dat signal files), EDF/EDF+/BDF, DICOM ECG, "
         "HL7 aECG and CSV, each recognised by its content (docs/formats.md). Nothing is written "
-        "over: an existing NAME.hea or NAME.mat in OUTPUT stops the run before any work.",
+        "over: an existing NAME.hea or NAME.mat in OUTPUT is replaced only if this command wrote "
+        "it and nobody changed it since; any other stops the run before any work.",
         epilog="exit codes: 0 every record written; 1 some records could not be read (each "
         "logged, the others written); 2 wrong arguments, an unusable input, or an output that "
         "would be written over",

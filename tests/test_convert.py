@@ -55,14 +55,24 @@ def test_a_folder_is_written_in_the_challenges_format_and_reads_back(
     assert lines[1].split()[1:3] == ["16+24", "1000/mV"]
 
 
-def test_nothing_is_written_over(inputs: Path, tmp_path: Path, capsys) -> None:
+def test_only_its_own_unchanged_records_are_written_over(
+    inputs: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "tab.mat").write_bytes(b"mine")
+    assert main([str(inputs / "tab.csv"), str(out)]) == 0
+    assert (
+        (out / "tab.hea")
+        .read_text()
+        .splitlines()[-1]
+        .startswith("#Written by: python -m seecgnet.convert, sha256 ")
+    )
+    assert main([str(inputs / "tab.csv"), str(out)]) == 0  # its own record, replaced
+    (out / "tab.mat").write_bytes(b"mine")  # changed since: the user's now
     assert main([str(inputs / "tab.csv"), str(out)]) == 2
-    assert "tab.mat: exists already" in capsys.readouterr().err
-    assert (out / "tab.mat").read_bytes() == b"mine" and not (out / "tab.hea").exists()
+    assert "tab.hea: exists and is not this command's own record" in capsys.readouterr().err
+    assert (out / "tab.mat").read_bytes() == b"mine"
     assert main([str(inputs), str(inputs)]) == 2
+    assert main([str(inputs / "tab.csv"), str(inputs)]) == 2
     assert "cannot be the input folder" in capsys.readouterr().err
 
 
@@ -84,4 +94,4 @@ def test_help_says_what_it_reads_and_that_it_writes_over_nothing() -> None:
         check=True,
     )
     assert "challenge" in result.stdout and "CSV" in result.stdout
-    assert "Nothing is written" in result.stdout
+    assert "Nothing is written over" in result.stdout

@@ -30,9 +30,13 @@ def test_the_working_folder_is_physionet():
 
 def test_requirements_are_installed_before_the_source_is_copied():
     steps = _instructions()
-    copy_requirements = steps.index(("COPY", "requirements.txt /physionet/requirements.txt"))
+    copy_requirements = steps.index(
+        ("COPY", "requirements.txt requirements-formats.txt /physionet/")
+    )
     install = next(
-        i for i, (op, arg) in enumerate(steps) if op == "RUN" and "-r requirements.txt" in arg
+        i
+        for i, (op, arg) in enumerate(steps)
+        if op == "RUN" and "-r requirements.txt -r requirements-formats.txt" in arg
     )
     copy_source = steps.index(("COPY", ". /physionet"))
     assert copy_requirements < install < copy_source

@@ -21,8 +21,9 @@ LAYERS = {
     "seecgnet.io": 0,
     "seecgnet.challenge": 0,
     "seecgnet.device": 0,
-    "seecgnet.errors": -1,  # below everything: every part names its errors under its base
-    "seecgnet.destinations": 0,
+    "seecgnet.errors": -2,  # below everything: every part names its errors under its base
+    # the rule for every file a command writes, below layer 0 so that io's commands use it too
+    "seecgnet.destinations": -1,
     "seecgnet.interrupts": 0,
     "seecgnet.convert": 1,  # reads every format (io) and writes the challenge's, checked first
     "seecgnet.data": 1,

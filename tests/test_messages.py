@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,7 +56,7 @@ def usage_error(capsys: pytest.CaptureFixture[str], main, argv: list[str]) -> st
         (train_model.main, ["d", "m", "--folds", "0"], "--folds: must be at least 1, got 0"),
         (train_model.main, ["d", "m", "--workers", "-1"], "--workers: must be at least 0, got -1"),
         (train_model.main, ["d", "m", "--epochs", "two"], "expected a whole number, got 'two'"),
-        (train_model.main, ["d", "m", "--learning-rate", "0"], "learning_rate must be above 0"),
+        (train_model.main, ["d", "m", "--learning-rate", "0"], "--learning-rate must be above 0"),
         (
             train_model.main,
             ["d", "m", "--decision", "per_class", "--validation-fraction", "0"],
@@ -78,6 +79,12 @@ def _raises(error: Exception):
     return fail
 
 
+def given_folders(root: Path) -> None:
+    """The folders the commands' argv below name as their inputs (checked before any work)."""
+    for name in ("d", "i", "m"):
+        (root / name).mkdir()
+
+
 # Where each command's work starts once its arguments are parsed, and the command's prefix.
 COMMAND_WORK = [
     (crossval.main, ["d", "w"], "seecgnet.crossval.__main__.cross_validate", "crossval"),
@@ -92,6 +99,7 @@ def test_an_expected_error_inside_a_command_is_one_line_and_exit_2(
     tmp_path, monkeypatch, capsys, command, argv, target, prefix
 ):
     monkeypatch.chdir(tmp_path)
+    given_folders(tmp_path)
     monkeypatch.setattr(target, _raises(SeecgnetError("w: the thing is wrong")))
     assert command(argv) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
@@ -104,6 +112,7 @@ def test_a_value_error_inside_a_command_is_a_bug_and_keeps_its_traceback(
     tmp_path, monkeypatch, capsys, command, argv, target, prefix
 ):
     monkeypatch.chdir(tmp_path)
+    given_folders(tmp_path)
     monkeypatch.setattr(target, _raises(ValueError("operands could not be broadcast together")))
     with pytest.raises(ValueError, match="could not be broadcast"):
         command(argv)
@@ -232,6 +241,7 @@ def test_ctrl_c_ends_every_command_with_one_line_and_status_130(
     tmp_path, monkeypatch, capsys, command, argv, target, next_step
 ):
     monkeypatch.chdir(tmp_path)
+    given_folders(tmp_path)
     monkeypatch.setattr(target, interrupt)
     assert command(argv) == EXIT_INTERRUPTED == 130
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]

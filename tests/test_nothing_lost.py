@@ -137,7 +137,7 @@ def predicted(world: Path) -> Path:
     [
         ("file.txt", "is a file"),
         ("data", "cannot be the input folder"),
-        ("notes", "not a challenge output file"),
+        ("notes", "not this command's own challenge output file"),
     ],
 )
 def test_the_driver_refuses_an_output_path_that_would_lose_files(world, capsys, output, problem):

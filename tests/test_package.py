@@ -63,7 +63,7 @@ def test_the_packages_tables_are_the_challenges_published_ones():
 def test_the_wheel_holds_the_package_and_its_tables_and_works_from_another_folder(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "requirements.txt", "README.md"):
+    for name in ("pyproject.toml", "requirements.txt", "requirements-formats.txt", "README.md"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(
         ROOT / "seecgnet", source / "seecgnet", ignore=shutil.ignore_patterns("__pycache__")
@@ -91,6 +91,10 @@ def test_the_wheel_holds_the_package_and_its_tables_and_works_from_another_folde
     assert modules <= names
     assert {"seecgnet/challenge/weights.csv", "seecgnet/challenge/dx_mapping_scored.csv"} <= names
     assert not {name for name in names if name.startswith(("tests/", "model/", "examples/"))}
+    (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+    metadata_text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Provides-Extra: formats" in metadata_text
+    assert 'Requires-Dist: pydicom>=3.0; extra == "formats"' in metadata_text
 
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-index", "--target", "site", str(wheel)],

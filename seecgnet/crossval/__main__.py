@@ -29,7 +29,12 @@ from seecgnet.cli import (
 from seecgnet.crossval.folds import BY_SOURCE, STRATIFIED
 from seecgnet.crossval.results import MethodResult
 from seecgnet.data.folds import MIN_RECORDS_TO_SPLIT
-from seecgnet.destinations import check_apart, check_work_folder, os_error_text
+from seecgnet.destinations import (
+    check_apart,
+    check_input_folder,
+    check_work_folder,
+    os_error_text,
+)
 from seecgnet.errors import SeecgnetError
 from seecgnet.io.formats.dispatch import find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
@@ -165,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
     except SeecgnetError as error:
         parser.error(str(error))
+    try:
+        check_input_folder(args.data, "folder of records")  # told before torch takes seconds
+    except SeecgnetError as error:
+        print(f"crossval: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     setup_logging()
     # imported once the arguments are known good: running the folds loads torch
     from seecgnet.crossval.folds import FOLDS_FILE

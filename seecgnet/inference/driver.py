@@ -19,7 +19,12 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from seecgnet.challenge.outputs import write_output
-from seecgnet.destinations import DestinationError, check_folder_destination
+from seecgnet.destinations import (
+    DestinationError,
+    OwnOutput,
+    check_output_files,
+    first_line_is,
+)
 from seecgnet.errors import SeecgnetError
 from seecgnet.inference.loading import LoadedModel, describe, load_model
 from seecgnet.inference.prediction import Predictor, RecordOutcome
@@ -82,35 +87,28 @@ def predict_folder(
     return summary
 
 
+def is_output_file(path: Path) -> bool:
+    """Whether a file starts as the challenge output file of record NAME (its stem) does: with the
+    line ``#NAME``."""
+    expected = f"#{path.stem}".encode(errors="surrogateescape")
+    return path.is_file() and first_line_is(path, lambda line: line.strip() == expected, 4096)
+
+
+# The driver's outputs, replaced by a later run; any other NAME.csv in the output folder is refused.
+OUTPUT_FILE = OwnOutput(
+    "challenge output file", is_output_file, "whose first line is #NAME, the record's name"
+)
+
+
 def check_output_folder(output_dir: str | Path, input_dir: str | Path, names: list[str]) -> None:
     """Refuse an output folder that is a file, is the input folder, or holds a ``NAME.csv`` of one
     of the records that is not a challenge output file (whose first line is ``#NAME``): the driver
     replaces its own outputs, never anyone's other files."""
-    check_folder_destination(output_dir, "output folder")
     if Path(output_dir).resolve() == Path(input_dir).resolve():
         raise DestinationError(
             f"{output_dir}: the output folder cannot be the input folder; name another folder"
         )
-    folder = Path(output_dir)
-    if not folder.is_dir():
-        return
-    for name in names:
-        path = folder / f"{name}.csv"
-        if path.exists() and not _is_output_file(path, name):
-            raise DestinationError(
-                f"{path}: it would be replaced by the record's output, but it is not a challenge "
-                f"output file (no '#{name}' first line); move it or name another output folder"
-            )
-
-
-def _is_output_file(path: Path, name: str) -> bool:
-    """Whether a file starts as a challenge output file of record ``name`` does."""
-    try:
-        with path.open("rb") as handle:
-            first = handle.readline(4096)
-    except OSError:
-        return False
-    return path.is_file() and first.strip() == f"#{name}".encode(errors="surrogateescape")
+    check_output_files(output_dir, [f"{name}.csv" for name in names], OUTPUT_FILE)
 
 
 def _alone_after_failed_batch(

@@ -12,6 +12,7 @@ within float32 rounding.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +35,12 @@ from seecgnet.data.signals import (
     sliding_windows,
     window_starts,
 )
-from seecgnet.io.records import Record, Sex
+from seecgnet.io.records import STANDARD_LEADS, Record, Sex
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.trained.decision import DecisionSettings, decide, one_vote_union
 from seecgnet.trained.ensemble import EnsembleRule
+
+log = logging.getLogger(__name__)
 
 # Windows per forward pass. Every full batch has this shape; the last one of a stream is padded up
 # to a power of two, so a run meets at most a handful of shapes (each costs a set-up on its first
@@ -86,6 +89,11 @@ class RecordOutcome(Generic[Tag]):
     network_error: RuntimeError | None = None
 
 
+def _lead_list(mask: np.ndarray) -> str:
+    """The standard leads a (12,) bool mask marks, in their order: "I, II, V2"."""
+    return ", ".join(lead for lead, marked in zip(STANDARD_LEADS, mask, strict=True) if marked)
+
+
 class Predictor:
     """One network or an ensemble of networks, with everything needed to turn records into labels."""
 
@@ -115,6 +123,8 @@ class Predictor:
         self.age_stats = age_stats
         self.ensemble = EnsembleRule(ensemble)
         self.windows_per_batch = windows_per_batch
+        # the lead sets (named, present) already told of by predict_record
+        self._lead_sets_told: set[tuple[tuple[bool, ...], tuple[bool, ...]]] = set()
         # whether the networks take the lead presence beside age and sex (see side_features)
         self.lead_presence = any(
             getattr(getattr(net, "settings", None), "lead_presence", False) for net in networks
@@ -200,10 +210,25 @@ class Predictor:
     def predict_record(self, record: Record) -> RecordPrediction:
         """Labels and probabilities of a raw record (any rate, any leads, in any order: the leads
         its header names are present, the others absent)."""
-        signal, present = prepare_leads(record, self.signal_settings)
+        signal, present = prepare_leads(record, self.signal_settings, warn_missing_leads=False)
+        self._tell_lead_set(lead_presence(record.lead_names), present)
         prepared = self.network_input(signal, record.age, record.sex, present)
         probabilities = self.input_probabilities(prepared)
         return RecordPrediction(probabilities, self.decide(probabilities, prepared.present))
+
+    def _tell_lead_set(self, named: np.ndarray, present: np.ndarray) -> None:
+        """One log line for each set of leads met with some lead missing, the first time a record
+        of it comes: which leads were computed from the others, and which are absent (zeros)."""
+        key = (tuple(named), tuple(present))
+        if present.all() or key in self._lead_sets_told:
+            return
+        self._lead_sets_told.add(key)
+        told = [f"records of leads {_lead_list(named) or 'none'}:"]
+        if (present & ~named).any():
+            told.append(f"{_lead_list(present & ~named)} computed from them;")
+        if not present.all():
+            told.append(f"{_lead_list(~present)} absent (zeros for the network)")
+        log.warning(" ".join(told).rstrip(";"))
 
     def decide(self, probabilities: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Labels of record probabilities (classes,) or (records, classes) read with leads

@@ -20,20 +20,28 @@ that the record lacks is a RecordError naming the header.
 
 A record already in memory is cut down by :func:`keep_leads`, to a lead set checked by
 :func:`lead_set` (as the 2021 challenge's ``load_model`` hands one to an entry).
+
+``python -m seecgnet.io.reduced_leads INPUT OUTPUT --leads I,II`` writes a reduced copy of every
+record of INPUT into OUTPUT; it creates new files only, and refuses (before writing any) an OUTPUT
+where a record's file exists already.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 
+from seecgnet.destinations import OwnOutput, check_output_files
+from seecgnet.errors import SeecgnetError
 from seecgnet.io.headers import RecordError, parse_header, split_first_field
-from seecgnet.io.records import STANDARD_LEADS, Record, read_val_matrix
+from seecgnet.io.records import STANDARD_LEADS, Record, find_records, read_val_matrix
 
 __all__ = [
     "ALL_LEADS",
@@ -198,3 +206,48 @@ def write_reduced_records(
 ) -> list[Path]:
     """:func:`write_reduced_record` for each header; the new headers' paths in the same order."""
     return [write_reduced_record(header, leads, out_dir, absent_ok) for header in headers]
+
+
+# A reduced record never replaces a file, not even an earlier reduced copy.
+_NEW_FILES_ONLY = OwnOutput(
+    "reduced record", lambda path: False, "this command writes new files only"
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m seecgnet.io.reduced_leads",
+        description="Write a copy of every record (NAME.hea + NAME.mat) of INPUT into OUTPUT that "
+        "holds only the leads given, as the 2021 challenge made its reduced-lead records.",
+    )
+    parser.add_argument("input", type=Path, help="folder of records")
+    parser.add_argument(
+        "output", type=Path, help="folder for the reduced records (made if missing; new files only)"
+    )
+    parser.add_argument(
+        "--leads",
+        required=True,
+        help="leads to keep, separated by commas (e.g. I,II), or a 2021 lead set's number: "
+        + ", ".join(LEAD_SETS_2021),
+    )
+    parser.add_argument(
+        "--absent-ok",
+        action="store_true",
+        help="a record lacking some of the leads keeps the others",
+    )
+    args = parser.parse_args(argv)
+    try:
+        leads = lead_set(LEAD_SETS_2021.get(args.leads) or args.leads.split(","))
+        headers = find_records(args.input)
+        names = [path.name for header in headers for path in (header, header.with_suffix(".mat"))]
+        check_output_files(args.output, names, _NEW_FILES_ONLY, reads=[args.input])
+        written = write_reduced_records(headers, leads, args.output, args.absent_ok)
+    except (SeecgnetError, ValueError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(written)} records of leads {', '.join(leads)} written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,6 +22,11 @@ The files follow the challenge's layout: a WFDB header whose first line reads
 lead ``NAME.mat 16+24 1000/mV 16 0 <first value> <checksum> 0 <lead>``, the ``#Age``, ``#Sex``,
 ``#Dx``, ``#Rx``, ``#Hx`` and ``#Sx`` comments; and a MATLAB v4 ``NAME.mat`` holding int16 ``val``
 (leads × samples) at 1000 digital units per mV.
+
+``python -m seecgnet.io.synthetic OUT`` ends each header it writes with the mark of
+:mod:`seecgnet.io.own_records` (``#Written by: python -m seecgnet.io.synthetic, sha256 HEX``): run
+again, it replaces a record only where the mark still holds (a record it made and nobody changed
+since), and refuses any other file of the same name.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import logging
 import math
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +46,8 @@ import numpy as np
 import scipy.io
 from tqdm import tqdm
 
+from seecgnet.destinations import DestinationError, check_output_files
+from seecgnet.io.own_records import mark_record, own_records
 from seecgnet.io.records import STANDARD_LEADS
 
 logger = logging.getLogger(__name__)
@@ -335,20 +343,38 @@ def _header_lines(
     return lines
 
 
+# Who marks the records written by main (see seecgnet.io.own_records).
+WRITER = "python -m seecgnet.io.synthetic"
+SYNTHETIC_RECORDS = own_records(WRITER)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m seecgnet.io.synthetic",
         description="Write a small labelled set of synthetic 12-lead records in the challenge's "
         "format (NAME.hea + NAME.mat).",
     )
-    parser.add_argument("out_dir", type=Path, help="folder to write into (made if missing)")
+    parser.add_argument(
+        "out_dir",
+        type=Path,
+        help="folder to write into (made if missing); a record of the same name there is "
+        "replaced only if this command wrote it and nobody changed it since",
+    )
     parser.add_argument("--n", type=int, default=20, help="number of records (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
+    names = [f"SYN{i:05d}{suffix}" for i in range(1, args.n + 1) for suffix in (".hea", ".mat")]
+    try:
+        check_output_files(args.out_dir, names, SYNTHETIC_RECORDS)
+    except DestinationError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     headers = write_synthetic_dataset(args.out_dir, args.n, seed=args.seed)
+    for header in headers:
+        mark_record(header, WRITER)
     logger.info("wrote %d synthetic records to %s", len(headers), args.out_dir)
     return 0
 

@@ -28,7 +28,9 @@ from seecgnet.cli import (
 )
 from seecgnet.destinations import (
     DestinationError,
+    InputPathError,
     check_apart,
+    check_input_folder,
     check_work_folder,
     os_error_text,
 )
@@ -157,10 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         protocol_settings(args.protocol, args.settings)  # a bad settings file is told at once
+        check_input_folder(args.data, "folder of MIT-BIH records")
         check_apart(args.workdir, "work folder", args.data, "data folder")
         marker = RUN_MARKER if args.seeds == 1 else SEEDS_MARKER
         check_work_folder(args.workdir, "work folder", marker)
-    except (SettingsError, DestinationError) as error:
+    except (SettingsError, DestinationError, InputPathError) as error:
         print(f"mitbih: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     # imported once the arguments are known good: torch and wfdb take seconds to load

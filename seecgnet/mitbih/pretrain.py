@@ -24,20 +24,32 @@ from seecgnet.cli import (
 )
 from seecgnet.destinations import (
     DestinationError,
+    InputPathError,
+    OwnOutput,
     check_apart,
-    check_file_destination,
+    check_input_folder,
+    check_output_file,
     os_error_text,
+    torch_file_holds,
 )
 from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
-from seecgnet.trained.settings import Settings, SettingsError
+from seecgnet.trained.settings import PRETRAINED_FORMAT, Settings, SettingsError
 
 log = logging.getLogger("seecgnet.mitbih.pretrain")
+
+# The file this command writes, told by its contents: only such a file is ever replaced.
+LAYERS_FILE = OwnOutput(
+    "output file",
+    lambda path: torch_file_holds(path, PRETRAINED_FORMAT),
+    f"a file of pre-trained lead-shared layers, format {PRETRAINED_FORMAT}",
+)
 
 EXIT_CODES = {
     EXIT_OK: "the lead-shared layers were trained and OUT written",
     EXIT_USAGE: "wrong arguments, a data folder without MIT-BIH records, a bad settings file, or "
-    "an OUT that is a folder or cannot be written",
+    "an OUT that is a folder, cannot be written, or is a file other than this command's own "
+    "earlier output",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C): nothing was written; run the command again",
 }
 
@@ -54,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("data", help="folder of MIT-BIH records (NAME.hea, NAME.dat, NAME.atr)")
     parser.add_argument(
         "out",
-        help="file to write the lead-shared layers to, outside the data folder (replaced if there)",
+        help="file to write the lead-shared layers to, outside the data folder: a new file, or "
+        "this command's earlier output, which is replaced (any other file is refused)",
     )
     defaults = PretrainSettings()
     for flag, kind, default, text in (
@@ -94,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         challenge = Settings.load(args.settings) if args.settings else Settings()
         if challenge.architecture != "seecgnet":
             raise SettingsError(f"{args.settings}: not an SE-ECGNet's settings")
+        check_input_folder(args.data, "folder of MIT-BIH records")
         check_apart(args.out, "output file", args.data, "data folder")
-        check_file_destination(args.out, "output file", reads=[args.settings or args.data])
-    except (SettingsError, DestinationError) as error:
+        check_output_file(args.out, LAYERS_FILE, reads=[args.settings or args.data])
+    except (SettingsError, DestinationError, InputPathError) as error:
         parser.error(str(error))
     setup_logging()
     try:

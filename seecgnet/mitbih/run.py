@@ -355,9 +355,10 @@ def run_network(
 def run_benchmark(
     settings: BenchmarkSettings, data_dir: Path, workdir: Path, progress: bool = True
 ) -> list[MethodResult]:
-    """Run (or resume) every network of the settings and write the results files."""
-    check_or_save_settings(settings, workdir)
+    """Run (or resume) every network of the settings and write the results files. The data
+    folder's records are found before anything is written into ``workdir``."""
     records = protocol_records(settings.protocol, find_records(data_dir))
+    check_or_save_settings(settings, workdir)
     check_or_save_sources(Path(data_dir), records, workdir)
     beats = load_or_read_beats(data_dir, records, settings.beats, workdir / CACHE_FOLDER, progress)
     split = make_split(settings, beats, workdir)

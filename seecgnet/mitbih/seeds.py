@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from seecgnet.mitbih.beats import find_records
 from seecgnet.mitbih.result_files import PROTOCOL_TITLES, MethodResult
 from seecgnet.mitbih.run import METHOD_NAMES, BenchmarkSettings, run_benchmark
 from seecgnet.mitbih.scores import BeatScores, score_beats
 from seecgnet.mitbih.selection import decide, tune_offsets
 from seecgnet.mitbih.settings import AAMI_CLASSES, SEEDS_MARKER
+from seecgnet.mitbih.splits import protocol_records
 
 S, V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 FIGURES = {
@@ -121,7 +123,9 @@ def run_seeds(
 ) -> str:
     """Run (or resume) the benchmark once per seed in ``workdir/seed_K``; the summary's Markdown.
     ``workdir/seeds.json`` (the seeds and the settings) marks the folder as a seeds' work folder
-    from the start, so that a run cut off resumes."""
+    from the start, so that a run cut off resumes. Nothing is written before the data folder's
+    records are found."""
+    protocol_records(settings.protocol, find_records(data_dir))
     workdir.mkdir(parents=True, exist_ok=True)
     marker = {"seeds": seeds, "settings": json.loads(settings.to_json())}
     (workdir / SEEDS_MARKER).write_text(json.dumps(marker, indent=2) + "\n")

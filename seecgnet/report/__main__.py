@@ -17,16 +17,18 @@ from seecgnet.cli import (
     script_parser,
     setup_logging,
 )
-from seecgnet.destinations import DestinationError, check_file_destination, os_error_text
+from seecgnet.destinations import DestinationError, check_output_file, os_error_text
 from seecgnet.errors import SeecgnetError
+from seecgnet.report.files import REPORT_FILE
 
 log = logging.getLogger("seecgnet.report")
 
 EXIT_CODES = {
     EXIT_OK: "the report was written",
     EXIT_USAGE: "wrong arguments, an unusable model folder or record, an output file that cannot "
-    "be written or has another suffix than .png, .pdf or .html (or, without --out, a "
-    "NAME_report.png that exists already), or a device this machine lacks",
+    "be written, has another suffix than .png, .pdf or .html, or exists and is not a report this "
+    "command wrote (or, without --out, a NAME_report.png that exists already), or a device this "
+    "machine lacks",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C): no report was written",
 }
 
@@ -60,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--out",
-        help="output file, .png, .pdf or .html by its suffix, replaced if it exists (default: "
-        "NAME_report.png here, which must not exist yet)",
+        help="output file, .png, .pdf or .html by its suffix: a new file, or a report this command "
+        "wrote, which is replaced (any other file is refused; default: NAME_report.png here, "
+        "which must not exist yet)",
     )
     add_device_option(parser)
     return parser
@@ -98,8 +101,9 @@ def _report(args: argparse.Namespace, out: Path) -> int:
 
 
 def _report_file(record: str, out: str | None) -> Path:
-    """Where the report goes: ``out`` (a file, replaced if it exists), or NAME_report.png in the
-    current folder, which is never replaced since the user did not name it."""
+    """Where the report goes: ``out`` (new, or a report this command wrote, which is replaced), or
+    NAME_report.png in the current folder, which is never replaced since the user did not name
+    it."""
     given = Path(record)
     # NAME.hea, NAME.mat, NAME.csv ... or the path NAME of a WFDB record
     base = given.with_suffix("") if given.suffix in (".hea", ".mat") or given.is_file() else given
@@ -112,7 +116,7 @@ def _report_file(record: str, out: str | None) -> Path:
     else:
         path = Path(out)
     reads = [given, *(base.with_suffix(suffix) for suffix in (".hea", ".mat", ".dat"))]
-    check_file_destination(path, "report file", reads)
+    check_output_file(path, REPORT_FILE, reads)
     return path
 
 

@@ -41,9 +41,9 @@ from seecgnet.report.ecg_paper import (
     rhythm_lead,
 )
 from seecgnet.report.explain import Explanation, explain_record
+from seecgnet.report.files import FORMATS, REPORT_MARK
 from seecgnet.trained.decision import decision_for
 
-FORMATS = (".png", ".pdf", ".html")
 MM_PER_INCH = 25.4
 PNG_DPI = 130
 _SPAN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
@@ -291,7 +291,8 @@ def save_report(report: Report, path: str | Path) -> Path:
         figure.savefig(buffer, format="png", dpi=PNG_DPI)
         path.write_text(report_html(report, buffer.getvalue()), encoding="utf-8")
     else:
-        figure.savefig(path, dpi=PNG_DPI)
+        key = "Creator" if suffix == ".pdf" else "Software"
+        figure.savefig(path, dpi=PNG_DPI, metadata={key: REPORT_MARK})
     return path
 
 
@@ -308,7 +309,8 @@ def report_html(report: Report, png: bytes) -> str:
     image = base64.b64encode(png).decode("ascii")
     title = escape(title_line(report.record))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{REPORT_MARK}">
+<title>{title}</title>
 <style>body{{font-family:sans-serif}} table{{border-collapse:collapse}}
 td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}} .pos{{font-weight:bold}}
 img{{max-width:100%}}</style></head><body>

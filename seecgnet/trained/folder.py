@@ -262,6 +262,8 @@ def read_model_folder(
     settings build; ModelFolderError naming the file otherwise. ``decision`` overrides the saved
     rule."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ModelFolderError(f"{folder}: is a file, not a model folder")
     if not folder.is_dir():
         raise ModelFolderError(f"model folder {folder} does not exist")
     manifest = read_manifest(folder)

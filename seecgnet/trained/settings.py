@@ -31,6 +31,11 @@ class SettingsError(SeecgnetError, ValueError):
     """A settings file or value is wrong."""
 
 
+# What a file of pre-trained lead-shared layers (TrainSettings.pretrained) holds under "format":
+# written by seecgnet.training.pretrained, and how pre-training tells its own earlier file.
+PRETRAINED_FORMAT = "seecgnet-lead-shared-1"
+
+
 @dataclass(frozen=True)
 class LossSettings:
     """Hard-mining fraction (the paper's 0.7) and the guard for rarely seen classes.

@@ -244,6 +244,32 @@ def _holds_only(path: Path, own: set[Path]) -> bool:
     return path.is_dir() and all(p in own or p.is_dir() for p in path.rglob("*"))
 
 
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """A training run cut off before its model was saved: its latest network's checkpoint, the
+    epochs that network has done and the epochs it was to train (None where the file cannot tell)."""
+
+    checkpoint: Path
+    epochs_done: int | None
+    epochs: int | None
+
+
+def unfinished_run(folder: Path) -> UnfinishedRun | None:
+    """The unfinished run whose checkpoints ``folder`` (:func:`checkpoint_folder`) holds, if any:
+    the checkpoint of its latest network (an ensemble trains them one after another)."""
+    found = [path for path in folder.glob(f"member_*/{CHECKPOINT_NAME}") if path.is_file()]
+    if not found:
+        return None
+    latest = max(found, key=lambda path: int(path.parent.name.split("_")[1] or 0))
+    try:
+        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+            saved = _in_current_layout(torch.load(latest, map_location="cpu", weights_only=True))
+        epochs = saved["identity"]["settings"]["training"]["epochs"]
+        return UnfinishedRun(latest, int(saved["state"]["epochs_done"]), int(epochs))
+    except (*_UNREADABLE, AttributeError):
+        return UnfinishedRun(latest, None, None)
+
+
 def remove_checkpoints(folder: Path) -> None:
     """Delete a training run's checkpoints once its model is saved (and the folder, when that
     leaves it empty)."""

@@ -18,15 +18,18 @@ from seecgnet.data.dataset import ReadFailure, RecordStore, load_store
 from seecgnet.data.folds import iterative_stratification, validation_split
 from seecgnet.data.signals import SignalSettings
 from seecgnet.destinations import check_folder_destination
+from seecgnet.errors import SeecgnetError
 from seecgnet.io.formats.dispatch import find_records
 from seecgnet.io.labels import Labels
 from seecgnet.trained.ensemble import EnsembleRule
-from seecgnet.trained.folder import check_model_destination
+from seecgnet.trained.folder import MODEL_FILE, check_model_destination, read_manifest
 from seecgnet.trained.settings import Settings
 from seecgnet.training.checkpoint import (
+    CheckpointError,
     check_checkpoint_folder,
     checkpoint_folder,
     remove_checkpoints,
+    unfinished_run,
 )
 from seecgnet.training.ship import MemberPlan, NothingToTrainError, ship
 
@@ -106,10 +109,14 @@ def train_folder(
     :mod:`seecgnet.data.cache`). ``labels`` (``train_model.py --labels``, see
     :mod:`seecgnet.io.labels`) give the codes of the records they name.
 
-    ``model_dir`` and the checkpoint folder beside it are checked before anything is read.
+    ``model_dir`` and the checkpoint folder beside it are checked before anything is read: an
+    unfinished run's checkpoints there are continued with ``resume`` and refused without it, and
+    ``resume`` with none is refused too (CheckpointError); a model that will be replaced is named
+    in the log.
     """
     started = time.perf_counter()
     checkpoint_root = _check_destinations(data_dir, model_dir, folds)
+    _check_resume(model_dir, checkpoint_root, resume)
     model_dir = Path(model_dir)
     classes = load_scored_classes()
     store, failures = _training_records(data_dir, classes, settings, cache_dir, progress, labels)
@@ -151,6 +158,39 @@ def _check_destinations(data_dir: str | Path, model_dir: str | Path, folds: int)
     checkpoint_root = checkpoint_folder(model_dir)
     check_checkpoint_folder(checkpoint_root)
     return checkpoint_root
+
+
+def _check_resume(model_dir: str | Path, checkpoint_root: Path, resume: bool) -> None:
+    """Refuse to start afresh over an unfinished run's checkpoints, or to resume with none; say
+    which model a fresh run will replace."""
+    run = unfinished_run(checkpoint_root)
+    if run is not None and not resume:
+        at = "" if run.epochs_done is None else f" at epoch {run.epochs_done} of {run.epochs}"
+        raise CheckpointError(
+            f"{model_dir} holds an unfinished run{at}: add --resume to continue it, or name "
+            "another folder"
+        )
+    if run is None and resume:
+        raise CheckpointError(
+            f"{model_dir}: nothing to resume (no checkpoint in {checkpoint_root}); leave out "
+            "--resume to start a new run"
+        )
+    manifest = Path(model_dir) / MODEL_FILE
+    if not resume and manifest.is_file():
+        # the manifest records no date: its file's is when the model was saved (or copied)
+        saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.stat().st_mtime))
+        try:
+            records = f"{read_manifest(Path(model_dir))['n_training_records']} records"
+        except (SeecgnetError, KeyError):
+            records = "an unknown number of records"
+        log.info(
+            "replacing the model in %s (trained on %s, its %s dated %s) once the new one is "
+            "complete",
+            model_dir,
+            records,
+            MODEL_FILE,
+            saved,
+        )
 
 
 def _training_records(

@@ -23,8 +23,9 @@ from torch import nn
 
 from seecgnet.errors import SeecgnetError
 from seecgnet.models.seecgnet import SEECGNet, is_lead_shared
+from seecgnet.trained.settings import PRETRAINED_FORMAT
 
-FILE_FORMAT = "seecgnet-lead-shared-1"
+FILE_FORMAT = PRETRAINED_FORMAT
 
 
 class PretrainedError(SeecgnetError, ValueError):
