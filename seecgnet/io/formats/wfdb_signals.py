@@ -56,7 +56,7 @@ def read_wfdb_record(path: str | os.PathLike[str]) -> Record:
     header_path = Path(path)
     name = header_path.name.removesuffix(".hea")
     header = read_wfdb_header(header_path, name)
-    if all(storage.file_name.endswith(".mat") for storage in header.storage):
+    if all(file_name.endswith(".mat") for file_name in header.signal_files):
         mat_path = header_path.with_name(name + ".mat")
         return record_from_digital(header, read_val_matrix(mat_path), str(mat_path), name)
     rows, standard = _standard_rows(header, header_path)
@@ -67,7 +67,8 @@ def read_wfdb_record(path: str | os.PathLike[str]) -> Record:
         lead_names=standard,
         gains=tuple(header.gains[row] for row in rows),
         baselines=tuple(header.baselines[row] for row in rows),
-        storage=tuple(header.storage[row] for row in rows),
+        signal_files=tuple(header.signal_files[row] for row in rows),
+        storage_fields=tuple(header.storage_fields[row] for row in rows),
     )
     files = sorted({header.storage[row].file_name for row in rows})
     return record_from_digital(kept, digital, str(header_path.parent / files[0]), name)
