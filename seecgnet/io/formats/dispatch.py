@@ -86,7 +86,9 @@ def read_record(path: str | os.PathLike[str]) -> Record:
     Raises RecordError, naming the file and the problem, for any record that cannot be read.
     """
     given = Path(path)
-    if given.suffix in (".hea", ".mat"):
+    if given.suffix == ".hea":
+        return read_wfdb_record(given)
+    if given.suffix == ".mat":
         return read_wfdb_record(given.with_suffix(".hea"))
     if not given.name:
         raise RecordError(f"{str(path)!r}: not the path of a record")
