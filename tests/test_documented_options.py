@@ -130,6 +130,11 @@ MITBIH_RUNS = {
     "inter": ["--protocol", "inter", "--folds", "2"],
     "ds1": ["--protocol", "ds1", "--seeds", "2"],
     "ds1_log_weights": ["--protocol", "ds1"],
+    # a second database (written by the test at 128 Hz) beside DS1, each DS2 record adapted
+    "patient_specific": [
+        *("--protocol", "patient-specific", "--folds", "2", "--extra-training", "extra"),
+        *("--labelled-minutes", "0.1"),
+    ],
 }
 # each run's settings file (knobs.json): every knob away from the protocol's defaults, and back
 MITBIH_SETTINGS = {
@@ -175,6 +180,15 @@ MITBIH_SETTINGS = {
             "rr_quantile": 0.75,
         },
         "selection": {"rebased": False, "rebased_runs": False},
+    },
+    "patient_specific": {
+        "training": {"batch_size": 32, "epoch_beats": 96},
+        "adaptation": {
+            "steps": 3,
+            "learning_rate": 0.01,
+            "training_beats": 40,
+            "training_weight": 0.2,
+        },
     },
     "ds1_log_weights": {
         "training": {
@@ -406,6 +420,12 @@ def test_the_mitbih_benchmark_runs_each_protocol_with_every_option(
 ):
     monkeypatch.chdir(tmp_path)
     Path("knobs.json").write_text(json.dumps(MITBIH_SETTINGS[protocol]))
+    if "--extra-training" in MITBIH_RUNS[protocol]:
+        Path("extra").mkdir()
+        for k in range(4):
+            times, symbols = rhythm(16, seed=50 + k)
+            write_record(Path("extra"), f"e{k}", times, symbols, times[-1] + 1.0, (),
+                         ("ECG1", "ECG2"), fs_hz=128)  # fmt: skip
     work = tmp_path / "work"
     argv = [str(mitdb), str(work), *MITBIH_COMMON, *MITBIH_RUNS[protocol]]
     assert mitbih.main(argv) == 0

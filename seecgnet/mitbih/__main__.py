@@ -1,10 +1,12 @@
-"""``python -m seecgnet.mitbih DATA WORKDIR --protocol intra|inter|ds1 [--baseline] [--settings
-FILE]``: the MIT-BIH Arrhythmia benchmark. Run it again with the same options to resume.
+"""``python -m seecgnet.mitbih DATA WORKDIR --protocol intra|inter|ds1|patient-specific
+[--extra-training DIR ...] [--baseline] [--settings FILE]``: the MIT-BIH Arrhythmia benchmark. Run
+it again with the same options to resume.
 
-The options are what a run needs (data, work folder, protocol, networks, epochs, folds, seeds,
-threads); the experiment knobs (RR features, sampling, the rhythm expert, re-basing, the choice of
-epoch and offsets) are read from a settings file (:mod:`seecgnet.mitbih.settings_file`), whose keys
-``--help`` lists with their meanings and each protocol's defaults."""
+The options are what a run needs (data, other databases to train on, work folder, protocol,
+labelled minutes, networks, epochs, folds, seeds, threads); the experiment knobs (RR features,
+sampling, the rhythm expert, re-basing, the choice of epoch and offsets, the adaptation) are read
+from a settings file (:mod:`seecgnet.mitbih.settings_file`), whose keys ``--help`` lists with
+their meanings and each protocol's defaults."""
 
 from __future__ import annotations
 
@@ -35,7 +37,13 @@ from seecgnet.destinations import (
     os_error_text,
 )
 from seecgnet.errors import SeecgnetError
-from seecgnet.mitbih.settings import PROTOCOLS, RUN_MARKER, SEEDS_MARKER, SplitSettings
+from seecgnet.mitbih.settings import (
+    PROTOCOLS,
+    RUN_MARKER,
+    SEEDS_MARKER,
+    AdaptationSettings,
+    SplitSettings,
+)
 from seecgnet.mitbih.settings_file import SETTINGS_KEYS, default_text, protocol_settings
 from seecgnet.trained.settings import SettingsError
 
@@ -68,8 +76,40 @@ def settings_help() -> str:
     return "\n".join(lines)
 
 
+def positive_minutes(text: str) -> float:
+    """--labelled-minutes: a number of minutes above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
+
+
+def add_new_patient_options(parser: argparse.ArgumentParser) -> None:
+    """--extra-training and --labelled-minutes, which serve the protocols on new patients."""
+    parser.add_argument(
+        "--extra-training",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="inter, ds1 and patient-specific: every record of this database (NAME.hea/.dat/.atr, "
+        "e.g. the MIT-BIH Supraventricular Arrhythmia Database) trains beside DS1, in its folds, "
+        "named DIRNAME/NAME; may be repeated (default: none)",
+    )
+    parser.add_argument(
+        "--labelled-minutes",
+        type=positive_minutes,
+        metavar="N",
+        help="patient-specific: minutes at the start of each DS2 record whose reference labels "
+        f"adapt the networks, left out of the test (default: {AdaptationSettings().labelled_minutes:g})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Train and test SE-ECGNet (and with --baseline the plain 1-D ResNet) on the "
         "beats of the MIT-BIH Arrhythmia Database, under the intra-patient (random beats) or the "
         "inter-patient (de Chazal DS1 -> DS2) protocol; the ds1 protocol runs the inter-patient "
-        "protocol's DS1 folds alone (never reading DS2), where its choices are made. Writes "
+        "protocol's DS1 folds alone (never reading DS2), where its choices are made; the "
+        "patient-specific protocol trains as the inter-patient one, then adapts the networks to "
+        "each DS2 record with the reference labels of its first minutes and tests the rest of it, "
+        "beside the inter-patient networks on the same beats. Writes "
         "settings.json, results.csv, results.md and confusion.png into WORKDIR (with --seeds, "
         "one WORKDIR/seed_K per seed and seeds.md, seeds.csv); run it again to resume. "
         "Experiment settings (RR features, sampling, the rhythm expert, re-basing, ...) are read "
@@ -89,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("data", type=Path, help="folder of the database (NAME.hea/.dat/.atr)")
     parser.add_argument("workdir", type=Path, help="work folder for the cache, models, results")
     parser.add_argument("--protocol", choices=PROTOCOLS, required=True, help="evaluation protocol")
+    add_new_patient_options(parser)
     parser.add_argument(
         "--baseline", action="store_true", help="also train the plain 1-D ResNet on the same split"
     )
@@ -116,13 +160,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_protocol_options(args: argparse.Namespace) -> None:
+    """Options that the protocol has no use for are a usage error, told before anything loads."""
+    if args.extra_training and args.protocol == "intra":
+        raise SettingsError(
+            "--extra-training: the intra-patient protocol tests beats of its training patients; "
+            "other databases train under inter, ds1 or patient-specific"
+        )
+    if args.labelled_minutes is not None and args.protocol != "patient-specific":
+        raise SettingsError("--labelled-minutes serves --protocol patient-specific alone")
+    names = [folder.resolve().name for folder in args.extra_training]
+    if len(set(names)) < len(names):
+        raise SettingsError(
+            f"--extra-training: two folders of one name among {names}; their records would share "
+            "names"
+        )
+
+
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     """The run's settings: the protocol's defaults, replaced by the settings file's values, and
     those by the options given."""
     from seecgnet.mitbih.run import BenchmarkSettings
+    from seecgnet.mitbih.sources import extra_names
 
     parts = protocol_settings(args.protocol, args.settings)
-    training, split = parts["training"], parts["split"]
+    training, split, adaptation = parts["training"], parts["split"], parts["adaptation"]
+    if args.labelled_minutes is not None:
+        adaptation = dataclasses.replace(adaptation, labelled_minutes=args.labelled_minutes)
     if args.epochs is not None:
         training = dataclasses.replace(training, epochs=args.epochs)
     if args.folds is not None:
@@ -134,6 +198,8 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
         split=dataclasses.replace(split, seed=args.seed),
         training=dataclasses.replace(training, seed=args.seed),
         selection=parts["selection"],
+        extra_training=extra_names(args.extra_training),
+        adaptation=adaptation,
     )
 
 
@@ -143,11 +209,12 @@ def _run(args: argparse.Namespace) -> str:
     from seecgnet.mitbih.seeds import run_seeds
 
     settings = settings_from_args(args)
+    extra, progress = args.extra_training, not args.quiet
     if args.seeds == 1:
-        run_benchmark(settings, args.data, args.workdir, progress=not args.quiet)
+        run_benchmark(settings, args.data, args.workdir, progress, extra)
         return (args.workdir / "results.md").read_text()
     seeds = list(range(args.seed, args.seed + args.seeds))
-    return run_seeds(settings, seeds, args.data, args.workdir, progress=not args.quiet)
+    return run_seeds(settings, seeds, args.data, args.workdir, progress, extra)
 
 
 @interruptible(
@@ -159,8 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         protocol_settings(args.protocol, args.settings)  # a bad settings file is told at once
+        check_protocol_options(args)
         check_input_folder(args.data, "folder of MIT-BIH records")
+        for folder in args.extra_training:
+            check_input_folder(folder, "extra training folder")
         check_apart(args.workdir, "work folder", args.data, "data folder")
+        for folder in args.extra_training:
+            check_apart(args.workdir, "work folder", folder, "extra training folder")
         marker = RUN_MARKER if args.seeds == 1 else SEEDS_MARKER
         check_work_folder(args.workdir, "work folder", marker)
     except (SettingsError, DestinationError, InputPathError) as error:

@@ -4,9 +4,12 @@ their AAMI EC57 class, and the RR-interval features that carry the rhythm.
 Signal preparation, in order, for each record (read with ``wfdb.rdrecord``, in mV at 360 Hz):
 
 1. the lead named MLII, where the record has one, becomes the first row (record 114 stores it
-   second); the other lead is the second row;
+   second); the other lead is the second row. Records whose leads are not named (the MIT-BIH
+   Supraventricular Arrhythmia Database's ``ECG1`` and ``ECG2``) keep the order they are stored
+   in: see docs/mitbih.md on why its first signal takes MLII's row;
 2. baseline wander is removed by a zero-phase 2nd-order Butterworth high-pass at ``highpass_hz``;
-3. both leads are resampled to ``fs_hz`` (polyphase, with its anti-alias filter);
+3. both leads are resampled from the record's own rate (360 Hz in MIT-BIH, 128 Hz in the
+   Supraventricular Arrhythmia Database) to ``fs_hz`` (polyphase, with its anti-alias filter);
 4. each beat's window runs from ``before_s`` before its R peak to ``after_s`` after it, as a
    (2, T) array in mV;
 5. with ``normalise_amplitude`` (the default), each lead of a record is divided by the median
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -72,7 +75,9 @@ class Beats:
 
     ``windows``: (n, rows, T) float32 (see BeatSettings.n_rows); ``rr``: (n, len(BeatSettings.rr_names))
     float32, seconds or ratios; ``labels``: (n,) int64 indices into AAMI_CLASSES;
-    ``record_index``: (n,) int64 indices into ``records``.
+    ``record_index``: (n,) int64 indices into ``records``; ``time_s``: (n,) float64, each beat's
+    R peak in seconds from the start of its record (None for beats made from others', such as
+    re-based copies).
     """
 
     records: tuple[str, ...]
@@ -80,6 +85,7 @@ class Beats:
     rr: np.ndarray
     labels: np.ndarray
     record_index: np.ndarray
+    time_s: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -151,8 +157,9 @@ def read_annotated(path: Path) -> tuple[wfdb.Record, np.ndarray, np.ndarray]:
     return record, symbols, np.asarray(annotation.sample)[is_beat]
 
 
-def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
-    """The beats of one record (``path`` without extension), as a ``Beats`` of one record."""
+def read_record_beats(path: str | Path, settings: BeatSettings, name: str | None = None) -> Beats:
+    """The beats of one record (``path`` without extension), as a ``Beats`` of one record named
+    ``name`` (default: the file's)."""
     path = Path(path)
     record, symbols, beat_samples = read_annotated(path)
     r_peaks_s = beat_samples / record.fs
@@ -174,11 +181,12 @@ def read_record_beats(path: str | Path, settings: BeatSettings) -> Beats:
     inside = whole[1:-1]  # the first and last beat have no RR interval on one side
     images = beat_images(windows, np.flatnonzero(inside) + 1, settings)
     return Beats(
-        records=(path.name,),
+        records=(name or path.name,),
         windows=np.ascontiguousarray(images, dtype=np.float32),
         rr=rr[inside],
         labels=labels[inside].astype(np.int64),
         record_index=np.zeros(int(inside.sum()), dtype=np.int64),
+        time_s=r_peaks_s[1:-1][inside].astype(np.float64),
     )
 
 
@@ -192,6 +200,7 @@ def join_beats(parts: Sequence[Beats]) -> Beats:
         record_index=np.concatenate(
             [np.full(len(p), k, dtype=np.int64) for k, p in enumerate(parts)]
         ),
+        time_s=np.concatenate([p.time_s for p in parts]),
     )
 
 
@@ -209,11 +218,18 @@ def find_records(data_dir: str | Path) -> list[str]:
 
 
 def read_beats(
-    data_dir: str | Path, records: Sequence[str], settings: BeatSettings, progress: bool = True
+    data_dir: str | Path,
+    records: Sequence[str],
+    settings: BeatSettings,
+    progress: bool = True,
+    paths: Mapping[str, Path] | None = None,
 ) -> Beats:
-    """The beats of ``records`` in ``data_dir``, read one record after another."""
+    """The beats of ``records``, read one record after another: each from ``paths[name]`` where
+    given (the records of other databases, see :mod:`seecgnet.mitbih.sources`), else from
+    ``data_dir/name``."""
+    paths = paths or {}
     parts = [
-        read_record_beats(Path(data_dir) / name, settings)
+        read_record_beats(paths.get(name, Path(data_dir) / name), settings, name)
         for name in tqdm(records, desc="reading records", disable=not progress, leave=False)
     ]
     return join_beats(parts)
@@ -225,18 +241,21 @@ def load_or_read_beats(
     settings: BeatSettings,
     cache_dir: Path,
     progress: bool = True,
+    paths: Mapping[str, Path] | None = None,
 ) -> Beats:
     """The beats of ``records``, from ``cache_dir`` (.npy files) when it was made with the same
-    records and settings, else read from ``data_dir`` and saved there."""
+    records and settings, else read (as :func:`read_beats` does) and saved there. A cache from
+    before the beats' times were kept is read again."""
     meta_path = cache_dir / "beats.json"
     meta = {"records": list(records), "settings": asdict(settings), "rr": list(settings.rr_names)}
     meta = json.loads(json.dumps(meta))  # tuples as JSON lists, as the saved file reads back
-    arrays = ("windows", "rr", "labels", "record_index")
-    if meta_path.exists() and json.loads(meta_path.read_text()) == meta:
+    arrays = ("windows", "rr", "labels", "record_index", "time_s")
+    whole = all((cache_dir / f"{name}.npy").exists() for name in arrays)
+    if whole and meta_path.exists() and json.loads(meta_path.read_text()) == meta:
         log.info("beats from the cache in %s", cache_dir)
         loaded = {name: np.load(cache_dir / f"{name}.npy") for name in arrays}
         return Beats(records=tuple(records), **loaded)
-    beats = read_beats(data_dir, records, settings, progress)
+    beats = read_beats(data_dir, records, settings, progress, paths)
     cache_dir.mkdir(parents=True, exist_ok=True)
     for name in arrays:
         np.save(cache_dir / f"{name}.npy", getattr(beats, name))

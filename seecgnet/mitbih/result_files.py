@@ -29,14 +29,18 @@ class MethodResult:
     seed: int
     # the re-based copy of the held-out records (see rebasing.py), with the chosen epoch and offset
     rebased_scores: BeatScores | None = None
+    # (part, scores) of parts of the beats given apart (see breakdown.py): each training
+    # database's validation beats, record 232's test beats and the test without them
+    breakdown: tuple[tuple[str, BeatScores], ...] = ()
 
     @property
     def parts(self) -> tuple[tuple[str, BeatScores], ...]:
-        """(part, scores) of the test, validation and (where there is one) re-based copy."""
+        """(part, scores) of the test, validation, (where there is one) re-based copy, and the
+        breakdown's parts."""
         parts = (("test", self.scores), ("validation", self.validation_scores))
         if self.rebased_scores is not None:
             parts += (("rebased validation", self.rebased_scores),)
-        return parts
+        return parts + self.breakdown
 
     @property
     def shown(self) -> tuple[str, BeatScores]:
@@ -44,13 +48,20 @@ class MethodResult:
         test beats (the ds1 protocol)."""
         if self.scores.support.sum():
             return "test", self.scores
+        if any(part.startswith("validation: ") for part, _ in self.breakdown):
+            return "DS1 and extra databases' out-of-fold validation", self.validation_scores
         return "DS1 out-of-fold validation", self.validation_scores
 
 
 SUMMARY = ("accuracy", "macro_f1", "macro_f1_nsvf", "weighted_f1")
 SUMMARY_TITLES = ("accuracy", "macro F1", "macro F1 (N,S,V,F)", "weighted F1")
 RUN_COLUMNS = ("best_epoch", "epochs", "s_offset", "train_s", "seed")
-PROTOCOL_TITLES = {"intra": "intra-patient", "inter": "inter-patient", "ds1": "DS1-folds"}
+PROTOCOL_TITLES = {
+    "intra": "intra-patient",
+    "inter": "inter-patient",
+    "ds1": "DS1-folds",
+    "patient-specific": "patient-specific",
+}
 
 
 def write_csv(results: Sequence[MethodResult], protocol: str, path: Path) -> None:
@@ -88,11 +99,30 @@ def _rebased_lines(results: Sequence[MethodResult]) -> list[str]:
         c = r.rebased_scores
         if c is not None and c.support.sum():
             lines.append(
-                f"{r.method}, the held-out DS1 records re-based to their S rhythm "
+                f"{r.method}, the held-out training records re-based to their S rhythm "
                 f"({c.support.sum()} beats, {c.support[s]} S): S Se {_cell(c.sensitivity[s])}, "
                 f"PPV {_cell(c.ppv[s])}, F1 {_cell(c.f1[s])}; V F1 {_cell(c.f1[v])}."
             )
     return ["", *lines] if lines else []
+
+
+def _breakdown_lines(results: Sequence[MethodResult]) -> list[str]:
+    """A table of the breakdown's parts (S and V figures), where the results have any."""
+    s, v = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
+    rows = [
+        f"| {r.method} | {part} | {c.support.sum()} | {c.support[s]} | {_cell(c.sensitivity[s])} "
+        f"| {_cell(c.ppv[s])} | {_cell(c.f1[s])} | {_cell(c.f1[v])} |"
+        for r in results
+        for part, c in r.breakdown
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "| method | part | beats | S beats | S Se | S PPV | S F1 | V F1 |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def markdown(results: Sequence[MethodResult], protocol: str) -> str:
@@ -120,6 +150,7 @@ def markdown(results: Sequence[MethodResult], protocol: str) -> str:
                 f"| {_cell(s.ppv[k])} | {_cell(s.f1[k])} |"
             )
     lines += _rebased_lines(results)
+    lines += _breakdown_lines(results)
     for r in results:
         lines += ["", f"Confusion matrix, {r.method} (rows: reference, columns: predicted):", ""]
         lines += ["| | " + " | ".join(AAMI_CLASSES) + " |", "|---" * 6 + "|"]

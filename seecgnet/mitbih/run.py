@@ -4,13 +4,16 @@ Work folder layout::
 
     settings.json        the resolved settings (a rerun must resolve to the same ones)
     data_files.json      the sizes of the database files the beats were read from
-    beats/               the beat windows, RR features and labels as .npy (read once)
+    beats/               the beat windows, RR features, labels and R-peak times as .npy (read once)
     split.npz            beat indices of the training, validation and test parts (and DS1 folds)
     seecgnet/, baseline/ one folder per network, holding one fold_K/ per model (one for intra,
                          one per DS1 fold otherwise): checkpoint.pt and epochs/NNN.pt while it
                          trains, model.pt at the chosen epoch; then the network's predictions.npz,
                          validation_logits.npy (every epoch's, in split.npz's validation order)
-                         and done.json (chosen epoch, offsets, each epoch's validation score)
+                         and done.json (chosen epoch, offsets, each epoch's validation score);
+                         under the patient-specific protocol predictions.npz also holds the
+                         labelled and tested DS2 beats, the adapted models' decisions for the
+                         tested ones, and those of the held-out beats after minute N
     results.csv, results.md, confusion.png
 
 A network whose done.json exists is not trained again; one cut off during training resumes from
@@ -25,33 +28,29 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from seecgnet.errors import SeecgnetError
 from seecgnet.mitbih.beats import (
     AAMI_CLASSES,
     CACHE_FOLDER,
     Beats,
-    BeatSettings,
     find_records,
     load_or_read_beats,
 )
+from seecgnet.mitbih.breakdown import database_parts, record_232_parts
 from seecgnet.mitbih.network import beat_settings_for
+from seecgnet.mitbih.patient_specific import adaptation_arrays, patient_specific_results
 from seecgnet.mitbih.rebasing import rebased_validation
 from seecgnet.mitbih.result_files import MethodResult, draw_confusion, markdown, write_csv
+from seecgnet.mitbih.run_settings import BenchmarkSettings, WorkdirError, check_or_save_settings
 from seecgnet.mitbih.scores import score_beats
 from seecgnet.mitbih.selection import Choice, choose, decide, log_probabilities
-from seecgnet.mitbih.settings import (
-    PROTOCOLS,
-    RUN_MARKER,
-    BeatTrainSettings,
-    SelectionSettings,
-    SplitSettings,
-)
+from seecgnet.mitbih.sources import check_or_save_sources, extra_names, extra_records
 from seecgnet.mitbih.splits import (
     Split,
     inter_patient_split,
@@ -64,89 +63,11 @@ from seecgnet.mitbih.training import (
     predict_logits,
     train_beat_model,
 )
-from seecgnet.trained.settings import SettingsError, to_plain
 from seecgnet.training.checkpoint import CHECKPOINT_NAME
 
 log = logging.getLogger(__name__)
 
 METHOD_NAMES = {"seecgnet": "SE-ECGNet", "baseline": "plain 1-D ResNet"}
-
-
-class WorkdirError(SeecgnetError, ValueError):
-    """The work folder was made by a run with other settings."""
-
-
-@dataclass(frozen=True)
-class BenchmarkSettings:
-    """Everything that defines a benchmark run; saved as WORKDIR/settings.json."""
-
-    protocol: str = "intra"
-    architectures: tuple[str, ...] = ("seecgnet",)
-    beats: BeatSettings = field(default_factory=BeatSettings)
-    split: SplitSettings = field(default_factory=SplitSettings)
-    training: BeatTrainSettings = field(default_factory=BeatTrainSettings)
-    selection: SelectionSettings = field(default_factory=SelectionSettings)
-
-    def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise SettingsError(f"protocol {self.protocol!r}: expected one of {PROTOCOLS}")
-        for architecture in self.architectures:
-            beat_settings_for(architecture, self.beats)  # fails on unknown names
-        if self.training.rebase_template and not self.beats.template_rows:
-            raise SettingsError(
-                "training.rebase_template needs the template rows in the beat images "
-                "(beats.template_rows)"
-            )
-
-    def to_json(self) -> str:
-        plain = to_plain(self)
-        plain["networks"] = {
-            a: to_plain(beat_settings_for(a, self.beats)) for a in self.architectures
-        }
-        return json.dumps(plain, indent=2) + "\n"
-
-
-def check_or_save_settings(settings: BenchmarkSettings, workdir: Path) -> None:
-    """Save the settings in a new work folder; in an old one, insist they are the same."""
-    path = workdir / RUN_MARKER
-    text = settings.to_json()
-    if path.exists():
-        saved = json.loads(path.read_text())
-        if saved != json.loads(text):
-            changed = sorted(k for k in saved if saved[k] != json.loads(text).get(k))
-            raise WorkdirError(
-                f"{path} holds other settings ({', '.join(changed)}): use a new folder"
-            )
-        return
-    workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def source_sizes(data_dir: Path, records: list[str]) -> dict[str, list[int]]:
-    """Each record's header, signal and annotation file sizes in bytes (-1: absent): what tells one
-    copy of the database from another whose records have the same names."""
-    return {
-        name: [
-            path.stat().st_size if path.exists() else -1
-            for path in (data_dir / f"{name}{suffix}" for suffix in (".hea", ".dat", ".atr"))
-        ]
-        for name in records
-    }
-
-
-def check_or_save_sources(data_dir: Path, records: list[str], workdir: Path) -> None:
-    """Save which files a new work folder is made from; an old one refuses other files, since its
-    cached beats, split and networks came from the files it recorded."""
-    path = workdir / "data_files.json"
-    sizes = source_sizes(data_dir, records)
-    if path.exists():
-        if json.loads(path.read_text()) != sizes:
-            raise WorkdirError(
-                f"{path}: this work folder was made from other data files than "
-                f"those in {data_dir}: use a new folder"
-            )
-        return
-    path.write_text(json.dumps(sizes, indent=1) + "\n")
 
 
 def make_split(settings: BenchmarkSettings, beats: Beats, workdir: Path) -> Split:
@@ -157,7 +78,7 @@ def make_split(settings: BenchmarkSettings, beats: Beats, workdir: Path) -> Spli
     s = settings.split
     if settings.protocol == "intra":
         split = intra_patient_split(beats, s.test_fraction, s.validation_fraction, s.seed)
-    else:
+    else:  # inter, ds1 and patient-specific: folds of DS1 (and the extra databases)
         split = inter_patient_split(beats, s.folds, s.seed, settings.protocol)
     split.save(path)
     return split
@@ -304,6 +225,7 @@ def train_and_save(
         rebased_positions=copy.positions,
         rebased=decide(rebased_log_p, choice.offsets),
         rebased_log_p=rebased_log_p.astype(np.float32),
+        **adaptation_arrays(settings, beats, split, members, choice),
     )
     summary = {
         "best_epoch": choice.epoch,
@@ -327,8 +249,10 @@ def run_network(
     split: Split,
     out: Path,
     progress: bool,
-) -> MethodResult:
-    """Train (or resume, or skip when done) one network and score it on the test beats."""
+) -> list[MethodResult]:
+    """Train (or resume, or skip when done) one network and score it on the test beats: one
+    result, or under the patient-specific protocol two on the tested beats (the inter-patient
+    model's, then the adapted one's)."""
     done = out / "done.json"
     if not done.exists():
         train_and_save(architecture, settings, beats, split, out, progress)
@@ -339,7 +263,8 @@ def run_network(
     if "rebased" in predictions.files and len(predictions["rebased_positions"]):
         copy_labels = beats.labels[split.validation][predictions["rebased_positions"]]
         rebased = score_beats(copy_labels, predictions["rebased"])
-    return MethodResult(
+    validation = database_parts(beats, split.validation, predictions["validation"])
+    result = MethodResult(
         method=METHOD_NAMES[architecture],
         scores=score_beats(beats.labels[split.test], predictions["test"]),
         validation_scores=score_beats(beats.labels[split.validation], predictions["validation"]),
@@ -349,18 +274,35 @@ def run_network(
         train_seconds=summary["train_seconds"],
         seed=settings.training.seed,
         rebased_scores=rebased,
+        breakdown=validation + record_232_parts(beats, split.test, predictions["test"]),
     )
+    if settings.protocol != "patient-specific":
+        return [result]
+    return patient_specific_results(result, settings, beats, split, predictions)
 
 
 def run_benchmark(
-    settings: BenchmarkSettings, data_dir: Path, workdir: Path, progress: bool = True
+    settings: BenchmarkSettings,
+    data_dir: Path,
+    workdir: Path,
+    progress: bool = True,
+    extra_dirs: Sequence[Path] = (),
 ) -> list[MethodResult]:
-    """Run (or resume) every network of the settings and write the results files. The data
-    folder's records are found before anything is written into ``workdir``."""
-    records = protocol_records(settings.protocol, find_records(data_dir))
+    """Run (or resume) every network of the settings and write the results files. Every
+    database's records are found before anything is written into ``workdir``.
+    ``extra_dirs``: the folders of the databases ``settings.extra_training`` names."""
+    if extra_names(extra_dirs) != settings.extra_training:
+        raise WorkdirError(
+            f"the extra databases {settings.extra_training} of the settings are not those "
+            f"given: {[str(d) for d in extra_dirs]}"
+        )
+    paths = extra_records(extra_dirs)
+    records = protocol_records(settings.protocol, find_records(data_dir)) + list(paths)
     check_or_save_settings(settings, workdir)
-    check_or_save_sources(Path(data_dir), records, workdir)
-    beats = load_or_read_beats(data_dir, records, settings.beats, workdir / CACHE_FOLDER, progress)
+    check_or_save_sources(Path(data_dir), records, workdir, paths)
+    beats = load_or_read_beats(
+        data_dir, records, settings.beats, workdir / CACHE_FOLDER, progress, paths
+    )
     split = make_split(settings, beats, workdir)
     log.info(
         "%s: %d beats from %d records; train %s, validation %s, test %s (N, S, V, F, Q)",
@@ -376,7 +318,7 @@ def run_benchmark(
     for architecture in settings.architectures:
         out = workdir / architecture
         out.mkdir(parents=True, exist_ok=True)
-        results.append(run_network(architecture, settings, beats, split, out, progress))
+        results += run_network(architecture, settings, beats, split, out, progress)
     write_csv(results, settings.protocol, workdir / "results.csv")
     (workdir / "results.md").write_text(markdown(results, settings.protocol))
     draw_confusion(results, settings.protocol, workdir / "confusion.png")

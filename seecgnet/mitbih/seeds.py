@@ -12,13 +12,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from seecgnet.mitbih.beats import find_records
 from seecgnet.mitbih.result_files import PROTOCOL_TITLES, MethodResult
-from seecgnet.mitbih.run import METHOD_NAMES, BenchmarkSettings, run_benchmark
+from seecgnet.mitbih.run import BenchmarkSettings, run_benchmark
 from seecgnet.mitbih.scores import BeatScores, score_beats
 from seecgnet.mitbih.selection import decide, tune_offsets
 from seecgnet.mitbih.settings import AAMI_CLASSES, SEEDS_MARKER
@@ -71,6 +72,31 @@ def _row(method: str, values: list[float]) -> list[str]:
             f"{max(values):.3f}"]  # fmt: skip
 
 
+PART_FIGURES = {name: FIGURES[name] for name in ("S Se", "S PPV", "S F1", "V F1")}
+
+
+def breakdown_summary(
+    runs: dict[int, list[MethodResult]], seeds: list[int]
+) -> tuple[list[list[str]], list[str]]:
+    """seeds.csv's rows and seeds.md's table of the breakdown's parts (each database's
+    validation, record 232 and the test without it): S and V figures, mean ± sd over the seeds."""
+    rows, lines = [], []
+    for k, first in enumerate(runs[seeds[0]]):
+        for j, (part, _) in enumerate(first.breakdown):
+            cells = []
+            for name, figure in PART_FIGURES.items():
+                values = [float(figure(runs[seed][k].breakdown[j][1])) for seed in seeds]
+                rows.append(_row(f"{first.method}, {part}: {name}", values))
+                # a figure of a class the part has no beats of (V in record 232) is NaN
+                shown = np.isfinite(values).all()
+                cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}" if shown else "–")
+            lines.append(f"| {first.method} | {part} | " + " | ".join(cells) + " |")
+    if lines:
+        header = "| method | part | " + " | ".join(PART_FIGURES) + " |"
+        lines = ["", header, "|---" * (len(PART_FIGURES) + 2) + "|", *lines]
+    return rows, lines
+
+
 def write_summary(
     settings: BenchmarkSettings, runs: dict[int, list[MethodResult]], workdir: Path
 ) -> str:
@@ -87,8 +113,8 @@ def write_summary(
         "|---" * (len(FIGURES) + 2) + "|",
     ]
     rows = []
-    for k, architecture in enumerate(settings.architectures):
-        method = METHOD_NAMES[architecture]
+    for k, first in enumerate(runs[seeds[0]]):
+        method = first.method
         results = [runs[seed][k] for seed in seeds]
         cells = []
         for name, figure in FIGURES.items():
@@ -98,13 +124,17 @@ def write_summary(
         seconds = [r.train_seconds for r in results]
         rows.append(_row(f"{method}: training (s)", seconds))
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {np.mean(seconds):.0f} |")
-        if len(seeds) > 1 and settings.protocol != "intra":  # intra: other validation beats
-            ensemble = seed_ensemble(settings, folders, architecture)
+        # intra: other validation beats in each seed; patient-specific: two rows per network
+        if len(seeds) > 1 and settings.protocol in ("inter", "ds1"):
+            ensemble = seed_ensemble(settings, folders, settings.architectures[k])
             cells = [f"{float(figure(ensemble)):.3f}" for figure in FIGURES.values()]
             lines.append(
                 f"| {method}, ensemble of the {len(seeds)} seeds | " + " | ".join(cells)
                 + f" | {np.sum(seconds):.0f} |"
             )  # fmt: skip
+    part_rows, part_lines = breakdown_summary(runs, seeds)
+    rows += part_rows
+    lines += part_lines
     with (workdir / "seeds.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["figure", "mean", "std", "lowest", "highest"])
@@ -120,6 +150,7 @@ def run_seeds(
     data_dir: Path,
     workdir: Path,
     progress: bool = True,
+    extra_dirs: Sequence[Path] = (),
 ) -> str:
     """Run (or resume) the benchmark once per seed in ``workdir/seed_K``; the summary's Markdown.
     ``workdir/seeds.json`` (the seeds and the settings) marks the folder as a seeds' work folder
@@ -131,7 +162,7 @@ def run_seeds(
     (workdir / SEEDS_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     runs = {
         seed: run_benchmark(
-            seed_settings(settings, seed), data_dir, workdir / f"seed_{seed}", progress
+            seed_settings(settings, seed), data_dir, workdir / f"seed_{seed}", progress, extra_dirs
         )
         for seed in seeds
     }

@@ -14,8 +14,8 @@ import numpy as np
 from seecgnet.mitbih.rhythm import rr_feature_names
 from seecgnet.trained.settings import LossSettings, OptimiserSettings, SettingsError
 
-Protocol = Literal["intra", "inter", "ds1"]
-PROTOCOLS: tuple[Protocol, ...] = ("intra", "inter", "ds1")
+Protocol = Literal["intra", "inter", "ds1", "patient-specific"]
+PROTOCOLS: tuple[Protocol, ...] = ("intra", "inter", "ds1", "patient-specific")
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 CLASS_WEIGHTINGS = ("log", "sqrt", "inverse", "none")
 # the files that mark a work folder as this benchmark's: one run's settings, or several seeds' list
@@ -208,12 +208,45 @@ class SelectionSettings:
         return np.concatenate([[0.0], grid[np.abs(grid) > 1e-9]])
 
 
+@dataclass(frozen=True)
+class AdaptationSettings:
+    """The patient-specific protocol's adaptation (:mod:`seecgnet.mitbih.adaptation`): the minutes
+    of each test record whose reference labels are given, and how the trained networks' classifier
+    (the fully connected layers after the pooling) is fitted again for the patient: Adam steps on
+    the labelled beats and a sample of the training beats, neither the number of steps nor anything
+    else chosen on the test record."""
+
+    labelled_minutes: float = 5.0
+    steps: int = 100
+    learning_rate: float = 1e-3
+    # training beats (DS1 and the extra databases) drawn once per run and mixed into every
+    # patient's steps, so that the classifier keeps what it knew of the classes the patient's
+    # first minutes lack
+    training_beats: int = 2000
+    # the training beats' share of each step's loss (the patient's beats have the rest)
+    training_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.labelled_minutes <= 0 or self.steps < 1 or self.learning_rate <= 0:
+            raise SettingsError(
+                f"labelled_minutes and learning_rate must be positive and steps at least 1, got "
+                f"{self.labelled_minutes}, {self.learning_rate} and {self.steps}"
+            )
+        if self.training_beats < 0 or not 0 <= self.training_weight < 1:
+            raise SettingsError(
+                f"training_beats must be >= 0 and training_weight in [0, 1), got "
+                f"{self.training_beats} and {self.training_weight}"
+            )
+
+
 # On new patients (inter-patient, and ds1 where its choices were made on DS1's folds alone): RR
 # intervals only as ratios to the patient's rhythm over 10 beats, 1 and 5 minutes and the record,
 # with each window's irregularity; the rhythm expert; epochs of 15,000 beats drawn with
 # probability N_c^-0.5; four of them; half the training beats re-based (RR references and, in
-# records with S beats, template rows; see rebasing.py). Intra-patient keeps the settings that
-# reach the paper's 99.2 % on beats of patients seen in training.
+# records with S beats, template rows; see rebasing.py); the same for the patient-specific
+# protocol, whose networks are trained as the inter-patient ones before they are adapted.
+# Intra-patient keeps the settings that reach the paper's 99.2 % on beats of patients seen in
+# training.
 NEW_PATIENT_BEATS = {"rr_windows_s": (60.0, 300.0), "rr_absolute": False, "rr_irregularity": True}
 NEW_PATIENT_TRAINING = {
     "epochs": 4,

@@ -1,7 +1,7 @@
 """The benchmark's settings file (``python -m seecgnet.mitbih ... --settings FILE``): the experiment
 knobs that are not command-line options.
 
-A settings file is a JSON object of up to four parts, each an object of that part's settings, named
+A settings file is a JSON object of up to five parts, each an object of that part's settings, named
 as in the work folder's ``settings.json``::
 
     {"training": {"rebase_share": 0.5, "rebase_template": true},
@@ -27,6 +27,7 @@ from typing import Any
 
 from seecgnet.mitbih.settings import (
     CLASS_WEIGHTINGS,
+    AdaptationSettings,
     BeatSettings,
     BeatTrainSettings,
     Protocol,
@@ -42,6 +43,7 @@ PARTS: dict[str, type] = {
     "split": SplitSettings,
     "training": BeatTrainSettings,
     "selection": SelectionSettings,
+    "adaptation": AdaptationSettings,
 }
 SEED = "seed"  # in the split and training parts: --seed's
 
@@ -103,11 +105,21 @@ SETTINGS_KEYS: tuple[tuple[str, str, str], ...] = (
      "copy re-based to their S rhythm together (inter-patient and ds1)"),
     ("selection", "rebased_runs", "the re-based copy also gives each S beat an interval after as "
      "long as the one before"),
+    ("adaptation", "labelled_minutes", "patient-specific: minutes at the start of each test record "
+     "whose reference labels adapt the networks (--labelled-minutes)"),
+    ("adaptation", "steps", "patient-specific: Adam steps that fit each network's classifier "
+     "again for the patient"),
+    ("adaptation", "learning_rate", "patient-specific: the adaptation's Adam rate"),
+    ("adaptation", "training_beats", "patient-specific: training beats mixed into every "
+     "patient's adaptation"),
+    ("adaptation", "training_weight", "patient-specific: the training beats' share of the "
+     "adaptation's loss"),
 )  # fmt: skip
 
 
 def protocol_settings(protocol: Protocol, path: str | Path | None = None) -> dict[str, Any]:
-    """The protocol's settings of each part (``beats``, ``split``, ``training``, ``selection``),
+    """The protocol's settings of each part (``beats``, ``split``, ``training``, ``selection``,
+    ``adaptation``),
     with the values of the settings file at ``path`` (None: none) in place of its defaults."""
     beats, training, selection = protocol_defaults(protocol)
     defaults = {
@@ -115,6 +127,7 @@ def protocol_settings(protocol: Protocol, path: str | Path | None = None) -> dic
         "split": SplitSettings(),
         "training": training,
         "selection": selection,
+        "adaptation": AdaptationSettings(),
     }
     if path is None:
         return defaults

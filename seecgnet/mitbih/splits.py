@@ -9,6 +9,14 @@
   once, no patient is in two parts of a model's data, and nothing of DS2 is seen before the test.
 - ds1: the inter-patient protocol's folds on DS1 alone, without reading DS2: where its choices
   (features, loss, epochs, threshold) are made.
+- patient-specific: the inter-patient split; the networks are then adapted to each DS2 record
+  with the reference labels of its first minutes, and tested on the rest of it (see
+  :mod:`seecgnet.mitbih.adaptation`).
+
+With other databases for training (``--extra-training``), their records (named ``DATABASE/NAME``)
+join DS1's as training records: they are dealt into the same number of folds as DS1's, apart from
+them, and fold K holds DS1's fold K and theirs, so that every fold holds patients of both and
+DS1's folds are those of a run without them. DS2 is tested as before, never trained on.
 
 Records 201 (in DS1) and 202 (in DS2) come from one patient: de Chazal's split is by record, and
 this one pair crosses it.
@@ -78,7 +86,8 @@ class Split:
 
 
 def protocol_records(protocol: Protocol, available: list[str]) -> list[str]:
-    """The records a protocol reads: all of them (intra), DS1 then DS2 (inter), or DS1 (ds1)."""
+    """The records a protocol reads: all of them (intra), DS1 then DS2 (inter, patient-specific),
+    or DS1 (ds1)."""
     if protocol == "intra":
         return list(available)
     if protocol == "ds1":
@@ -86,7 +95,7 @@ def protocol_records(protocol: Protocol, available: list[str]) -> list[str]:
         if missing:
             raise SplitError(f"the ds1 protocol needs records {missing}, not found")
         return list(DS1)
-    if protocol == "inter":
+    if protocol in ("inter", "patient-specific"):
         missing = sorted(set(DS1 + DS2) - set(available))
         if missing:
             raise SplitError(f"the inter-patient protocol needs records {missing}, not found")
@@ -151,10 +160,16 @@ def record_folds(beats: Beats, candidates: list[str], n_folds: int, seed: int) -
 def inter_patient_split(
     beats: Beats, n_folds: int, seed: int, protocol: Protocol = "inter"
 ) -> Split:
-    """DS1's beats in ``n_folds`` folds of whole records (all of them train, each fold validates
-    one model), DS2's beats (where ``beats`` holds them) to test."""
-    train_names = [name for name in DS1 if name in beats.records]
-    folds = record_folds(beats, train_names, n_folds, seed)
+    """DS1's beats and those of the other databases' records (``DATABASE/NAME``), each in
+    ``n_folds`` folds of whole records, fold K of both joined (all of them train, each fold
+    validates one model); DS2's beats (where ``beats`` holds them) to test."""
+    ds1_names = [name for name in DS1 if name in beats.records]
+    extra = [name for name in beats.records if "/" in name]
+    folds = record_folds(beats, ds1_names, n_folds, seed)
+    if extra:
+        extra_folds = record_folds(beats, extra, n_folds, seed)
+        folds = [a + b for a, b in zip(folds, extra_folds, strict=True)]
+    train_names = ds1_names + extra
     indices = {
         name: np.flatnonzero(beats.record_index == k) for k, name in enumerate(beats.records)
     }

@@ -10,11 +10,12 @@ import wfdb
 FS_HZ = 360
 
 
-def beat_shape(symbol: str, t_s: np.ndarray) -> np.ndarray:
-    """A QRS-like bump in mV around t = 0: narrow and upright, or wide and inverted for V."""
+def beat_shape(symbol: str, t_s: np.ndarray, width: float = 1.0) -> np.ndarray:
+    """A QRS-like bump in mV around t = 0: narrow and upright, or wide and inverted for V;
+    ``width`` times as wide (wide enough for 128 Hz above 2)."""
     if symbol == "V":
-        return -1.5 * np.exp(-0.5 * (t_s / 0.04) ** 2)
-    return 1.0 * np.exp(-0.5 * (t_s / 0.012) ** 2)
+        return -1.5 * np.exp(-0.5 * (t_s / (0.04 * width)) ** 2)
+    return 1.0 * np.exp(-0.5 * (t_s / (0.012 * width)) ** 2)
 
 
 def write_record(
@@ -25,20 +26,23 @@ def write_record(
     duration_s: float,
     extra: list[tuple[float, str, str]] = (),
     sig_name: tuple[str, str] = ("MLII", "V1"),
+    fs_hz: int = FS_HZ,
+    width: float = 1.0,
 ) -> None:
-    """Write NAME.hea/.dat (format 212, 360 Hz, mV) and NAME.atr into ``folder``.
+    """Write NAME.hea/.dat (format 212, ``fs_hz``, mV) and NAME.atr into ``folder``.
 
     ``extra``: non-beat annotations as (time in s, symbol, aux note), e.g. (1.0, "+", "(N").
-    The second lead is the first one halved, so the tests can tell the leads apart.
+    The second lead is the first one halved, so the tests can tell the leads apart. ``width``:
+    the beats' width (see beat_shape).
     """
-    t = np.arange(round(duration_s * FS_HZ)) / FS_HZ
+    t = np.arange(round(duration_s * fs_hz)) / fs_hz
     lead = np.zeros_like(t)
     for time_s, symbol in zip(beat_times_s, symbols, strict=True):
-        lead += beat_shape(symbol, t - time_s)
+        lead += beat_shape(symbol, t - time_s, width)
     first, second = (lead, lead / 2) if sig_name[0] == "MLII" else (lead / 2, lead)
     wfdb.wrsamp(
         name,
-        fs=FS_HZ,
+        fs=fs_hz,
         units=["mV", "mV"],
         sig_name=list(sig_name),
         p_signal=np.stack([first, second], axis=1),
@@ -47,8 +51,8 @@ def write_record(
         baseline=[0, 0],
         write_dir=str(folder),
     )
-    events = [(round(s * FS_HZ), sym, "") for s, sym in zip(beat_times_s, symbols, strict=True)]
-    events += [(round(s * FS_HZ), sym, note) for s, sym, note in extra]
+    events = [(round(s * fs_hz), sym, "") for s, sym in zip(beat_times_s, symbols, strict=True)]
+    events += [(round(s * fs_hz), sym, note) for s, sym, note in extra]
     events.sort()
     wfdb.wrann(
         name,

@@ -127,12 +127,13 @@ def test_training_cut_off_resumes_after_its_last_epoch(data_dir, tmp_path, monke
     assert [e.loss for e in whole.history] == [e.loss for e in resumed.history]
 
 
-def test_help_names_the_three_protocols(capsys):
+def test_help_names_the_four_protocols_and_the_extra_databases(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--help"])
     assert stopped.value.code == 0
     text = capsys.readouterr().out
-    assert "--protocol {intra,inter,ds1}" in text and "--baseline" in text
+    assert "--protocol {intra,inter,ds1,patient-specific}" in text and "--baseline" in text
+    assert "--extra-training DIR" in text and "--labelled-minutes N" in text
 
 
 def test_a_missing_data_folder_is_named_in_the_error(tmp_path, capsys, tiny_run):

@@ -65,29 +65,34 @@ def warn_dropped(path: Path, labels: Sequence[str]) -> None:
 def record_from_channels(
     path: Path,
     labels: Sequence[str],
-    rows: Sequence[np.ndarray],
+    rows: np.ndarray | Sequence[np.ndarray],
     fs_hz: float,
     age: float,
     sex: Sex,
 ) -> Record:
     """The record of the channels whose label names a standard lead, in the file's order.
 
-    ``rows`` are the channels' samples in mV, all of one length, in the order of ``labels``.
+    ``rows`` are the channels' samples in mV, all of one length, in the order of ``labels``: a
+    float32 array of one row per label is kept as it is where every label names a lead (no copy).
     """
-    kept = [(standard_lead_name(label), row) for label, row in zip(labels, rows, strict=True)]
-    dropped = [label for label, (lead, _) in zip(labels, kept, strict=True) if lead is None]
-    named = [(lead, row) for lead, row in kept if lead is not None]
-    if not named:
+    if len(rows) != len(labels):
+        raise ValueError(f"{path}: {len(rows)} rows of samples for {len(labels)} labels")
+    names = [standard_lead_name(label) for label in labels]
+    kept = [row for row, lead in enumerate(names) if lead is not None]
+    if not kept:
         listed = ", ".join(repr(label) for label in labels) or "none"
         raise RecordError(f"{path}: no signal names a standard ECG lead (signals: {listed})")
-    warn_dropped(path, dropped)
-    leads = [lead for lead, _ in named]
+    warn_dropped(path, [label for label, lead in zip(labels, names, strict=True) if lead is None])
+    leads = [names[row] for row in kept]
     twice = sorted({lead for lead in leads if leads.count(lead) > 1})
     if twice:
         raise RecordError(f"{path}: lead {', '.join(twice)} appears twice")
-    signal = np.empty((len(named), len(named[0][1])), dtype=np.float32)
-    for row, (_, samples) in enumerate(named):
-        signal[row] = samples
+    if isinstance(rows, np.ndarray) and rows.dtype == np.float32 and len(kept) == len(rows):
+        signal = rows
+    else:
+        signal = np.empty((len(kept), len(rows[kept[0]])), dtype=np.float32)
+        for row, source in enumerate(kept):
+            signal[row] = rows[source]
     if signal.shape[1] < MIN_DURATION_S * fs_hz:
         raise RecordError(
             f"{path}: the signal holds {signal.shape[1]} samples ({signal.shape[1] / fs_hz:.3f} s), "

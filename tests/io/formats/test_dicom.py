@@ -121,3 +121,57 @@ def test_without_pydicom_reading_says_what_to_install(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "pydicom", None)
     with pytest.raises(MissingLibraryError, match=r'pydicom.*pip install "seecgnet\[formats\]"'):
         dicom.read(REAL_ECG)
+
+
+def _undefined_length_items(dataset) -> None:
+    for channel in dataset.WaveformSequence[0].ChannelDefinitionSequence:
+        for item in (*channel.ChannelSourceSequence, *channel.ChannelSensitivityUnitsSequence):
+            item.is_undefined_length_sequence_item = True
+
+
+def _undefined_length_sequences(dataset) -> None:
+    for channel in dataset.WaveformSequence[0].ChannelDefinitionSequence:
+        channel["ChannelSourceSequence"].is_undefined_length = True
+        channel["ChannelSensitivityUnitsSequence"].is_undefined_length = True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_undefined_length_items, _undefined_length_sequences, "implicit"],
+    ids=["items-of-undefined-length", "sequences-of-undefined-length", "implicit-vr"],
+)
+def test_channel_codes_read_alike_in_every_encoding_of_their_sequences(
+    tmp_path: Path, change
+) -> None:
+    record = small_record(fs_hz=500.0)
+    path = tmp_path / "written.dcm"
+    write_dicom(record, path, baseline_uv=35.0)
+    expected = dicom.read(path)
+    dataset = pydicom.dcmread(path)
+    if change == "implicit":
+        dataset.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    else:
+        change(dataset)
+    dataset.save_as(path)
+    read = dicom.read(path)
+    assert read.lead_names == expected.lead_names == STANDARD_LEADS
+    np.testing.assert_array_equal(read.signal, expected.signal)
+
+
+def test_a_big_endian_file_reads_its_samples_in_its_own_byte_order(tmp_path: Path) -> None:
+    # pydicom writes OW bytes as they are given, so the words are swapped here as a writer of the
+    # retired Explicit VR Big Endian syntax stores them
+    from pydicom.filewriter import dcmwrite
+
+    record = small_record(fs_hz=500.0)
+    little = tmp_path / "little.dcm"
+    write_dicom(record, little, baseline_uv=35.0)
+    dataset = pydicom.dcmread(little)
+    dataset.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRBigEndian
+    group = dataset.WaveformSequence[0]
+    group.WaveformData = np.frombuffer(bytes(group.WaveformData), "<i2").astype(">i2").tobytes()
+    big = tmp_path / "big.dcm"
+    dcmwrite(big, dataset, implicit_vr=False, little_endian=False, force_encoding=True)
+    read = dicom.read(big)
+    assert read.lead_names == STANDARD_LEADS
+    np.testing.assert_array_equal(read.signal, dicom.read(little).signal)

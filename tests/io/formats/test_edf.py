@@ -187,3 +187,70 @@ def test_an_edf_cut_short_says_so(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(RecordError, match="cut short: the header gives 1 data records"):
         edf.read(path)
+
+
+def last_signal_first(data: bytes, sample_bytes: int) -> bytes:
+    """The EDF file ``data`` with its last signal moved ahead of the others, in the header and in
+    every data record (edfio writes the annotation signal last; other recorders write it first)."""
+    n_signals, n_records = int(data[252:256]), int(data[236:244])
+    order = [n_signals - 1, *range(n_signals - 1)]
+    header, at = [data[:256]], 256
+    for width in (16, 80, 8, 8, 8, 8, 8, 80, 8, 32):  # the signal header's fields, each for all
+        fields = [data[at + width * i : at + width * (i + 1)] for i in range(n_signals)]
+        header += [fields[i] for i in order]
+        at += width * n_signals
+    per_record = [int(field) for field in header[1 + 8 * n_signals : 1 + 9 * n_signals]]
+    per_record = [per_record[order.index(i)] for i in range(n_signals)]  # in the file's order
+    records = []
+    for _ in range(n_records):
+        blocks = []
+        for count in per_record:
+            blocks.append(data[at : at + count * sample_bytes])
+            at += count * sample_bytes
+        records += [blocks[i] for i in order]
+    assert at == len(data)
+    return b"".join(header + records)
+
+
+@pytest.mark.parametrize("bdf", [False, True], ids=["edf+", "bdf+"])
+def test_leads_are_taken_from_their_place_in_every_data_record(tmp_path: Path, bdf: bool) -> None:
+    # 1 s data records of leads at 200 Hz beside a 10 Hz signal, and EDF+'s annotation signal
+    # moved ahead of them: each lead's samples lie in pieces, one per record, after other signals
+    time_s = np.arange(600) / 200
+    signal_class, file_class = (edfio.BdfSignal, edfio.Bdf) if bdf else (edfio.EdfSignal, edfio.Edf)
+    signals = [
+        signal_class(np.sin(time_s * (3 + i)) * 800, 200, label=label, physical_dimension="uV")
+        for i, label in enumerate(("ECG I", "ECG II", "V1"))
+    ]
+    signals.insert(1, signal_class(np.cos(time_s[::20]), 10, label="Temp", physical_dimension="C"))
+    annotation = edfio.EdfAnnotation(0.5, None, "start")
+    path = tmp_path / ("records.bdf" if bdf else "records.edf")
+    file_class(signals, data_record_duration=1, annotations=[annotation]).write(path)
+    path.write_bytes(last_signal_first(path.read_bytes(), 3 if bdf else 2))
+    assert int(path.read_bytes()[236:244]) == 3
+    read = edf.read(path)
+    assert read.lead_names == ("I", "II", "V1")
+    # edfio's own samples in physical units, from its own digital-to-physical step
+    own = [s.data / 1000 for s in (edfio.read_bdf if bdf else edfio.read_edf)(path).signals]
+    assert len(own) == 4 and (edfio.read_bdf if bdf else edfio.read_edf)(path).annotations
+    expected = np.stack([own[0], own[2], own[3]]).astype(np.float32)
+    np.testing.assert_allclose(read.signal, expected, rtol=0, atol=2 * np.spacing(np.float32(1)))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda data: data + b"\0" * 10, r"holds \d+ bytes, but its header's 1 data records"),
+        (lambda data: data[:236] + b"-1".ljust(8) + data[244:], "gives -1 data records, not a"),
+        (lambda data: data[:252] + b"twelve"[:4] + data[256:], "number of signals reads b'twel'"),
+    ],
+)
+def test_a_file_whose_length_its_header_does_not_account_for_is_refused(
+    tmp_path: Path, change, message: str
+) -> None:
+    path = tmp_path / "changed.edf"
+    write_edf(small_record(), path)
+    path.write_bytes(change(path.read_bytes()))
+    with pytest.raises(RecordError, match=message) as error:
+        edf.read(path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
