@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
-        "Classify every record (NAME.hea + NAME.mat) of INPUT with the model folder MODEL and "
-        "write one challenge-format NAME.csv per record into OUTPUT.",
+        "Classify every record of INPUT (WFDB NAME.hea with NAME.mat or .dat files, EDF/BDF, "
+        "DICOM, HL7 aECG or CSV, each recognised by its content: docs/formats.md; a folder may "
+        "mix them) with the model folder MODEL and write one challenge-format NAME.csv per record "
+        "into OUTPUT.",
         EXIT_CODES,
     )
     parser.add_argument("model", help="model folder written by train_model.py")

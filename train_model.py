@@ -18,6 +18,7 @@ from seecgnet.cli import (
     add_training_options,
     cache_dir_from_args,
     interruptible,
+    labels_from_args,
     script_parser,
     settings_from_args,
     setup_logging,
@@ -69,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = script_parser(
-        "Train SE-ECGNet on a folder of WFDB records (NAME.hea + NAME.mat) and write a model "
-        "folder that driver.py runs.",
+        "Train SE-ECGNet on a folder of records (WFDB NAME.hea + NAME.mat or .dat, or the other "
+        "formats of docs/formats.md, labelled by #Dx or --labels) and write a model folder that "
+        "driver.py runs.",
         EXIT_CODES,
     )
     parser.add_argument("data", help="folder of training records")
@@ -135,6 +137,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
             resume=args.resume,
             progress=not args.quiet,
             cache_dir=cache_dir_from_args(args),
+            labels=labels_from_args(args),
         )
     except SeecgnetError as error:  # anything else is a bug: its traceback says where
         print(f"train_model.py: error: {error}", file=sys.stderr)

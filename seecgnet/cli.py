@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from seecgnet import interrupts
+from seecgnet.io.labels import Labels, read_labels
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.decision import DECISIONS
 from seecgnet.trained.settings import (
@@ -161,6 +162,11 @@ def cache_dir_from_args(args: argparse.Namespace) -> Path | None:
     return None if args.no_cache else Path(args.cache_dir)
 
 
+def labels_from_args(args: argparse.Namespace) -> Labels | None:
+    """The labels file of --labels, read (a LabelsFileError names what is wrong in it)."""
+    return None if args.labels is None else read_labels(args.labels)
+
+
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -223,6 +229,13 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--no-cache", action="store_true", help="hold the prepared records in memory instead"
+    )
+    group.add_argument(
+        "--labels",
+        metavar="CSV",
+        help="a labels file (a header row 'record,dx', then one row per record: its name and its "
+        "SNOMED CT codes) giving the codes of the records it names, for formats without #Dx "
+        "(docs/formats.md); a record with no code here nor in its file is skipped and counted",
     )
     group.add_argument("--quiet", action="store_true", help="no progress bars")
 

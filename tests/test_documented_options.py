@@ -57,7 +57,10 @@ TRAINING_RUNS = {
         *("--architecture", "seecgnet", "--cache-dir", "cache"),
     ],
     "resnext": ["--decision", "per_sample", "--architecture", "resnext", "--no-cache"],
-    "resnest": ["--decision", "fixed", "--architecture", "resnest", "--no-cache"],
+    "resnest": [
+        *("--decision", "fixed", "--architecture", "resnest", "--no-cache"),
+        *("--labels", "labels.csv"),  # each record's own #Dx codes, in a labels file
+    ],
     "any_leads": ["--decision", "per_lead_set", "--any-leads", "--no-cache"],
     "per_lead_set_ensemble": [
         *("--decision", "per_lead_set", "--folds", "2", "--ensemble", "mean"),
@@ -92,7 +95,9 @@ CROSSVAL_RUNS = {
     ],
     "fixed": ["--folds", "2", "--decision", "fixed", "--architecture", "baseline", "--no-cache"],
     "per_sample": ["--folds", "2", "--decision", "per_sample", "--architecture", "resnext"],
-    "resnest": ["--folds", "2", "--architecture", "resnest", "--no-cache"],
+    "resnest": [
+        *("--folds", "2", "--architecture", "resnest", "--no-cache", "--labels", "labels.csv"),
+    ],
     "architectures": [
         *("--folds", "2", "--architectures", "seecgnet,baseline", "--no-cache"),
         *("--pretrained", "shared.pt"),  # SE-ECGNet's alone: the baseline has no lead-shared layers
@@ -228,6 +233,11 @@ def folder(tmp_path_factory) -> Path:
     write_synthetic_dataset(root / "sources", 6, seed=7, name_prefix="E")
     TINY.save(root / "tiny.json")
     (root / "routes.json").write_text(json.dumps(ROUTES_FILE))
+    # --labels: the records' own codes, so that the runs learn what they would from the headers
+    rows = [
+        f'{h.stem},"{",".join(read_record(h).dx_codes)}"' for h in (root / "data").glob("*.hea")
+    ]
+    (root / "labels.csv").write_text("record,dx\n" + "\n".join(rows) + "\n")
     # lead-shared layers for --pretrained, of the tiny network's size
     save_lead_shared(SEECGNet(TINY.network), root / "shared.pt", {"made": "by the test"})
     return root

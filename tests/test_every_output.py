@@ -27,6 +27,7 @@ import train_model
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.challenge.outputs import write_output
 from seecgnet.challenge.scoring import SCORES_HEADER
+from seecgnet.convert import main as convert_main
 from seecgnet.crossval.__main__ import main as crossval_main
 from seecgnet.destinations import PACKAGE_FOLDER
 from seecgnet.errors import SeecgnetError
@@ -86,6 +87,9 @@ def _own(world: Path, command: str) -> str:
     if command == "synthetic":
         assert synthetic_main(["syn", "--n", "2"]) == 0
         return "syn"
+    if command == "convert":
+        assert convert_main(["data", "converted"]) == 0
+        return "converted"
     folder = world / "own"
     folder.mkdir()
     if command == "train":
@@ -113,6 +117,7 @@ COMMANDS: dict[str, tuple[Callable[[str], int], str | None, int | None]] = {
         0,
     ),
     "synthetic": (lambda out: synthetic_main([out, "--n", "2"]), None, None),
+    "convert": (lambda out: convert_main(["data", out]), None, None),
     "crossval": (
         lambda out: crossval_main(["data", out, "--folds", "2"]),
         "seecgnet.crossval.__main__.cross_validate",
@@ -175,6 +180,17 @@ EXPECTED: dict[str, dict[str, str]] = {
         "user's file": "is a file",
         "user's folder": "not this command's own record",
         "package file": "seecgnet's own files",
+    },
+    "convert": {
+        "new": ALLOWED,
+        "empty folder": ALLOWED,
+        "own output": ALLOWED,
+        "user's file": "is a file",
+        "user's folder": "not this command's own record",
+        "package file": "seecgnet's own files",
+        "the input": "cannot be the input folder",
+        # it only adds NAME.hea and NAME.mat beside the user's files, none of the records' names
+        "folder holding the input": ALLOWED,
     },
     "crossval": {
         "new": ALLOWED,

@@ -25,6 +25,7 @@ LAYERS = {
     # the rule for every file a command writes, below layer 0 so that io's commands use it too
     "seecgnet.destinations": -1,
     "seecgnet.interrupts": 0,
+    "seecgnet.convert": 1,  # reads every format (io) and writes the challenge's, checked first
     "seecgnet.data": 1,
     "seecgnet.models": 2,
     "seecgnet.trained": 3,

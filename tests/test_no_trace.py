@@ -16,6 +16,7 @@ import pytest
 
 import driver
 import train_model
+from seecgnet.convert import main as convert_main
 from seecgnet.crossval.__main__ import main as crossval_main
 from seecgnet.inference.lead_set_model import load_lead_set_model
 from seecgnet.io.records import read_record
@@ -156,7 +157,10 @@ def test_an_option_error_names_the_option_as_typed(world, capsys):
 
 @pytest.mark.parametrize(
     "main",
-    [crossval_main, mitbih_main, pretrain_main, report_main, synthetic_main, reduced_leads_main],
+    [
+        *(crossval_main, mitbih_main, pretrain_main, report_main, synthetic_main),
+        *(reduced_leads_main, convert_main),
+    ],
 )
 def test_every_python_m_command_answers_help(capsys, main):
     with pytest.raises(SystemExit) as stopped:

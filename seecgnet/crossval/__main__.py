@@ -23,6 +23,7 @@ from seecgnet.cli import (
     add_training_options,
     cache_dir_from_args,
     interruptible,
+    labels_from_args,
     script_parser,
     settings_from_args,
     setup_logging,
@@ -38,7 +39,7 @@ from seecgnet.destinations import (
     os_error_text,
 )
 from seecgnet.errors import SeecgnetError
-from seecgnet.io.records import find_records
+from seecgnet.io.formats.dispatch import find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.settings import Settings
@@ -94,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         EXIT_CODES,
         prog="python -m seecgnet.crossval",
     )
-    parser.add_argument("data", help="folder of labelled records (NAME.hea + NAME.mat)")
+    parser.add_argument(
+        "data", help="folder of labelled records (WFDB, or the other formats of docs/formats.md)"
+    )
     parser.add_argument("workdir", help="work folder for folds, models, outputs and results")
     _add_fold_options(parser)
     _add_method_options(parser)
@@ -276,6 +279,7 @@ def cross_validate(
         classes,
         settings.signal,
         cache_dir=cache_dir_from_args(args),
+        labels=labels_from_args(args),
         workers=max(1, settings.training.workers),
         progress=not args.quiet,
     )

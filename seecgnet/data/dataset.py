@@ -37,14 +37,9 @@ from seecgnet.data.signals import (
     resample,
     side_features,
 )
-from seecgnet.io.records import (
-    Record,
-    RecordError,
-    Sex,
-    find_records,
-    read_record,
-    to_standard_leads,
-)
+from seecgnet.io.formats.dispatch import find_records, read_record
+from seecgnet.io.labels import Labels
+from seecgnet.io.records import Record, RecordError, Sex, to_standard_leads
 
 log = logging.getLogger(__name__)
 
@@ -153,23 +148,30 @@ class ReadFailure:
     reason: str
 
 
-def prepare_record(header: Path, settings: SignalSettings) -> PreparedRecord | ReadFailure:
-    """Read and prepare the record whose header is ``header``; a failure says why.
+def prepare_record(
+    header: Path, settings: SignalSettings, labels: Labels | None = None
+) -> PreparedRecord | ReadFailure:
+    """Read and prepare the record whose file (its ``.hea``, or a file of another format) is
+    ``header``; a failure says why. ``labels`` (a labels file, :mod:`seecgnet.io.labels`) gives the
+    codes of the records it names, in place of their own.
 
-    A record without a ``#Dx`` code is a failure too: no diagnosis is not "no disease", and
-    training on it would invent all-negative labels. Every record store gets its records here.
+    A record without a code is a failure too (skipped and counted): no diagnosis is not "no
+    disease", and training on it would invent all-negative labels. Every record store gets its
+    records here.
     """
     try:
         record = read_record(header)
         signal = prepare_signal(record, settings)
     except (RecordError, ValueError, OSError) as error:
         return ReadFailure(header, str(error))
-    if not record.dx_codes:
-        return ReadFailure(header, "no diagnosis code (#Dx) to learn from")
+    dx_codes = record.dx_codes if labels is None else labels.get(header.stem, record.dx_codes)
+    if not dx_codes:
+        reason = "no diagnosis code (#Dx) to learn from"
+        return ReadFailure(header, reason + (" nor in the labels file" if labels else ""))
     return PreparedRecord(
         name=header.stem,  # the file name pairs a recording with its output, as the scorer does
         signal=signal,
-        dx_codes=record.dx_codes,
+        dx_codes=dx_codes,
         age=record.age,
         sex=record.sex,
     )
@@ -180,15 +182,17 @@ def load_store(
     classes: ScoredClasses,
     settings: SignalSettings,
     workers: int = 1,
+    labels: Labels | None = None,
 ) -> tuple[InMemoryStore, list[ReadFailure]]:
     """Read and prepare every record in a folder, in parallel; unreadable records are skipped.
+    ``labels``: as :func:`prepare_record` takes them.
 
     Each skipped record gets one warning naming it; the caller decides what to do when few are left.
     Records whose labels hold no scored class are kept as all-negative examples.
     """
     headers = find_records(data_dir, require_signal=False)  # a missing .mat counts as a failure
     results = Parallel(n_jobs=workers)(
-        delayed(prepare_record)(header, settings) for header in headers
+        delayed(prepare_record)(header, settings, labels) for header in headers
     )
     prepared = [r for r in results if isinstance(r, PreparedRecord)]
     failures = [r for r in results if isinstance(r, ReadFailure)]

@@ -29,7 +29,7 @@ from seecgnet.errors import SeecgnetError
 from seecgnet.inference.loading import LoadedModel, describe, load_model
 from seecgnet.inference.prediction import Predictor, RecordOutcome
 from seecgnet.inference.reading import ReadRecord, RecordReader, as_read, relogged, threads_beside
-from seecgnet.io.records import find_records
+from seecgnet.io.formats.dispatch import find_records
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ def predict_folder(
     # headers without a .mat too: each gets an (all-negative) output and its reason in the log
     headers = find_records(input_dir, require_signal=False)
     if not headers:
-        raise NoRecordsError(f"no records (NAME.hea) in {input_dir}")
+        raise NoRecordsError(
+            f"no records in {input_dir} (no NAME.hea, and no file in another format read here)"
+        )
     check_output_folder(output_dir, input_dir, [header.stem for header in headers])
     loaded = load_model(model_dir, device=device)
     log.info("loaded %s", describe(loaded))

@@ -22,7 +22,8 @@ from torch.utils.data import Dataset
 from seecgnet.data.signals import lead_presence
 from seecgnet.inference.inputs import input_preparation
 from seecgnet.inference.prediction import NetworkInput, Predictor
-from seecgnet.io.records import STANDARD_LEADS, RecordError, read_record
+from seecgnet.io.formats.dispatch import read_record
+from seecgnet.io.records import STANDARD_LEADS, RecordError
 
 if TYPE_CHECKING:
     from seecgnet.inference.routed import RoutedInput, RoutedPredictor

@@ -58,11 +58,13 @@ What each quirk or fault of a header gets:
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from seecgnet.errors import SeecgnetError
 
@@ -77,7 +79,13 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # At most 18 digits: beyond that a count is nonsense, and Python refuses to parse huge digit strings.
 _INTEGER = re.compile(r"[-+]?\d{1,18}", re.ASCII)
 _SAMPLING_RATE = re.compile(rf"(?P<fs>{_NUMBER})(?:/{_NUMBER}(?:\({_NUMBER}\))?)?", re.ASCII)
-_STORAGE_FORMAT = re.compile(r"\d+(?:x(?P<per_frame>\d+))?(?::\d+)?(?:\+\d+)?", re.ASCII)
+_STORAGE_FORMAT = re.compile(
+    r"\d{1,9}(?:x(?P<per_frame>\d+))?(?::\d{1,9})?(?:\+\d{1,18})?", re.ASCII
+)
+# The same field's parts, read only for records whose samples are not in a .mat.
+_STORAGE_PARTS = re.compile(
+    r"(?P<format>\d+)(?:x\d+)?(?::(?P<skew>\d+))?(?:\+(?P<offset>\d+))?", re.ASCII
+)
 _GAIN = re.compile(
     rf"(?P<gain>{_NUMBER})?(?:\((?P<baseline>[-+]?\d{{1,18}})\))?(?:/(?P<units>\S+))?", re.ASCII
 )
@@ -107,12 +115,26 @@ class Sex(enum.Enum):
         return cls.UNKNOWN
 
 
+class Storage(NamedTuple):
+    """Where a lead's samples are stored: its signal file's name as the header writes it, WFDB's
+    storage format (16, 212, ...), its skew (in frames) and the byte offset of the file's first
+    sample, and the first value that format 8's differences start from."""
+
+    file_name: str
+    format: int
+    skew: int = 0
+    byte_offset: int = 0
+    initial_value: int = 0
+
+
 @dataclass(frozen=True)
 class Header:
     """What a header says. Gains are in digital units per mV, baselines in digital units.
 
     ``name`` is the record name written on the first line; ``n_samples`` is None when the first line
-    gives no number of samples; ``age`` is in years, NaN when unknown.
+    gives no number of samples; ``age`` is in years, NaN when unknown. ``signal_files`` names each
+    lead's signal file (the challenge's records keep them all in ``NAME.mat``); ``storage`` says,
+    lead by lead, how its samples are stored there.
     """
 
     name: str
@@ -124,13 +146,38 @@ class Header:
     age: float
     sex: Sex
     dx_codes: tuple[str, ...]
+    signal_files: tuple[str, ...] = ()
+    # each lead's storage field as written ("16+24") and first value, read into Storage on demand:
+    # the challenge's .mat reader needs neither, and reading them costs a tenth of a header's time
+    storage_fields: tuple[tuple[str, int], ...] = ()
+
+    @functools.cached_property
+    def storage(self) -> tuple[Storage, ...]:
+        return tuple(
+            _storage(file_name, *field)
+            for file_name, field in zip(self.signal_files, self.storage_fields, strict=True)
+        )
 
 
-@dataclass(frozen=True)
-class _Lead:
+def _storage(file_name: str, field: str, initial_value: int) -> Storage:
+    match = _STORAGE_PARTS.fullmatch(field)
+    assert match is not None  # checked when the header was parsed
+    return Storage(
+        file_name,
+        int(match["format"]),
+        int(match["skew"] or 0),
+        int(match["offset"] or 0),
+        initial_value,
+    )
+
+
+class _Lead(NamedTuple):
     name: str
     gain_per_mv: float
     baseline: int
+    file_name: str
+    storage_field: str
+    initial_value: int
 
 
 def parse_header(lines: Sequence[str], source: str, record_name: str | None = None) -> Header:
@@ -164,6 +211,8 @@ def parse_header(lines: Sequence[str], source: str, record_name: str | None = No
         [(lead.name, lead.gain_per_mv, lead.baseline) for lead in leads],
         stripped,
         where,
+        tuple(lead.file_name for lead in leads),
+        tuple((lead.storage_field, lead.initial_value) for lead in leads),
     )
 
 
@@ -197,7 +246,7 @@ def _parse_record_line(
 
 
 def _parse_lead_line(line: str, number: int, where: str, record_name: str | None) -> _Lead:
-    _, rest = split_first_field(line, record_name)
+    file_name, rest = split_first_field(line, record_name)
     # format, gain, five integers, then the lead's name (which may hold spaces)
     fields = rest.split(maxsplit=7)
     label = f"{where}: lead line {number} {_quoted(line)}"
@@ -225,7 +274,9 @@ def _parse_lead_line(line: str, number: int, where: str, record_name: str | None
         gain = UNCALIBRATED_GAIN_PER_MV
     if baseline is None:
         baseline = integers[1] if len(integers) > 1 else 0  # header(5): the ADC zero
-    return _Lead(lead_name, gain, baseline)
+    # header(5): format 8's differences start from the first value, else from the ADC zero
+    initial_value = integers[2] if len(integers) > 2 else (integers[1] if len(integers) > 1 else 0)
+    return _Lead(lead_name, gain, baseline, file_name, fields[0], initial_value)
 
 
 def _parse_gain(text: str, label: str) -> tuple[float | None, int | None, str | None]:
@@ -259,6 +310,8 @@ def _header_with_comments(
     leads: list[tuple[str, float, int]],
     stripped: list[str],
     where: str,
+    signal_files: tuple[str, ...] = (),
+    storage_fields: tuple[tuple[str, int], ...] = (),
 ) -> Header:
     """The header of these record-line values and (name, gain, baseline) leads, with the age, sex
     and codes of the comment lines among ``stripped``."""
@@ -273,7 +326,19 @@ def _header_with_comments(
         age=_parse_age(comments.get("age"), where),
         sex=_parse_sex(comments.get("sex"), where),
         dx_codes=_parse_dx(comments.get("dx"), where),
+        signal_files=signal_files,
+        storage_fields=storage_fields,
     )
+
+
+def comment_demographics(
+    lines: Iterable[str], where: str
+) -> tuple[float, Sex, tuple[str, ...], dict[str, str]]:
+    """(age, sex, codes, every ``#key: value``) of comment lines (``#Age: 63``, ``# sex: female``,
+    ``#Dx: 164889003``), read as a header's are; for formats that write the same comments."""
+    values = _comment_values((line.strip() for line in lines), where)
+    age = _parse_age(values.get("age"), where)
+    return age, _parse_sex(values.get("sex"), where), _parse_dx(values.get("dx"), where), values
 
 
 def _comment_values(lines: Iterable[str], where: str) -> dict[str, str]:

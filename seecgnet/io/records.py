@@ -1,5 +1,8 @@
 """Reading challenge records: a WFDB header ``NAME.hea`` beside a MATLAB v4 matrix ``NAME.mat``.
 
+Every command reads records through :mod:`seecgnet.io.formats.dispatch`, which reads these
+records with the functions here, exactly as :func:`read_record` does, and the other formats too.
+
 The ``.mat`` holds one int16 matrix ``val`` (leads × samples) in digital units; the header gives,
 per lead, the gain (digital units per mV) and the baseline, so the signal in mV is
 ``(val - baseline) / gain``. The header's comment lines ``#Age:``, ``#Sex:`` and ``#Dx:`` (SNOMED CT
@@ -54,7 +57,9 @@ __all__ = [
     "find_records",
     "read_record",
     "read_val_matrix",
+    "read_wfdb_header",
     "record_from_challenge",
+    "record_from_digital",
     "to_standard_leads",
 ]
 
@@ -122,15 +127,19 @@ def read_record(path: str | os.PathLike[str]) -> Record:
         raise RecordError(f"{str(path)!r}: not the path of a record")
     header_path = base.with_name(base.name + ".hea")
     mat_path = base.with_name(base.name + ".mat")
-    header = parse_header(_read_header_lines(header_path), str(header_path), base.name)
-    if header.name != base.name:
+    header = read_wfdb_header(header_path, base.name)
+    return record_from_digital(header, read_val_matrix(mat_path), str(mat_path), base.name)
+
+
+def read_wfdb_header(header_path: Path, name: str) -> Header:
+    """The header ``header_path`` of the record ``name`` (its file's name), parsed; a header naming
+    another record gets a warning."""
+    header = parse_header(_read_header_lines(header_path), str(header_path), name)
+    if header.name != name:
         logger.warning(
-            "%s names its record %r; the file's name %r is used",
-            header_path,
-            header.name,
-            base.name,
+            "%s names its record %r; the file's name %r is used", header_path, header.name, name
         )
-    return _build_record(header, read_val_matrix(mat_path), str(mat_path), base.name)
+    return header
 
 
 def record_from_challenge(data: np.ndarray, header_data: list[str]) -> Record:
@@ -141,7 +150,7 @@ def record_from_challenge(data: np.ndarray, header_data: list[str]) -> Record:
     newlines). Raises RecordError for a header or matrix that does not make a record.
     """
     header = parse_header(header_data, "header handed by the challenge driver")
-    return _build_record(
+    return record_from_digital(
         header, data, f"record {header.name} from the challenge driver", header.name
     )
 
@@ -293,8 +302,9 @@ def _read_v4_matrix(data: bytes, offset: int, mat_path: Path) -> tuple[str, np.n
     return name, values, values_end
 
 
-def _build_record(header: Header, digital: np.ndarray, source: str, name: str) -> Record:
-    """Convert the digital matrix to mV with the header's gains and baselines."""
+def record_from_digital(header: Header, digital: np.ndarray, source: str, name: str) -> Record:
+    """The record of a digital matrix (leads × samples) in mV, with the header's gains and
+    baselines; ``source`` names the matrix's file in messages."""
     matrix = np.asarray(digital)
     if matrix.dtype.kind not in "iuf":
         raise RecordError(f"{source}: signal matrix of type {matrix.dtype} is not real numbers")

@@ -55,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m seecgnet.report",
     )
     parser.add_argument("model", help="model folder written by train_model.py (e.g. model)")
-    parser.add_argument("record", help="record to report: NAME.hea, NAME.mat or the path NAME")
+    parser.add_argument(
+        "record",
+        help="record to report: NAME.hea, NAME.mat or the path NAME of a WFDB record, or a "
+        "file in another format read (docs/formats.md)",
+    )
     parser.add_argument(
         "--out",
         help="output file, .png, .pdf or .html by its suffix: a new file, or a report this command "
@@ -70,7 +74,7 @@ def _report(args: argparse.Namespace, out: Path) -> int:
     # imported once the arguments are known good: torch takes seconds to load
     from seecgnet.device import resolve_device
     from seecgnet.inference.loading import load_model
-    from seecgnet.io.records import read_record
+    from seecgnet.io.formats.dispatch import read_record
     from seecgnet.report.page import build_report, save_report
 
     started = time.perf_counter()
@@ -100,9 +104,9 @@ def _report_file(record: str, out: str | None) -> Path:
     """Where the report goes: ``out`` (new, or a report this command wrote, which is replaced), or
     NAME_report.png in the current folder, which is never replaced since the user did not name
     it."""
-    base = Path(record)
-    if base.suffix in (".hea", ".mat"):
-        base = base.with_suffix("")
+    given = Path(record)
+    # NAME.hea, NAME.mat, NAME.csv ... or the path NAME of a WFDB record
+    base = given.with_suffix("") if given.suffix in (".hea", ".mat") or given.is_file() else given
     if out is None:
         path = Path(f"{base.name}_report.png")
         if path.exists():
@@ -111,7 +115,7 @@ def _report_file(record: str, out: str | None) -> Path:
             )
     else:
         path = Path(out)
-    reads = [base.with_suffix(".hea"), base.with_suffix(".mat")]
+    reads = [given, *(base.with_suffix(suffix) for suffix in (".hea", ".mat", ".dat"))]
     check_output_file(path, REPORT_FILE, reads)
     return path
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses, load_scored_classes, scored_diagnoses
 from seecgnet.challenge.outputs import load_outputs
-from seecgnet.io.records import find_records
+from seecgnet.io.formats.dispatch import find_records
 
 # A summary line's text for a record that could not be read (it has no diagnoses to show).
 UNREAD = "(not read: see its error above; all-negative output)"

@@ -19,7 +19,8 @@ from seecgnet.data.folds import iterative_stratification, validation_split
 from seecgnet.data.signals import SignalSettings
 from seecgnet.destinations import check_folder_destination
 from seecgnet.errors import SeecgnetError
-from seecgnet.io.records import find_records
+from seecgnet.io.formats.dispatch import find_records
+from seecgnet.io.labels import Labels
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.folder import MODEL_FILE, check_model_destination, read_manifest
 from seecgnet.trained.settings import Settings
@@ -42,19 +43,36 @@ def open_records(
     cache_dir: str | Path | None = None,
     workers: int = 1,
     progress: bool = True,
+    labels: Labels | None = None,
 ) -> tuple[RecordStore, list[ReadFailure]]:
     """The readable records of a folder: through the on-disk cache, or in memory without one.
+    ``labels`` (a labels file's) give the codes of the records they name, in place of their own.
 
     A missing folder (RecordError) or one without any header (NothingToTrainError) is refused
     before the cache is touched, so that a wrong path leaves no cache folder behind.
     """
-    if not find_records(data_dir, require_signal=False):
-        raise NothingToTrainError(f"{data_dir}: no readable record to train on (no NAME.hea)")
+    records = find_records(data_dir, require_signal=False)
+    if labels is not None:
+        unused = set(labels) - {record.stem for record in records}
+        if unused:
+            log.warning(
+                "the labels file names %d records that %s does not hold, e.g. %s",
+                len(unused),
+                data_dir,
+                ", ".join(sorted(unused)[:5]),
+            )
+    if not records:
+        raise NothingToTrainError(
+            f"{data_dir}: no readable record to train on (no NAME.hea, and no file in another "
+            "format read here)"
+        )
     if cache_dir is not None:
         check_folder_destination(cache_dir, "record cache folder")
     if cache_dir is None:
-        return load_store(data_dir, classes, settings, workers=workers)
-    return open_cache(data_dir, cache_dir, classes, settings, workers=workers, progress=progress)
+        return load_store(data_dir, classes, settings, workers=workers, labels=labels)
+    return open_cache(
+        data_dir, cache_dir, classes, settings, workers=workers, progress=progress, labels=labels
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ def train_folder(
     resume: bool = False,
     progress: bool = True,
     cache_dir: str | Path | None = None,
+    labels: Labels | None = None,
 ) -> TrainingReport:
     """Train on every readable record of ``data_dir`` and write the model folder ``model_dir``.
 
@@ -87,7 +106,8 @@ def train_folder(
     records (the validation fraction) held out of every fold, predicted by the ensemble itself
     (see :func:`seecgnet.training.ship.ship`).
     With ``cache_dir`` the prepared records go through the on-disk cache there (see
-    :mod:`seecgnet.data.cache`).
+    :mod:`seecgnet.data.cache`). ``labels`` (``train_model.py --labels``, see
+    :mod:`seecgnet.io.labels`) give the codes of the records they name.
 
     ``model_dir`` and the checkpoint folder beside it are checked before anything is read: an
     unfinished run's checkpoints there are continued with ``resume`` and refused without it, and
@@ -99,7 +119,7 @@ def train_folder(
     _check_resume(model_dir, checkpoint_root, resume)
     model_dir = Path(model_dir)
     classes = load_scored_classes()
-    store, failures = _training_records(data_dir, classes, settings, cache_dir, progress)
+    store, failures = _training_records(data_dir, classes, settings, cache_dir, progress, labels)
     plans, tuning = _member_plans(store, folds, settings, checkpoint_root)
     shipped = ship(
         store,
@@ -179,6 +199,7 @@ def _training_records(
     settings: Settings,
     cache_dir: str | Path | None,
     progress: bool,
+    labels: Labels | None = None,
 ) -> tuple[RecordStore, list[ReadFailure]]:
     """The folder's readable records, the unreadable ones counted in a warning; none is an error."""
     store, failures = open_records(
@@ -188,6 +209,7 @@ def _training_records(
         cache_dir=cache_dir,
         workers=max(1, settings.training.workers),
         progress=progress,
+        labels=labels,
     )
     if failures:
         log.warning(

@@ -78,9 +78,9 @@ class DecodeCounter:
         self._decode = cache_build._decode_record
         monkeypatch.setattr(cache_build, "_decode_record", self)
 
-    def __call__(self, header: Path, settings: SignalSettings) -> object:
+    def __call__(self, header: Path, settings: SignalSettings, labels: object = None) -> object:
         self.names.append(header.stem)
-        return self._decode(header, settings)
+        return self._decode(header, settings, labels)
 
 
 def open_quietly(
@@ -205,7 +205,7 @@ def test_a_killed_update_leaves_a_cache_that_is_rebuilt(
     open_quietly(tmp_path / "data", tmp_path / "cache")
     write_synthetic_record(tmp_path / "data", "REC_NEW", seed=5)
 
-    def killed(header: Path, settings: SignalSettings) -> object:
+    def killed(header: Path, settings: SignalSettings, labels: object = None) -> object:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cache_build, "_decode_record", killed)
@@ -259,9 +259,9 @@ def test_the_cache_prepares_each_record_with_load_stores_prepare_record(
     write_synthetic_record(data, "NO_DX", dx_codes=(), seed=3)
     prepared: list[str] = []
 
-    def prepare_and_count(header: Path, settings: SignalSettings) -> object:
+    def prepare_and_count(header: Path, settings: SignalSettings, labels: object = None) -> object:
         prepared.append(header.stem)
-        return prepare_record(header, settings)
+        return prepare_record(header, settings, labels)
 
     monkeypatch.setattr(cache_build, "prepare_record", prepare_and_count)
     store, failures = open_quietly(data, tmp_path / "cache")

@@ -40,6 +40,7 @@ from seecgnet.trained.decision import DecisionSettings
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.folder import ModelSummary, save_model
 from seecgnet.trained.settings import Settings
+from tests.paths import SHARED
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -298,3 +299,22 @@ def test_report_command_writes_the_named_file_and_explains_itself(tiny_model, tm
         report_main(["--help"])
     assert exit_info.value.code == 0
     assert "25 mm/s, 10 mm/mV" in " ".join(capsys.readouterr().out.split())
+
+
+FORMATS_WFDB = SHARED / "data" / "formats" / "wfdb"
+
+
+@pytest.mark.skipif(not FORMATS_WFDB.is_dir(), reason="shared format files absent")
+def test_report_draws_a_dat_record_and_a_csv_table_named_by_their_files(
+    tiny_model, tmp_path, monkeypatch
+):
+    """PTB's s0010_re (WFDB format 16, lower-case leads) and a CSV table are drawn like any record;
+    the default report file takes the record's name, not the CSV file's extension."""
+    monkeypatch.chdir(tmp_path)
+    assert report_main([str(tiny_model), str(FORMATS_WFDB / "s0010_re.hea")]) == 0
+    assert Path("s0010_re_report.png").read_bytes().startswith(PNG_MAGIC)
+    record = read_record(write_synthetic_record(tmp_path / "src", "TAB1"))
+    rows = "\n".join(",".join(f"{v:.9g}" for v in row) for row in record.signal.T)
+    (tmp_path / "TAB1.txt").write_text(f"# fs_hz: 500\n{','.join(STANDARD_LEADS)}\n{rows}\n")
+    assert report_main([str(tiny_model), "TAB1.txt"]) == 0
+    assert Path("TAB1_report.png").read_bytes().startswith(PNG_MAGIC)

@@ -63,7 +63,9 @@ from seecgnet.data.cache.index import (
 from seecgnet.data.cache.store import SAMPLE_BYTES, SAMPLE_DTYPE, CachedStore
 from seecgnet.data.dataset import ReadFailure, prepare_record
 from seecgnet.data.signals import SignalSettings
-from seecgnet.io.records import Sex, find_records
+from seecgnet.io.formats.dispatch import find_records
+from seecgnet.io.labels import Labels
+from seecgnet.io.records import Sex
 
 __all__ = ["cache_folder", "open_cache"]
 
@@ -86,14 +88,19 @@ class _Decoded:
 
 
 def cache_folder(
-    cache_dir: str | os.PathLike[str], data_dir: str | os.PathLike[str], settings: SignalSettings
+    cache_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    settings: SignalSettings,
+    labels: Labels | None = None,
 ) -> Path:
-    """The folder under ``cache_dir`` that caches ``data_dir`` prepared with ``settings``."""
+    """The folder under ``cache_dir`` that caches ``data_dir`` prepared with ``settings``; with a
+    labels file's ``labels``, a folder of its own, keyed by the labels, since the cache keeps each
+    record's codes and which records have none."""
     data = Path(data_dir).resolve()
-    key = json.dumps(
-        {"format": FORMAT_VERSION, "data_dir": str(data), **preparation(settings)},
-        sort_keys=True,
-    )
+    fields = {"format": FORMAT_VERSION, "data_dir": str(data), **preparation(settings)}
+    if labels is not None:
+        fields["labels"] = hashlib.sha256(json.dumps(sorted(labels.items())).encode()).hexdigest()
+    key = json.dumps(fields, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", data.name) or "data"
     return Path(cache_dir) / f"{slug}-{settings.fs_hz}Hz-{digest}"
@@ -106,8 +113,10 @@ def open_cache(
     settings: SignalSettings,
     workers: int = 1,
     progress: bool = True,
+    labels: Labels | None = None,
 ) -> tuple[CachedStore, list[ReadFailure]]:
-    """The records of ``data_dir`` through its cache, building or updating the cache as needed.
+    """The records of ``data_dir`` through its cache, building or updating the cache as needed;
+    ``labels`` as :func:`seecgnet.data.dataset.prepare_record` takes them.
 
     Same contract as :func:`seecgnet.data.dataset.load_store`: unreadable records are skipped with one
     warning each and returned; a record's name is its header's file name without ``.hea``. The first
@@ -115,7 +124,7 @@ def open_cache(
     files are new or changed. Runs that open the same cache wait for each other.
     """
     data_dir = Path(data_dir)
-    folder = cache_folder(cache_dir, data_dir, settings)
+    folder = cache_folder(cache_dir, data_dir, settings, labels)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with _locked(folder / _LOCK_FILE):
@@ -134,13 +143,15 @@ def open_cache(
                     len(plan.kept) + len(plan.kept_failures),
                     len(plan.todo),
                 )
-            index = _update(folder, data_dir, settings, index, plan, stamps, workers, progress)
+            decoding = _Decoding(settings, labels, workers, progress)
+            index = _update(folder, data_dir, index, plan, stamps, decoding)
         signal_path = folder / SIGNALS_FILE
         status = signal_path.stat()
     order = {header.stem: position for position, header in enumerate(headers)}
     entries = sorted(index.entries, key=lambda e: order[e.name])
     failed = sorted(index.failures, key=lambda f: order[f.name])
-    failures = [ReadFailure(data_dir / f"{f.name}.hea", f.reason) for f in failed]
+    paths = {header.stem: header for header in headers}
+    failures = [ReadFailure(paths[f.name], f.reason) for f in failed]
     for failure in failures:
         log.warning("skipping %s: %s", failure.path, failure.reason)
     store = CachedStore(signal_path, entries, classes, (status.st_dev, status.st_ino))
@@ -191,10 +202,12 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _decode_record(header: Path, settings: SignalSettings) -> _Decoded | ReadFailure:
+def _decode_record(
+    header: Path, settings: SignalSettings, labels: Labels | None = None
+) -> _Decoded | ReadFailure:
     """Prepare one record as load_store does, laid out as stored (in a worker process, so that
     float16 travels back); a failure says why."""
-    prepared = prepare_record(header, settings)
+    prepared = prepare_record(header, settings, labels)
     if isinstance(prepared, ReadFailure):
         return prepared
     signal = prepared.signal
@@ -205,18 +218,24 @@ def _decode_record(header: Path, settings: SignalSettings) -> _Decoded | ReadFai
     return _Decoded(stored, prepared.dx_codes, prepared.age, prepared.sex, clipped)
 
 
-def _decode_group(headers: list[Path], settings: SignalSettings) -> list[_Decoded | ReadFailure]:
-    return [_decode_record(header, settings) for header in headers]
+@dataclass(frozen=True)
+class _Decoding:
+    """How records are decoded: their preparation, the labels file's codes, the processes."""
+
+    settings: SignalSettings
+    labels: Labels | None
+    workers: int
+    progress: bool
+
+
+def _decode_group(headers: list[Path], decoding: _Decoding) -> list[_Decoded | ReadFailure]:
+    return [_decode_record(header, decoding.settings, decoding.labels) for header in headers]
 
 
 def _decoded(
-    headers: list[Path],
-    stamps: dict[str, FileStamp],
-    settings: SignalSettings,
-    workers: int,
-    progress: bool,
+    headers: list[Path], stamps: dict[str, FileStamp], decoding: _Decoding
 ) -> Iterator[tuple[Path, _Decoded | ReadFailure]]:
-    """Each header with its decoded record, in order, decoded by ``workers`` processes.
+    """Each header with its decoded record, in order, decoded by ``decoding.workers`` processes.
 
     Records go to the workers in groups of about _GROUP_BYTES of .mat: a group of many 10-s records
     pays for one hand-over, and a long record travels alone, so the few groups in flight (joblib
@@ -232,12 +251,12 @@ def _decoded(
         groups[-1].append(header)
         group_bytes += size
     # Starting worker processes takes seconds: not worth it for a group or two.
-    n_jobs = max(1, min(workers, len(groups) // 2))
+    n_jobs = max(1, min(decoding.workers, len(groups) // 2))
     results = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1)(
-        delayed(_decode_group)(group, settings) for group in groups
+        delayed(_decode_group)(group, decoding) for group in groups
     )
     with tqdm(
-        total=len(headers), desc="caching records", unit="record", disable=not progress
+        total=len(headers), desc="caching records", unit="record", disable=not decoding.progress
     ) as bar:
         for group, decoded in zip(groups, results, strict=True):
             yield from zip(group, decoded, strict=True)
@@ -247,12 +266,10 @@ def _decoded(
 def _update(
     folder: Path,
     data_dir: Path,
-    settings: SignalSettings,
     index: CacheIndex,
     plan: _Plan,
     stamps: dict[str, FileStamp],
-    workers: int,
-    progress: bool,
+    decoding: _Decoding,
 ) -> CacheIndex:
     """Decode ``plan.todo`` into signals.f16 (appended, or a new file) and write the new index.
 
@@ -270,7 +287,7 @@ def _update(
         out.truncate(start_bytes)  # drops what a killed append left past the indexed records
         out.seek(start_bytes)
         offset = start_bytes // SAMPLE_BYTES
-        for header, result in _decoded(plan.todo, stamps, settings, workers, progress):
+        for header, result in _decoded(plan.todo, stamps, decoding):
             stamp = stamps[header.stem]
             if isinstance(result, ReadFailure):
                 new.failures.append(IndexFailure(header.stem, result.reason, stamp))
@@ -291,7 +308,7 @@ def _update(
         os.fsync(out.fileno())
     if plan.fresh:
         target.replace(signal_path)
-    write_index(folder, new, data_dir, settings)
+    write_index(folder, new, data_dir, decoding.settings)
     if clipped:
         log.warning("record cache %s: %d samples clipped in all", folder, clipped)
     return new

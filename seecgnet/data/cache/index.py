@@ -6,7 +6,8 @@ could not be read, ``[name, reason, *stamp]``, and the format version, the signa
 folder, the generation and the size of ``signals.f16``. ``complete.json``, written after it, holds
 the generation and the size again: :func:`read_index` keeps an index only where the two agree with
 each other, with ``signals.f16`` and with the settings asked for. A stamp is the size and
-modification time of a record's ``.hea`` and ``.mat``, by which :mod:`seecgnet.data.cache.build`
+modification time of a record's ``.hea`` and ``.mat`` (or ``.dat``; a file of another format
+stands for both), by which :mod:`seecgnet.data.cache.build`
 finds the records that changed.
 """
 
@@ -101,13 +102,23 @@ def preparation(settings: SignalSettings) -> dict[str, Any]:
     return {name: getattr(settings, name) for name in _PREPARATION_FIELDS}
 
 
-def file_stamp(header: Path) -> FileStamp:
-    """The stamp of the record whose header is ``header``; all -1 where a file cannot be stat'ed."""
+def file_stamp(record: Path) -> FileStamp:
+    """The stamp of the record whose file (a ``.hea``, or another format's file) is ``record``; all
+    -1 where a file cannot be stat'ed. A WFDB record's signal file is its ``.mat``, else its
+    ``.dat``; a file of another format is the record's only file, and stands in both places."""
     try:
-        hea, mat = header.stat(), header.with_suffix(".mat").stat()
+        hea = record.stat()
+        mat = hea if record.suffix != ".hea" else _signal_stat(record)
     except OSError:  # vanished since the listing: decoding will fail and say why
         return _UNREADABLE
     return FileStamp(hea.st_size, hea.st_mtime_ns, mat.st_size, mat.st_mtime_ns)
+
+
+def _signal_stat(header: Path) -> os.stat_result:
+    try:
+        return header.with_suffix(".mat").stat()
+    except FileNotFoundError:
+        return header.with_suffix(".dat").stat()
 
 
 def write_index(folder: Path, index: CacheIndex, data_dir: Path, settings: SignalSettings) -> None:
