@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -39,7 +40,14 @@ from seecgnet.data.signals import (
 )
 from seecgnet.io.formats.dispatch import find_records, read_record
 from seecgnet.io.labels import Labels
-from seecgnet.io.records import Record, RecordError, Sex, to_standard_leads
+from seecgnet.io.records import (
+    STANDARD_LEADS,
+    Record,
+    RecordError,
+    Sex,
+    absent_standard_leads,
+    to_standard_leads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +98,8 @@ class PreparedRecord:
     dx_codes: tuple[str, ...]
     age: float
     sex: Sex
+    # the standard leads its file does not hold (zeros in ``signal``), told once per set of them
+    absent_leads: tuple[str, ...] = ()
 
 
 class RecordStore(Protocol):
@@ -161,7 +171,7 @@ def prepare_record(
     """
     try:
         record = read_record(header)
-        signal = prepare_signal(record, settings)
+        signal = prepare_signal(record, settings, warn_missing_leads=False)
     except (RecordError, ValueError, OSError) as error:
         return ReadFailure(header, str(error))
     dx_codes = record.dx_codes if labels is None else labels.get(header.stem, record.dx_codes)
@@ -174,7 +184,29 @@ def prepare_record(
         dx_codes=dx_codes,
         age=record.age,
         sex=record.sex,
+        absent_leads=absent_standard_leads(record.lead_names),
     )
+
+
+def tell_absent_leads(
+    absent_per_record: Iterable[tuple[str, ...]], settings: SignalSettings
+) -> None:
+    """One warning for each set of absent leads among the records read for training (not one per
+    record and lead): how many records lack it, which of its limb leads training computes from the
+    present ones (with ``complete_limb_leads``, from two or more), and which stay zeros."""
+    limb = STANDARD_LEADS[:6]
+    counts = Counter(a for a in absent_per_record if a)
+    for absent, count in sorted(counts.items(), key=lambda item: (len(item[0]), item[0])):
+        computed = ()
+        if settings.complete_limb_leads and len(limb) - len(set(absent) & set(limb)) >= 2:
+            computed = tuple(lead for lead in absent if lead in limb)
+        zeros = [lead for lead in absent if lead not in computed]
+        told = f"{count} record(s) lack leads {', '.join(absent)}:"
+        if computed:
+            told += f" {', '.join(computed)} computed from the others in training;"
+        if zeros:
+            told += f" {', '.join(zeros)} absent (zeros for the network)"
+        log.warning(told.rstrip(";"))
 
 
 def load_store(
@@ -198,6 +230,7 @@ def load_store(
     failures = [r for r in results if isinstance(r, ReadFailure)]
     for failure in failures:
         log.warning("skipping %s: %s", failure.path, failure.reason)
+    tell_absent_leads((r.absent_leads for r in prepared), settings)
     return InMemoryStore(prepared, classes), failures
 
 

@@ -211,12 +211,12 @@ class Predictor:
         """Labels and probabilities of a raw record (any rate, any leads, in any order: the leads
         its header names are present, the others absent)."""
         signal, present = prepare_leads(record, self.signal_settings, warn_missing_leads=False)
-        self._tell_lead_set(lead_presence(record.lead_names), present)
+        self.tell_lead_set(lead_presence(record.lead_names), present)
         prepared = self.network_input(signal, record.age, record.sex, present)
         probabilities = self.input_probabilities(prepared)
         return RecordPrediction(probabilities, self.decide(probabilities, prepared.present))
 
-    def _tell_lead_set(self, named: np.ndarray, present: np.ndarray) -> None:
+    def tell_lead_set(self, named: np.ndarray, present: np.ndarray) -> None:
         """One log line for each set of leads met with some lead missing, the first time a record
         of it comes: which leads were computed from the others, and which are absent (zeros)."""
         key = (tuple(named), tuple(present))

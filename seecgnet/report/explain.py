@@ -73,6 +73,7 @@ def explain_record(
     present = recorded & recorded_leads(signal)
     if settings.complete_limb_leads:
         signal, present = complete_limb_leads(signal, present)
+    predictor.tell_lead_set(recorded, present)  # once per set: computed, absent
     windows = sliding_windows(signal, settings.window_samples, settings.stride_samples)
     starts = window_starts(signal.shape[1], settings.window_samples, settings.stride_samples)
     per_member = predictor.window_probabilities(windows, record.age, record.sex, present)

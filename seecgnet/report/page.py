@@ -89,7 +89,8 @@ class Report:
 
 def build_report(loaded: LoadedModel, record: Record) -> Report:
     """Run the model on a record and gather what the page shows."""
-    standard = to_standard_leads(record)  # warns once for each missing lead
+    # the missing leads are told by the predictor, with those it computes from the others
+    standard = to_standard_leads(record, warn_missing=False)
     predictor = loaded.predictor
     if isinstance(predictor, RoutedPredictor):  # the member of the record's route
         predictor = predictor.route_predictor(record)

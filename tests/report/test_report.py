@@ -318,3 +318,21 @@ def test_report_draws_a_dat_record_and_a_csv_table_named_by_their_files(
     (tmp_path / "TAB1.txt").write_text(f"# fs_hz: 500\n{','.join(STANDARD_LEADS)}\n{rows}\n")
     assert report_main([str(tiny_model), "TAB1.txt"]) == 0
     assert Path("TAB1_report.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_report_of_a_record_with_missing_leads_tells_them_once_truly(tiny_model, tmp_path, caplog):
+    import logging
+
+    header = write_synthetic_record(
+        tmp_path / "data", "TWO", lead_order=("I", "II"), duration_s=6.0
+    )
+    loaded = load_model(tiny_model)
+    with caplog.at_level(logging.WARNING):
+        build_report(loaded, read_record(header))
+        build_report(loaded, read_record(header))  # the same set again: told once
+    told = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not loaded.predictor.signal_settings.complete_limb_leads  # nothing computed here
+    assert told == [
+        "records of leads I, II: III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6 absent "
+        "(zeros for the network)"
+    ]

@@ -61,7 +61,7 @@ from seecgnet.data.cache.index import (
     write_index,
 )
 from seecgnet.data.cache.store import SAMPLE_BYTES, SAMPLE_DTYPE, CachedStore
-from seecgnet.data.dataset import ReadFailure, prepare_record
+from seecgnet.data.dataset import ReadFailure, prepare_record, tell_absent_leads
 from seecgnet.data.signals import SignalSettings
 from seecgnet.io.formats.dispatch import find_records
 from seecgnet.io.labels import Labels
@@ -85,6 +85,7 @@ class _Decoded:
     age: float
     sex: Sex
     clipped: int
+    absent_leads: tuple[str, ...]
 
 
 def cache_folder(
@@ -215,7 +216,9 @@ def _decode_record(
     if clipped:
         signal = np.clip(signal, -_FLOAT16_MAX, _FLOAT16_MAX)
     stored = np.ascontiguousarray(signal.T, dtype=SAMPLE_DTYPE)  # (samples, 12)
-    return _Decoded(stored, prepared.dx_codes, prepared.age, prepared.sex, clipped)
+    return _Decoded(
+        stored, prepared.dx_codes, prepared.age, prepared.sex, clipped, prepared.absent_leads
+    )
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,7 @@ def _update(
     target = signal_path.with_name(SIGNALS_FILE + ".partial") if plan.fresh else signal_path
     start_bytes = 0 if plan.fresh else index.signal_bytes
     new = CacheIndex(index.generation + 1, 0, list(plan.kept), list(plan.kept_failures))
-    clipped = 0
+    clipped, absent = 0, []
     with target.open("wb" if plan.fresh else "r+b") as out:
         out.truncate(start_bytes)  # drops what a killed append left past the indexed records
         out.seek(start_bytes)
@@ -300,6 +303,7 @@ def _update(
                 )
             )
             offset += length
+            absent.append(result.absent_leads)
             if result.clipped:
                 log.warning("%s: %d samples beyond ±65504 mV clipped", header, result.clipped)
                 clipped += result.clipped
@@ -309,6 +313,7 @@ def _update(
     if plan.fresh:
         target.replace(signal_path)
     write_index(folder, new, data_dir, decoding.settings)
+    tell_absent_leads(absent, decoding.settings)
     if clipped:
         log.warning("record cache %s: %d samples clipped in all", folder, clipped)
     return new
