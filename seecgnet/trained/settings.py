@@ -81,6 +81,10 @@ class OptimiserSettings:
             raise SettingsError(f"learning_rate must be above 0, got {self.learning_rate}")
 
 
+# The arithmetic a training step on the CPU may run in (TrainSettings.precision).
+CPU_PRECISIONS = ("float32", "bf16")
+
+
 @dataclass(frozen=True)
 class TrainSettings(OptimiserSettings):
     """Training the challenge's network: the optimiser's settings, and how the best epoch is kept."""
@@ -92,6 +96,14 @@ class TrainSettings(OptimiserSettings):
     workers: int = 0  # DataLoader worker processes
     # Mixed precision on CUDA (bf16 where supported); ignored on the CPU.
     mixed_precision: bool = True
+    # The arithmetic of training steps on the CPU: "float32", or "bf16", the forward pass under
+    # bfloat16 autocast (weights, gradients and the optimiser stay float32). Ignored on CUDA,
+    # where mixed_precision decides.
+    precision: str = "float32"
+    # On the CPU, the lead-shared (2-D) layers' feature maps are laid out channels-last while a step
+    # trains them: the same model to float32 rounding, faster convolutions and fewer layout copies
+    # (benchmarks/training_roofline.py). Validation and prediction keep torch's default layout.
+    channels_last: bool = True
     # Weight averaging: validate, keep and save an exponential moving average of the weights (and
     # batch norm statistics) whose time constant is this many epochs' steps; 0 keeps the weights
     # themselves (what settings saved before it existed mean).
@@ -123,6 +135,10 @@ class TrainSettings(OptimiserSettings):
         if not 0.0 <= self.validation_fraction < 1.0:
             raise SettingsError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+        if self.precision not in CPU_PRECISIONS:
+            raise SettingsError(
+                f"precision must be one of {', '.join(CPU_PRECISIONS)}, got {self.precision!r}"
             )
         if self.workers < 0:
             raise SettingsError(
