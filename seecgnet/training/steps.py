@@ -79,8 +79,8 @@ def training_layout(network: nn.Module, channels_last: bool) -> Iterator[None]:
     """While it lasts, the network's 4-D weights (the 2-D convolutions of the lead-shared layers)
     are channels-last, so that their feature maps are too: convolution and batch norm read them
     without the layout copies the default order costs on the CPU. Afterwards the weights are back
-    in torch's default order, in which validation and prediction run. The values are the same; the
-    arithmetic differs by float32 rounding."""
+    in torch's default order, in which validation and prediction run. The weights' values are
+    the same; the arithmetic differs, batch norm's above all (``TrainSettings.channels_last``)."""
     if not channels_last:
         yield
         return
