@@ -2,13 +2,19 @@
 order to float32 rounding, and bf16 on the CPU is an option that changes the arithmetic alone."""
 
 import copy
+import dataclasses
 
 import pytest
 import torch
 
+from seecgnet.challenge.classes import load_scored_classes
+from seecgnet.data.dataset import load_store
+from seecgnet.io.synthetic import write_synthetic_dataset
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
-from seecgnet.trained.settings import SettingsError, TrainSettings
+from seecgnet.trained.settings import Settings, SettingsError, TrainSettings
+from seecgnet.training import steps
+from seecgnet.training.loop import train_model
 from seecgnet.training.loss import hard_mining_bce
 from seecgnet.training.optimisation import one_cycle
 from seecgnet.training.steps import autocast, training_layout
@@ -112,3 +118,28 @@ def test_the_cpu_precision_is_float32_or_bf16():
     assert TrainSettings().precision == "float32"
     with pytest.raises(SettingsError, match="precision must be one of float32, bf16"):
         TrainSettings(precision="fp16")
+
+
+def test_a_run_with_the_setting_trains_channels_last_and_hands_back_the_default_order(
+    tmp_path, monkeypatch
+):
+    asked = []
+
+    def layout(network: torch.nn.Module, channels_last: bool):
+        asked.append(channels_last)
+        return training_layout(network, channels_last)
+
+    monkeypatch.setattr(steps, "training_layout", layout)
+    write_synthetic_dataset(tmp_path, 8, seed=5)
+    tiny = Settings(network=NetworkSettings.small(), training=TrainSettings(epochs=2, batch_size=4))
+    store, _ = load_store(tmp_path, load_scored_classes(), tiny.signal)
+    runs = {}
+    for channels_last in (False, True):
+        training = dataclasses.replace(tiny.training, channels_last=channels_last)
+        settings = dataclasses.replace(tiny, training=training)
+        runs[channels_last] = train_model(store, load_scored_classes(), settings, progress=False)
+    assert asked == [False, False, True, True]  # each epoch in its run's layout
+    trained = runs[True].network
+    assert all(p.is_contiguous() for p in trained.parameters())  # validated and saved as usual
+    losses = [[entry.train_loss for entry in runs[k].history] for k in (False, True)]
+    assert losses[1] == pytest.approx(losses[0], rel=LOSS_TOLERANCE)
