@@ -24,6 +24,7 @@ from seecgnet.io.labels import Labels, read_labels
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.decision import DECISIONS
 from seecgnet.trained.settings import (
+    CPU_PRECISIONS,
     Settings,
     SettingsError,
     TrainSettings,
@@ -132,6 +133,19 @@ def whole_number(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """An argparse type: one of ``choices``, else a usage error naming them."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    parse.__name__ = "choice"
+    parse.choices = choices  # type: ignore[attr-defined]  # shown in --help by add_training_options
+    return parse
+
+
 def script_parser(
     description: str, exit_codes: Mapping[int, str], prog: str | None = None
 ) -> argparse.ArgumentParser:
@@ -197,6 +211,12 @@ TRAINING_OPTIONS: tuple[tuple[str, Callable[[str], object], str], ...] = (
     ("device", str, DEVICE_HELP),
     ("workers", whole_number(0), "data loader worker processes"),
     ("validation_fraction", float, "training records held out to pick the best epoch"),
+    (
+        "precision",
+        one_of(CPU_PRECISIONS),
+        "arithmetic of training steps on the CPU: float32, or bf16 (the forward pass in bfloat16 "
+        "autocast; weights and optimiser stay float32); on CUDA mixed precision is used either way",
+    ),
 )
 
 
@@ -211,6 +231,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             f"--{name.replace('_', '-')}",
             type=kind,
+            choices=getattr(kind, "choices", None),
             default=None,
             help=f"{text} (default: {getattr(defaults, name)})",
         )

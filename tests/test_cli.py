@@ -248,6 +248,7 @@ def test_each_training_option_sets_the_training_setting_of_its_name():
         "device": "cpu",
         "workers": "2",
         "validation_fraction": "0.3",
+        "precision": "bf16",
     }
     assert [name for name, _, _ in TRAINING_OPTIONS] == list(values)
     argv = ["d", "m"]
@@ -262,5 +263,6 @@ def test_each_training_option_sets_the_training_setting_of_its_name():
         device="cpu",
         workers=2,
         validation_fraction=0.3,
+        precision="bf16",
     )
     assert training == expected

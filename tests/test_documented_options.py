@@ -56,10 +56,14 @@ TRAINING_RUNS = {
         *("--decision", "fixed", "--folds", "2", "--ensemble", "mean"),
         *("--architecture", "seecgnet", "--cache-dir", "cache"),
     ],
-    "resnext": ["--decision", "per_sample", "--architecture", "resnext", "--no-cache"],
+    "resnext": [
+        *("--decision", "per_sample", "--architecture", "resnext", "--no-cache"),
+        *("--precision", "bf16"),
+    ],
     "resnest": [
         *("--decision", "fixed", "--architecture", "resnest", "--no-cache"),
         *("--labels", "labels.csv"),  # each record's own #Dx codes, in a labels file
+        *("--precision", "float32"),
     ],
     "any_leads": ["--decision", "per_lead_set", "--any-leads", "--no-cache"],
     "per_lead_set_ensemble": [
@@ -93,8 +97,14 @@ CROSSVAL_RUNS = {
         *("--device", "cpu", "--seed", "1", "--learning-rate", "0.01"),
         *("--validation-fraction", "0.25"),
     ],
-    "fixed": ["--folds", "2", "--decision", "fixed", "--architecture", "baseline", "--no-cache"],
-    "per_sample": ["--folds", "2", "--decision", "per_sample", "--architecture", "resnext"],
+    "fixed": [
+        *("--folds", "2", "--decision", "fixed", "--architecture", "baseline", "--no-cache"),
+        *("--precision", "bf16"),
+    ],
+    "per_sample": [
+        *("--folds", "2", "--decision", "per_sample", "--architecture", "resnext"),
+        *("--precision", "float32"),
+    ],
     "resnest": [
         *("--folds", "2", "--architecture", "resnest", "--no-cache", "--labels", "labels.csv"),
     ],
@@ -297,6 +307,8 @@ def test_every_training_option_trains_a_model_the_driver_runs(here, name):
     limb_leads = "--any-leads" in options or "--limb-leads" in options
     assert settings.signal.complete_limb_leads == limb_leads
     assert settings.training.pretrained == ("shared.pt" if "--pretrained" in options else "")
+    precision = options[options.index("--precision") + 1] if "--precision" in options else "float32"
+    assert settings.training.precision == precision
     for k, driver_options in enumerate(DRIVER_RUNS):
         outputs = drive_and_score(model, f"{name}_{k}", driver_options)
         # the labels written are the model's rule applied to the probabilities written

@@ -169,8 +169,11 @@ class PreActivationBlock(nn.Module):
             self.projection = time_conv(dims, in_channels, out_channels, 1, stride_samples)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        activated = torch.relu(self.norm1(x))
+        # In place where autograd allows, the same values with fewer passes over memory: ReLU
+        # overwrites the batch norm's output (its backward needs its input alone), and the sum
+        # goes into the convolution's output (its backward needs the convolution's input alone).
+        activated = torch.relu_(self.norm1(x))
         shortcut = x if self.projection is None else self.projection(activated)
         residual = self.conv1(activated)
-        residual = self.conv2(torch.relu(self.norm2(residual)))
-        return shortcut + residual
+        residual = self.conv2(torch.relu_(self.norm2(residual)))
+        return residual.add_(shortcut)

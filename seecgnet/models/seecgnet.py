@@ -124,7 +124,7 @@ class MultiScaleBranch(nn.Module):
             else:
                 x = layer(x) * lead_mask
         x = x.flatten(1, 2)  # fold leads into channels: (B, C2, leads, T2) -> (B, C2 · leads, T2)
-        x = torch.relu(self.final_norm(self.along_time(x)))  # -> (B, C1, T1)
+        x = torch.relu_(self.final_norm(self.along_time(x)))  # -> (B, C1, T1)
         return torch.cat([x.amax(dim=2), x.mean(dim=2)], dim=1)  # (B, C1, T1) -> (B, 2 · C1)
 
 

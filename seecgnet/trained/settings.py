@@ -86,6 +86,10 @@ class OptimiserSettings:
             raise SettingsError(f"learning_rate must be above 0, got {self.learning_rate}")
 
 
+# The arithmetic a training step on the CPU may run in (TrainSettings.precision).
+CPU_PRECISIONS = ("float32", "bf16")
+
+
 @dataclass(frozen=True)
 class TrainSettings(OptimiserSettings):
     """Training the challenge's network: the optimiser's settings, and how the best epoch is kept."""
@@ -97,6 +101,17 @@ class TrainSettings(OptimiserSettings):
     workers: int = 0  # DataLoader worker processes
     # Mixed precision on CUDA (bf16 where supported); ignored on the CPU.
     mixed_precision: bool = True
+    # The arithmetic of training steps on the CPU: "float32", or "bf16", the forward pass under
+    # bfloat16 autocast (weights, gradients and the optimiser stay float32). Ignored on CUDA,
+    # where mixed_precision decides.
+    precision: str = "float32"
+    # On the CPU, lay the lead-shared (2-D) layers' feature maps out channels-last while a step
+    # trains them (validation and prediction keep torch's default order): faster convolutions and
+    # no layout copies (benchmarks/training_roofline.py), but torch's channels-last batch norm sums
+    # its statistics in float32 where the default order sums in double, so one step's gradients
+    # differ from float64's by up to 1e-2 of the largest instead of 1e-6
+    # (tests/training/test_steps.py). Off until cross-validation shows the metric holds.
+    channels_last: bool = False
     # Weight averaging: validate, keep and save an exponential moving average of the weights (and
     # batch norm statistics) whose time constant is this many epochs' steps; 0 keeps the weights
     # themselves (what settings saved before it existed mean).
@@ -128,6 +143,10 @@ class TrainSettings(OptimiserSettings):
         if not 0.0 <= self.validation_fraction < 1.0:
             raise SettingsError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+        if self.precision not in CPU_PRECISIONS:
+            raise SettingsError(
+                f"precision must be one of {', '.join(CPU_PRECISIONS)}, got {self.precision!r}"
             )
         if self.workers < 0:
             raise SettingsError(

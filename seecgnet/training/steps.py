@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from seecgnet import interrupts
 from seecgnet.data.dataset import TrainingWindows
-from seecgnet.trained.settings import Settings
+from seecgnet.trained.settings import Settings, TrainSettings
 from seecgnet.training.averaging import WeightAverage
 from seecgnet.training.distributed import ProcessGroup
 from seecgnet.training.loss import hard_mining_bce, smoothed_targets
@@ -58,13 +58,37 @@ def fp16_scaler(device: torch.device, mixed_precision: bool) -> torch.amp.GradSc
     )
 
 
-def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    if device.type != "cuda" or not enabled:
-        return contextlib.nullcontext()
-    dtype = (
-        torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
-    )
-    return torch.autocast(device_type="cuda", dtype=dtype)
+def autocast(device: torch.device, config: TrainSettings) -> contextlib.AbstractContextManager:
+    """The forward pass's arithmetic: on CUDA, mixed precision (bf16 where supported, else float16)
+    unless the settings turn it off; on the CPU, bfloat16 autocast where ``precision`` is bf16,
+    float32 otherwise."""
+    if device.type == "cuda" and config.mixed_precision:
+        dtype = (
+            torch.bfloat16
+            if torch.cuda.is_bf16_supported(including_emulation=False)
+            else torch.float16
+        )
+        return torch.autocast(device_type="cuda", dtype=dtype)
+    if device.type == "cpu" and config.precision == "bf16":
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def training_layout(network: nn.Module, channels_last: bool) -> Iterator[None]:
+    """While it lasts, the network's 4-D weights (the 2-D convolutions of the lead-shared layers)
+    are channels-last, so that their feature maps are too: convolution and batch norm read them
+    without the layout copies the default order costs on the CPU. Afterwards the weights are back
+    in torch's default order, in which validation and prediction run. The weights' values are
+    the same; the arithmetic differs, batch norm's above all (``TrainSettings.channels_last``)."""
+    if not channels_last:
+        yield
+        return
+    network.to(memory_format=torch.channels_last)
+    try:
+        yield
+    finally:
+        network.to(memory_format=torch.contiguous_format)
 
 
 def batches(loader: DataLoader, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
@@ -88,13 +112,19 @@ def train_epoch(run: TrainingRun, settings: Settings, epoch: int, progress: bool
         leave=False,
     )
     average = run.average
-    return train_pass(
-        bar,
-        lambda batch: batch_loss(run, settings, batch),
-        run.optimisation,
-        after_step=None if average is None else lambda: average.update(run.network),
-        shown=lambda _, mean: bar.set_postfix(loss=f"{mean:.4f}"),
+    # Channels-last on the CPU of a single process (a distributed run's gradient buckets keep the
+    # layout they were made with).
+    channels_last = (
+        config.channels_last and run.device.type == "cpu" and run.trained_network is run.network
     )
+    with training_layout(run.network, channels_last):
+        return train_pass(
+            bar,
+            lambda batch: batch_loss(run, settings, batch),
+            run.optimisation,
+            after_step=None if average is None else lambda: average.update(run.network),
+            shown=lambda _, mean: bar.set_postfix(loss=f"{mean:.4f}"),
+        )
 
 
 def batch_loss(
@@ -107,7 +137,7 @@ def batch_loss(
     paired = len(batch) == 5
     if paired:  # one pass over both halves: batch norm sees them together
         x, demographics = torch.cat([x, batch[2]]), torch.cat([demographics, batch[3]])
-    with autocast(run.device, settings.training.mixed_precision):
+    with autocast(run.device, settings.training):
         logits = run.trained_network(x, demographics).float()
     hard = settings.loss.hard_fraction
     targets = smoothed_targets(targets, settings.loss.label_smoothing)
