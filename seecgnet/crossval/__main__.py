@@ -45,6 +45,8 @@ from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.settings import Settings
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from seecgnet.challenge.classes import ScoredClasses
     from seecgnet.crossval.folds import FoldPlan
 
@@ -309,7 +311,7 @@ def cross_validate(
         for m in methods
     ]
     if args.routed:
-        score_routed(args, settings, store.names, headers, plan, classes)
+        score_routed(args, settings, store.names, store.labels, headers, plan, classes)
     return len(store), len(failures), methods, results
 
 
@@ -329,11 +331,13 @@ def score_routed(
     args: argparse.Namespace,
     settings: Settings,
     names: Sequence[str],
+    truth: np.ndarray,
     headers: dict[str, Path],
     plan: FoldPlan,
     classes: ScoredClasses,
 ) -> None:
-    """Predict every fold's held-out records through its routed candidates, and write routes.csv."""
+    """Predict every fold's held-out records through its routed candidates, and write routes.csv;
+    ``truth`` (records, classes) the records' labels as training read them."""
     from seecgnet.crossval import routed
     from seecgnet.training.routed import MEMBER_RECIPES
 
@@ -344,7 +348,7 @@ def score_routed(
         workdir, plan, names, headers, members, args.routes, classes, lead_sets, workers,
         not args.quiet,
     )  # fmt: skip
-    scores = routed.score_candidates(workdir, plan, names, headers, members, classes, lead_sets)
+    scores = routed.score_candidates(workdir, plan, names, truth, members, classes, lead_sets)
     routed.write_routes_csv(
         scores, plan.split, settings.training.seed, workdir / routed.ROUTES_FILE
     )

@@ -38,7 +38,6 @@ import numpy as np
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.metrics import ChallengeMetric, challenge_metric
 from seecgnet.challenge.outputs import load_outputs
-from seecgnet.challenge.scoring import load_labels
 from seecgnet.crossval.folds import CrossValError, FoldPlan
 from seecgnet.crossval.lead_sets import lead_set_outputs, predict_lead_sets
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
@@ -140,16 +139,17 @@ def score_candidates(
     workdir: Path,
     plan: FoldPlan,
     names: Sequence[str],
-    headers: Mapping[str, Path],
+    truth: np.ndarray,
     members: Sequence[str],
     classes: ScoredClasses,
     lead_sets: Sequence[str],
 ) -> list[CandidateScore]:
-    """Every candidate's figures for each lead set, from the output files of every fold."""
+    """Every candidate's figures for each lead set, from the output files of every fold; ``truth``
+    (records, classes) the records' labels as training read them, in the order of ``names``."""
     roots = {m: member_root(workdir, m) for m in members}
     roots |= {c: candidate_root(workdir, c) for c in (MEAN, ROUTED)}
     folds = [[names[i] for i in np.flatnonzero(plan.fold_of == k)] for k in range(plan.n_folds)]
-    labels = [load_labels([headers[n] for n in fold], classes) for fold in folds]
+    labels = [truth[plan.fold_of == k] for k in range(plan.n_folds)]
     scores = []
     for lead_set in lead_sets:
         for candidate, root in roots.items():

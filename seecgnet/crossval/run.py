@@ -31,7 +31,6 @@ import numpy as np
 
 from seecgnet.challenge.classes import ScoredClasses
 from seecgnet.challenge.outputs import load_outputs
-from seecgnet.challenge.scoring import load_labels
 from seecgnet.crossval.folds import CrossValError, FoldPlan
 from seecgnet.crossval.lead_sets import lead_set_outputs, predict_lead_sets
 from seecgnet.crossval.results import FoldOutcome, MethodResult, score_method
@@ -204,13 +203,13 @@ def read_fold(
     fold_dir: Path,
     fold: int,
     names: list[str],
-    headers: dict[str, Path],
+    labels: np.ndarray,
     classes: ScoredClasses,
     lead_sets: Sequence[str] = (),
 ) -> FoldOutcome:
     """Read back a complete fold's output files (with the scorer's reader), its inner thresholds,
-    and every network's outputs for each lead set."""
-    labels = load_labels([headers[name] for name in names], classes)
+    and every network's outputs for each lead set. ``labels`` (records, classes) are the held-out
+    records' labels as training read them (a labels file's codes, for records without #Dx)."""
     n_members = fold_members(fold_dir)
     probabilities, binary = [], None
     for member in range(n_members):
@@ -291,7 +290,8 @@ def run_method(
         fold_dir = root / f"fold_{fold + 1}"
         fold_dir.mkdir(parents=True, exist_ok=True)
         run_fold(store, headers, classes, settings, plan.fold_of, fold, fold_dir, members, progress)
-        names = [store.names[i] for i in np.flatnonzero(plan.fold_of == fold)]
+        held_out = np.flatnonzero(plan.fold_of == fold)
+        names = [store.names[i] for i in held_out]
         for member in range(fold_members(fold_dir)):
             predict_lead_sets(
                 member_dir(fold_dir, member),
@@ -300,7 +300,8 @@ def run_method(
                 settings.training.workers,
                 progress,
             )
-        outcomes.append(read_fold(fold_dir, fold + 1, names, headers, classes, lead_sets))
+        labels = store.labels[held_out]
+        outcomes.append(read_fold(fold_dir, fold + 1, names, labels, classes, lead_sets))
     return score_method(method, outcomes, settings, classes, plan.labels)
 
 

@@ -260,7 +260,8 @@ def unfinished_run(folder: Path) -> UnfinishedRun | None:
     found = [path for path in folder.glob(f"member_*/{CHECKPOINT_NAME}") if path.is_file()]
     if not found:
         return None
-    latest = max(found, key=lambda path: int(path.parent.name.split("_")[1] or 0))
+    # member_K, or member_NAME_K for a routed model's members
+    latest = max(found, key=lambda path: int(path.parent.name.rsplit("_", 1)[-1] or 0))
     try:
         with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
             saved = _in_current_layout(torch.load(latest, map_location="cpu", weights_only=True))

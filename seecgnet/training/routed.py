@@ -30,6 +30,7 @@ from typing import Any
 
 from seecgnet.challenge.classes import load_scored_classes
 from seecgnet.destinations import DestinationError
+from seecgnet.io.labels import Labels
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.trained.decision import DecisionRule
 from seecgnet.trained.ensemble import EnsembleRule
@@ -40,6 +41,7 @@ from seecgnet.training.checkpoint import remove_checkpoints
 from seecgnet.training.data_folder import (
     TrainingReport,
     _check_destinations,
+    _check_resume,
     _member_plans,
     _training_records,
 )
@@ -100,20 +102,23 @@ def train_routed_folder(
     resume: bool = False,
     progress: bool = True,
     cache_dir: str | Path | None = None,
+    labels: Labels | None = None,
 ) -> TrainingReport:
     """Train every member the routes use on the readable records of ``data_dir`` (each as
-    :func:`seecgnet.training.data_folder.train_folder` trains a model, ``folds`` networks each) and
-    write the routed model folder ``model_dir``."""
+    :func:`seecgnet.training.data_folder.train_folder` trains a model, ``folds`` networks each,
+    ``labels`` as it takes them) and write the routed model folder ``model_dir``. An unfinished
+    run is continued only with ``resume``, as there."""
     started = time.perf_counter()
     table = routes_from_plain(routes, "routes")
     checkpoint_root = _check_destinations(data_dir, model_dir, folds)
+    _check_resume(model_dir, checkpoint_root, resume)
     if Path(model_dir).is_dir() and foreign_entries(Path(model_dir)):
         raise DestinationError(
             f"{model_dir}: a routed model is written as a whole folder, and this one holds other "
             "files: name a new or empty folder, or a model folder to replace"
         )
     classes = load_scored_classes()
-    store, failures = _training_records(data_dir, classes, settings, cache_dir, progress)
+    store, failures = _training_records(data_dir, classes, settings, cache_dir, progress, labels)
     model_dir = Path(os.path.abspath(model_dir))
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.members.", dir=model_dir.parent))

@@ -369,3 +369,35 @@ def test_unknown_or_doubled_architecture_options_are_usage_errors(tmp_path, opti
     assert exit_.value.code == 2
     assert "architecture" in capsys.readouterr().err
     assert not (tmp_path / "work").exists()
+
+
+def test_records_labelled_by_a_labels_file_are_scored_by_its_codes(tmp_path):
+    from seecgnet.io.records import read_record
+
+    headers = write_synthetic_dataset(tmp_path / "data", 10, seed=5)
+    codes = {h.stem: read_record(h).dx_codes for h in headers}
+    rows = [f'{name},"{",".join(dx)}"' for name, dx in codes.items()]
+    (tmp_path / "labels.csv").write_text("record,dx\n" + "\n".join(rows) + "\n")
+    for header in headers:  # no #Dx left: the labels file alone says what each record holds
+        lines = header.read_text().splitlines()
+        header.write_text("\n".join(line for line in lines if not line.startswith("#Dx")) + "\n")
+    TINY.save(tmp_path / "tiny.json")
+    work = tmp_path / "work"
+    args = [str(tmp_path / "data"), str(work), "--folds", "2", "--quiet", "--no-cache"]
+    args += ["--settings", str(tmp_path / "tiny.json"), "--labels", str(tmp_path / "labels.csv")]
+    assert main(args) == 0
+    classes = load_scored_classes()
+    names = sorted(codes)
+    folds = sorted(work.glob("fold_*"))
+    outputs = {
+        path.stem: path for fold in folds for path in (fold / "outputs").glob("*.csv")
+    }  # a single network's outputs, one folder per fold
+    assert sorted(outputs) == names
+    binary = load_outputs([outputs[n] for n in names], classes).binary
+    truth = classes.encode_many(codes[n] for n in names)
+    with (work / "results.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    pooled = next(row for row in rows if row[:2] == ["SE-ECGNet", "pooled"])
+    expected = challenge_metric(truth, binary, classes)
+    assert float(pooled[header.index("Challenge metric")]) == pytest.approx(expected, abs=5e-5)

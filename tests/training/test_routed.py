@@ -95,3 +95,34 @@ def test_train_model_refuses_routes_without_routed(tmp_path: Path) -> None:
     )
     assert run.returncode == 2 and "--routes goes with --routed" in run.stderr
     assert not (tmp_path / "m" / MODEL_FILE).exists()
+
+
+def test_an_unfinished_routed_run_is_continued_only_with_resume(tmp_path: Path) -> None:
+    from seecgnet.training.checkpoint import CHECKPOINT_NAME, CheckpointError, checkpoint_folder
+
+    write_synthetic_dataset(tmp_path / "data", 4, seed=2)
+    model = tmp_path / "model"
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        train_routed_folder(tmp_path / "data", model, TINY, DEFAULT_ROUTES, resume=True)
+    member = checkpoint_folder(model) / "member_any_1"  # a routed run's second member, cut off
+    member.mkdir(parents=True)
+    (member / CHECKPOINT_NAME).write_bytes(b"cut off")
+    with pytest.raises(CheckpointError, match="holds an unfinished run: add --resume"):
+        train_routed_folder(tmp_path / "data", model, TINY, DEFAULT_ROUTES)
+    assert (member / CHECKPOINT_NAME).read_bytes() == b"cut off" and not model.exists()
+
+
+def test_a_routed_training_reads_the_codes_of_a_labels_file(tmp_path: Path) -> None:
+    from seecgnet.io.labels import read_labels
+
+    headers = write_synthetic_dataset(tmp_path / "data", 6, seed=2)
+    rows = [f'{h.stem},"{",".join(read_record(h).dx_codes)}"' for h in headers[:4]]
+    (tmp_path / "labels.csv").write_text("record,dx\n" + "\n".join(rows) + "\n")
+    for header in headers:  # the records' own codes gone: only the labels file gives them
+        lines = header.read_text().splitlines()
+        header.write_text("\n".join(line for line in lines if not line.startswith("#Dx")) + "\n")
+    labels = read_labels(tmp_path / "labels.csv")
+    report = train_routed_folder(
+        tmp_path / "data", tmp_path / "model", TINY, DEFAULT_ROUTES, progress=False, labels=labels
+    )
+    assert (report.n_records, report.n_skipped) == (4, 2)
