@@ -13,7 +13,7 @@ import wfdb
 from seecgnet.inference.driver import predict_folder
 from seecgnet.io.records import STANDARD_LEADS, RecordError, read_record
 from seecgnet.io.synthetic import write_synthetic_record
-from tests.paths import ROOT
+from tests.paths import ROOT, SHARED
 
 MODEL = ROOT / "model"
 
@@ -75,3 +75,40 @@ def test_two_records_of_one_name_stop_the_run_before_any_work(mixed: Path, tmp_p
     with pytest.raises(RecordError, match=r"MAT1\.csv and .*MAT1\.hea are both record 'MAT1'"):
         predict_folder(MODEL, mixed, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+FORMATS = SHARED / "data" / "formats"
+
+
+@pytest.mark.skipif(not FORMATS.is_dir(), reason="shared format files absent")
+def test_the_real_files_of_other_writers_are_predicted_and_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PTB's WFDB record, the HL7 aECG example and pydicom's DICOM ECG each get the bundled model's
+    answer and a report page; the EDF+ files, which hold no ECG lead, an all-negative output."""
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    from seecgnet.report.__main__ import main as report_main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in (FORMATS / "wfdb").glob("s0010_re.*"):
+        shutil.copy(path, folder)
+    shutil.copy(FORMATS / "aecg" / "Example aECG.xml", folder / "aecg_example.xml")
+    shutil.copy(get_testdata_file("waveform_ecg.dcm"), folder / "dicom_ecg.dcm")
+    shutil.copy(FORMATS / "edf" / "test_edfann.edf", folder)
+    summary = predict_folder(MODEL, folder, tmp_path / "out", progress=False)
+    outputs = {p.stem: p.read_text().splitlines() for p in (tmp_path / "out").glob("*.csv")}
+    assert sorted(outputs) == ["aecg_example", "dicom_ecg", "s0010_re", "test_edfann"]
+    assert summary.n_failed == 1 and set(outputs["test_edfann"][2].split(",")) == {"0"}
+    for name in ("aecg_example", "dicom_ecg", "s0010_re"):
+        probabilities = np.array(outputs[name][3].split(","), dtype=float)
+        assert probabilities.shape == (24,) and 0 < probabilities.max() <= 1
+        assert "1" in outputs[name][2].split(",")  # the max/5 rule always names a class
+    monkeypatch.chdir(tmp_path)
+    for name in ("aecg_example.xml", "dicom_ecg.dcm"):
+        assert report_main([str(MODEL), str(folder / name)]) == 0
+        page = tmp_path / f"{Path(name).stem}_report.png"
+        assert page.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
