@@ -155,6 +155,16 @@ def record_from_challenge(data: np.ndarray, header_data: list[str]) -> Record:
     )
 
 
+def record_folder(directory: str | os.PathLike[str]) -> Path:
+    """``directory`` as a folder of records to list; RecordError for a missing one or a file."""
+    folder = Path(directory)
+    if not folder.exists():
+        raise RecordError(f"{folder}: no such folder of records")
+    if not folder.is_dir():
+        raise RecordError(f"{folder}: is a file, not a folder of records")
+    return folder
+
+
 def find_records(directory: str | os.PathLike[str], require_signal: bool = True) -> list[Path]:
     """The ``.hea`` files of a folder, sorted by name.
 
@@ -163,11 +173,7 @@ def find_records(directory: str | os.PathLike[str], require_signal: bool = True)
     listed, and :func:`read_record` reports a missing ``.mat``. An empty folder gives []; a missing
     folder, or a path that is a file, raises RecordError.
     """
-    folder = Path(directory)
-    if not folder.exists():
-        raise RecordError(f"{folder}: no such folder of records")
-    if not folder.is_dir():
-        raise RecordError(f"{folder}: is a file, not a folder of records")
+    folder = record_folder(directory)
     try:
         found = sorted(path for path in folder.glob("*.hea") if path.is_file())
     except OSError as error:

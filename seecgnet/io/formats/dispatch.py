@@ -29,7 +29,7 @@ from types import ModuleType
 
 from seecgnet.io.formats.leads import MissingLibraryError
 from seecgnet.io.formats.wfdb_signals import read_wfdb_record
-from seecgnet.io.records import Record, RecordError
+from seecgnet.io.records import Record, RecordError, record_folder
 
 __all__ = ["HEAD_BYTES", "READERS", "find_records", "format_of", "read_record", "record_name"]
 
@@ -117,11 +117,7 @@ def find_records(directory: str | os.PathLike[str], require_signal: bool = True)
     it is listed, and reading it says what is missing. An empty folder gives []; a missing folder,
     a path that is a file, or two records of the same name raise RecordError.
     """
-    folder = Path(directory)
-    if not folder.exists():
-        raise RecordError(f"{folder}: no such folder of records")
-    if not folder.is_dir():
-        raise RecordError(f"{folder}: is a file, not a folder of records")
+    folder = record_folder(directory)
     try:
         files = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
     except OSError as error:
