@@ -57,25 +57,24 @@ What each quirk or fault of a header gets:
 
 from __future__ import annotations
 
-import enum
 import functools
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from seecgnet.errors import SeecgnetError
+from seecgnet.io.comments import NUMBER as _NUMBER
+from seecgnet.io.comments import Sex, comment_values, parse_age, parse_dx, parse_sex
 
 logger = logging.getLogger(__name__)
 
 # header(5): "If the gain is zero or missing, this indicates that the signal amplitude is
 # uncalibrated; in such cases, a value of 200 (DEFGAIN) ADC units per physical unit may be assumed."
 UNCALIBRATED_GAIN_PER_MV = 200.0
-MAX_PLAUSIBLE_AGE_YEARS = 120.0
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # At most 18 digits: beyond that a count is nonsense, and Python refuses to parse huge digit strings.
 _INTEGER = re.compile(r"[-+]?\d{1,18}", re.ASCII)
 _SAMPLING_RATE = re.compile(rf"(?P<fs>{_NUMBER})(?:/{_NUMBER}(?:\({_NUMBER}\))?)?", re.ASCII)
@@ -89,30 +88,12 @@ _STORAGE_PARTS = re.compile(
 _GAIN = re.compile(
     rf"(?P<gain>{_NUMBER})?(?:\((?P<baseline>[-+]?\d{{1,18}})\))?(?:/(?P<units>\S+))?", re.ASCII
 )
-_SNOMED_CODE = re.compile(r"\d+", re.ASCII)
-_UNKNOWN_WORDS = frozenset({"", "nan", "unknown"})
 _QUOTED_LINE_CHARS = 80
 _LEAD_INTEGER_FIELDS = ("ADC resolution", "ADC zero", "first value", "checksum", "block size")
 
 
 class RecordError(SeecgnetError, ValueError):
     """A record that cannot be read; the message names the file (or record) and the problem."""
-
-
-class Sex(enum.Enum):
-    MALE = "Male"
-    FEMALE = "Female"
-    UNKNOWN = "Unknown"
-
-    @classmethod
-    def parse(cls, text: str | None) -> Sex:
-        """``Male``/``M`` and ``Female``/``F`` in any case; anything else or nothing is UNKNOWN."""
-        word = (text or "").strip().lower()
-        if word in ("male", "m"):
-            return cls.MALE
-        if word in ("female", "f"):
-            return cls.FEMALE
-        return cls.UNKNOWN
 
 
 class Storage(NamedTuple):
@@ -315,7 +296,7 @@ def _header_with_comments(
 ) -> Header:
     """The header of these record-line values and (name, gain, baseline) leads, with the age, sex
     and codes of the comment lines among ``stripped``."""
-    comments = _comment_values((line for line in stripped if line.startswith("#")), where)
+    comments = comment_values((line for line in stripped if line.startswith("#")), where)
     return Header(
         name=name,
         fs_hz=fs_hz,
@@ -323,77 +304,12 @@ def _header_with_comments(
         lead_names=tuple(lead[0] for lead in leads),
         gains=tuple(float(lead[1]) for lead in leads),
         baselines=tuple(int(lead[2]) for lead in leads),
-        age=_parse_age(comments.get("age"), where),
-        sex=_parse_sex(comments.get("sex"), where),
-        dx_codes=_parse_dx(comments.get("dx"), where),
+        age=parse_age(comments.get("age"), where),
+        sex=parse_sex(comments.get("sex"), where),
+        dx_codes=parse_dx(comments.get("dx"), where),
         signal_files=signal_files,
         storage_fields=storage_fields,
     )
-
-
-def comment_demographics(
-    lines: Iterable[str], where: str
-) -> tuple[float, Sex, tuple[str, ...], dict[str, str]]:
-    """(age, sex, codes, every ``#key: value``) of comment lines (``#Age: 63``, ``# sex: female``,
-    ``#Dx: 164889003``), read as a header's are; for formats that write the same comments."""
-    values = _comment_values((line.strip() for line in lines), where)
-    age = _parse_age(values.get("age"), where)
-    return age, _parse_sex(values.get("sex"), where), _parse_dx(values.get("dx"), where), values
-
-
-def _comment_values(lines: Iterable[str], where: str) -> dict[str, str]:
-    """``#Key: value`` lines as {lower-case key: value}; the first of a repeated key counts."""
-    values: dict[str, str] = {}
-    for line in lines:
-        key, colon, value = line.lstrip("#").partition(":")
-        key = key.strip().lower()
-        if not colon:
-            continue
-        if key not in values:
-            values[key] = value.strip()
-        elif key in ("age", "sex", "dx"):
-            logger.warning("%s: a second #%s line; the first one counts", where, key.capitalize())
-    return values
-
-
-def _parse_age(text: str | None, where: str) -> float:
-    """Age in years; NaN when unknown, not a number, or implausible (a warning for the last two)."""
-    if text is None or text.lower() in _UNKNOWN_WORDS:
-        return math.nan
-    if not re.fullmatch(_NUMBER, text, re.ASCII):
-        logger.warning("%s: #Age %r is not a number; age unknown", where, text)
-        return math.nan
-    age = float(text)
-    if not 0 <= age <= MAX_PLAUSIBLE_AGE_YEARS:
-        logger.warning(
-            "%s: #Age %s is implausible (not 0 to %g years); age unknown",
-            where,
-            text,
-            MAX_PLAUSIBLE_AGE_YEARS,
-        )
-        return math.nan
-    return age
-
-
-def _parse_sex(text: str | None, where: str) -> Sex:
-    sex = Sex.parse(text)
-    if sex is Sex.UNKNOWN and text is not None and text.lower() not in _UNKNOWN_WORDS:
-        logger.warning("%s: #Sex %r is neither male nor female; sex unknown", where, text)
-    return sex
-
-
-def _parse_dx(text: str | None, where: str) -> tuple[str, ...]:
-    """The ``#Dx`` codes as written: stripped, empty entries dropped."""
-    if text is None:
-        logger.warning("%s: no #Dx line; the record has no diagnosis codes", where)
-        return ()
-    codes = tuple(code.strip() for code in text.split(",") if code.strip())
-    if not codes:
-        logger.warning("%s: the #Dx line holds no code", where)
-    odd = [code for code in codes if not _SNOMED_CODE.fullmatch(code)]
-    if odd:
-        logger.warning("%s: #Dx codes %s are not SNOMED CT numbers; kept as written", where, odd)
-    return codes
 
 
 def split_first_field(line: str, record_name: str | None) -> tuple[str, str]:

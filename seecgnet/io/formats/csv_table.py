@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from seecgnet.io.comments import comment_demographics
 from seecgnet.io.formats.leads import standard_lead_name
-from seecgnet.io.headers import RecordError, comment_demographics
+from seecgnet.io.headers import RecordError
 from seecgnet.io.records import Record
 
 __all__ = ["UNITS_PER_MV", "looks_like", "read"]
