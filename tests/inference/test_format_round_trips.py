@@ -99,6 +99,38 @@ def round_trips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# The libraries' own writers (tests/io/formats/writers.py): EDF+ in uV and BDF in mV over each
+# lead's range (16 and 24 bits), DICOM at 1 uV per step or more. The bound on the probabilities is
+# that of format 212, whose steps are of the same order.
+OTHER_WRITERS = ("edf", "bdf", "dicom")
+
+
+@pytest.mark.parametrize("kind", OTHER_WRITERS)
+def test_edf_bdf_and_dicom_copies_give_the_same_labels_and_near_probabilities(
+    round_trips: Path, tmp_path: Path, kind: str
+) -> None:
+    pytest.importorskip("edfio" if kind != "dicom" else "pydicom")
+    from tests.io.formats.writers import write_dicom, write_edf
+
+    folder = tmp_path / kind
+    folder.mkdir()
+    for header_path in sorted((round_trips / "mat").glob("*.hea")):
+        record = read_record(header_path)
+        if kind == "dicom":
+            write_dicom(record, folder / f"{record.name}.dcm")
+        else:
+            write_edf(record, folder / f"{record.name}.{kind}", bdf=kind == "bdf",
+                      unit="uV" if kind == "edf" else "mV")  # fmt: skip
+    predict_folder(ROOT / "model", folder, tmp_path / "out", progress=False)
+    mat, copy = _outputs(round_trips / "out_mat"), _outputs(tmp_path / "out")
+    assert sorted(copy) == sorted(mat) and len(mat) == N_RECORDS
+    for name, lines in mat.items():
+        assert copy[name][:3] == lines[:3], name  # the record, the classes, the labels
+        ours = np.array(copy[name][3].split(","), dtype=float)
+        theirs = np.array(lines[3].split(","), dtype=float)
+        assert np.abs(ours - theirs).max() <= PROBABILITY_BOUND_212, name
+
+
 def _outputs(folder: Path) -> dict[str, list[str]]:
     return {path.stem: path.read_text().splitlines() for path in sorted(folder.glob("*.csv"))}
 
