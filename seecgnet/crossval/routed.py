@@ -264,23 +264,105 @@ def choice_markdown(choice: RouteChoice) -> str:
     return "\n".join(lines) + f"\n\nother subsets: {choice.chosen[OTHER]}\n"
 
 
+@dataclass(frozen=True)
+class RoutedFigures:
+    """One lead set's figures of the routed model, over the runs, beside the reference member's
+    (the shipped recipe before routing): stratified pooled and leave-one-source-out means."""
+
+    lead_set: str
+    stratified: tuple[float, ...]  # pooled metric, one per stratified run
+    source: tuple[float, ...]  # mean over sources, one per source run
+    reference_source: tuple[float, ...]  # the reference member's, the same runs
+
+    def ratio_to(self, twelve: RoutedFigures) -> float:
+        """The stratified mean over that of all 12 leads."""
+        return float(np.mean(self.stratified) / np.mean(twelve.stratified))
+
+    @property
+    def source_change(self) -> float:
+        """The leave-one-source-out mean less the reference member's."""
+        return float(np.mean(self.source) - np.mean(self.reference_source))
+
+
+def routed_figures(rows: Sequence[Mapping[str, str]], reference: str) -> list[RoutedFigures]:
+    """The routed model's figures per lead set, from the routes.csv rows of runs made with the
+    routes to report (``--routes``); empty when the rows hold no routed candidate."""
+
+    def values(lead_set: str, candidate: str, split: str, column: str) -> tuple[float, ...]:
+        mine = sorted(
+            (int(r["seed"]), float(r[column]))
+            for r in rows
+            if (r["lead_set"], r["candidate"], r["split"]) == (lead_set, candidate, split)
+        )
+        return tuple(value for _, value in mine)
+
+    sets = [s for s in LEAD_SETS_2021 if any(r["lead_set"] == s for r in rows)]
+    figures = []
+    for lead_set in sets:
+        strat = values(lead_set, ROUTED, "stratified", "pooled")
+        source = values(lead_set, ROUTED, "source", "fold_mean")
+        if strat and source:
+            ref = values(lead_set, reference, "source", "fold_mean")
+            figures.append(RoutedFigures(lead_set, strat, source, ref))
+    return figures
+
+
+def routed_markdown(figures: Sequence[RoutedFigures], reference: str) -> str:
+    """The routed model's table: per lead set its stratified figure (mean ± sd, each run), its
+    ratio to 12 leads, and its leave-one-source-out mean beside the reference member's."""
+    twelve = next((f for f in figures if f.lead_set == "12"), None)
+    lines = [
+        f"| lead set | routed, stratified pooled | ÷ 12 leads | routed, leave-one-source-out "
+        f"| {reference} alone, leave-one-source-out | change |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        ratio = f"{f.ratio_to(twelve):.2f}" if twelve else "–"
+        lines.append(
+            f"| {f.lead_set} | {_spread(f.stratified)} | {ratio} | {_spread(f.source)} | "
+            f"{_spread(f.reference_source)} | {f.source_change:+.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _spread(values: Sequence[float]) -> str:
+    """Mean ± sd and each value, e.g. ``0.292 ± 0.024 (0.311 / 0.300 / 0.265)``."""
+    if not values:
+        return "–"
+    each = " / ".join(f"{v:.3f}" for v in values)
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.3f} ± {sd:.3f} ({each})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m seecgnet.crossval.routed",
         description="Choose each lead set's route from the routes.csv of several --routed "
         "cross-validation runs (stratified and leave-one-source-out, a few seeds each): prints "
-        "the per-lead-set table and the chosen routes as a routes file for --routes.",
+        "the per-lead-set table, the routed model's own figures as the runs scored it (with "
+        "the routes they were given), and the chosen routes as a routes file for --routes.",
     )
     parser.add_argument("workdirs", nargs="+", help="work folders of --routed runs")
-    parser.add_argument("--members", default="limb,any", help="the members (default: %(default)s)")
+    parser.add_argument(
+        "--members",
+        default="limb,any",
+        help="the members; the first is the recipe shipped before routing, whose "
+        "leave-one-source-out figures the routed model's are set beside (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     try:
-        choice = choose_routes(read_runs(args.workdirs))
+        rows = read_runs(args.workdirs)
+        choice = choose_routes(rows)
     except (CrossValError, ValueError, KeyError) as error:
         print(f"crossval.routed: error: {error}", file=sys.stderr)
         return 2
     print(choice_markdown(choice))
-    print(json.dumps(routes_of_choice(choice, args.members.split(",")), indent=2))
+    members = args.members.split(",")
+    figures = routed_figures(rows, members[0])
+    if figures:
+        print("The routed model as the runs scored it (their --routes):\n")
+        print(routed_markdown(figures, members[0]))
+    print(json.dumps(routes_of_choice(choice, members), indent=2))
     return 0
 
 

@@ -20,6 +20,8 @@ from seecgnet.crossval.routed import (
     candidate_root,
     choose_routes,
     member_root,
+    routed_figures,
+    routed_markdown,
     routes_of_choice,
 )
 from seecgnet.crossval.routed import (
@@ -169,3 +171,41 @@ def test_the_chosen_routes_print_as_a_routes_file(tmp_path: Path, capsys) -> Non
     routes = json.loads(out[out.index("{") :])
     assert set(routes) == {"12", "6", "4", "3", "2", OTHER}
     assert all(route == {"members": ["limb"]} for route in routes.values())
+
+
+def test_the_routed_model_figures_set_each_lead_set_beside_12_leads_and_the_shipped_recipe(
+    tmp_path: Path, capsys
+) -> None:
+    strat = {
+        ("12", "limb"): 0.38,
+        ("12", "routed"): 0.38,
+        ("2", "limb"): 0.2,
+        ("2", "routed"): 0.34,
+    }
+    loso = {
+        ("12", "limb"): 0.18,
+        ("12", "routed"): 0.18,
+        ("2", "limb"): 0.10,
+        ("2", "routed"): 0.12,
+    }
+    rows = figure_rows("stratified", 0, strat) + figure_rows("source", 0, loso)
+    rows += figure_rows("stratified", 1, {k: v + 0.02 for k, v in strat.items()})
+    rows += figure_rows("source", 1, loso)
+    figures = {f.lead_set: f for f in routed_figures(rows, "limb")}
+    assert figures["2"].stratified == pytest.approx((0.34, 0.36))
+    assert figures["2"].ratio_to(figures["12"]) == pytest.approx(0.35 / 0.39)
+    assert figures["2"].source_change == pytest.approx(0.02)
+    table = routed_markdown(list(figures.values()), "limb")
+    assert "| 2 | 0.350 ± 0.014 (0.340 / 0.360) | 0.90 |" in table
+    assert routed_figures([r for r in rows if r["candidate"] != "routed"], "limb") == []
+    # The command prints it when the runs hold the routed candidate.
+    for split, seed in (("stratified", 0), ("source", 0)):
+        work = tmp_path / f"{split}_{seed}"
+        work.mkdir()
+        mine = [r for r in rows if (r["split"], r["seed"]) == (split, str(seed))]
+        with (work / ROUTES_FILE).open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(mine[0]))
+            writer.writeheader()
+            writer.writerows(mine)
+    assert choose_main([str(tmp_path / "stratified_0"), str(tmp_path / "source_0")]) == 0
+    assert "+0.020 |" in capsys.readouterr().out
