@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--routes",
         metavar="JSON",
         help="with --routed: a routes file naming each lead set's networks and decision "
-        "(default: all 12 leads to the limb-leads network, every other set to the mean of both)",
+        "(default: all 12 leads to the limb-leads network, every other set to the any-leads one, "
+        "as chosen by cross-validation)",
     )
     return parser
 

@@ -93,8 +93,9 @@ def _own(world: Path, command: str) -> str:
     folder = world / "own"
     folder.mkdir()
     if command == "train":
-        for name in ("model.json", "settings.json"):
-            shutil.copy(ROOT / "model" / name, folder / name)
+        # the bundled routed model: its model.json and member folders
+        shutil.copy(ROOT / "model" / "model.json", folder / "model.json")
+        shutil.copytree(ROOT / "model" / "members", folder / "members")
     elif command == "driver":
         (folder / "SYN00001.csv").write_text("#SYN00001\nold output\n")
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,15 +165,14 @@ def test_every_expected_error_of_the_package_is_a_seecgnet_error():
 
 def test_the_driver_names_damaged_weights_without_torchs_words(tmp_path, capsys):
     model = tmp_path / "model"
-    model.mkdir()
-    for path in (ROOT / "model").iterdir():
-        (model / path.name).write_bytes(path.read_bytes())
+    shutil.copytree(ROOT / "model", model)  # routed: the 12-lead route's member is damaged
+    weights = model / "members" / "limb" / "weights.pt"
     write_synthetic_dataset(tmp_path / "in", 1, seed=3)
-    for damage in (b"", b"\x00garbage", (ROOT / "model" / "weights.pt").read_bytes()[:50000]):
-        (model / "weights.pt").write_bytes(damage)
+    for damage in (b"", b"\x00garbage", weights.read_bytes()[:50000]):
+        weights.write_bytes(damage)
         assert driver.main([str(model), str(tmp_path / "in"), str(tmp_path / "out")]) == 2
         (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
-        assert f"{model / 'weights.pt'} is damaged" in line
+        assert f"{weights} is damaged" in line
         for noise in ("Errno", "torch.load", "weights_only", "PytorchStreamReader"):
             assert noise not in line
         assert not (tmp_path / "out").exists()

@@ -2,8 +2,9 @@
 
 The expected labels and scores below were recorded from model/ when it was trained (see
 model/README.md), by running this repository's driver and scorer on six shared records, one from
-each source database. The model saw these records in training, so the figures check stability,
-not quality. Retraining model/ means recording them again.
+each source database (all 12-lead records: the `limb` network's route). The model saw these
+records in training, so the figures check stability, not quality. Retraining model/ means
+recording them again.
 """
 
 import dataclasses
@@ -18,7 +19,9 @@ from seecgnet.inference.loading import load_model
 from seecgnet.io.records import read_record
 from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_records
 from seecgnet.models.registry import count_parameters
+from seecgnet.trained.routes import is_routed, member_folder, read_routed_manifest
 from seecgnet.trained.settings import Settings, with_limb_leads
+from seecgnet.training.routed import DEFAULT_ROUTES, reduced_lead_recipe
 from tests.paths import ROOT
 
 MODEL = ROOT / "model"
@@ -27,37 +30,48 @@ SHARED = ROOT.parent / "shared" / "data" / "cinc2020"
 EXPECTED_LABELS = {
     "A0001": ["713427006"],
     "E00002": ["426783006"],
-    "HR00003": ["426177001", "426783006"],
-    "JS00001": ["164889003", "713427006"],
-    "Q0001": ["284470004", "426783006", "427084000"],
-    "S0001": ["270492004", "251146004", "427393009", "426177001", "426783006", "59931005"],
+    "HR00003": ["270492004", "426177001", "426783006"],
+    "JS00001": ["164889003", "713427006", "284470004", "164934002"],
+    "Q0001": ["427084000"],
+    "S0001": [
+        *("270492004", "164890007", "251146004", "164917005"),
+        *("426783006", "427084000", "59931005"),
+    ],
 }
-EXPECTED_AUROC = 0.8857142857142856
-EXPECTED_F_MEASURE = 0.4415584415584416
-EXPECTED_CHALLENGE_METRIC = 0.5663401602849509
+EXPECTED_AUROC = 0.9714285714285714
+EXPECTED_F_MEASURE = 0.5277777777777778
+EXPECTED_CHALLENGE_METRIC = 0.8279162956366872
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason="the shared challenge records are absent"
 )
 
 
-def test_the_committed_model_is_the_default_single_network_from_pretrained_layers():
-    # the default settings but for the file of MIT-BIH pre-trained lead-shared layers it started
-    # from and the limb leads computed from two (model/README.md); trained on 12 leads only: no
-    # lead presence, no lead subsets
-    loaded = load_model(MODEL)
-    assert loaded.settings.training.pretrained == "mitdb_layers.pt"
-    assert loaded.settings == dataclasses.replace(
-        with_limb_leads(Settings()),
-        training=dataclasses.replace(Settings().training, pretrained="mitdb_layers.pt"),
-    )
-    assert not loaded.settings.network.lead_presence
-    assert loaded.settings.signal.lead_draw.subset_probability == 0
-    assert not loaded.predictor.lead_presence
-    assert len(loaded.predictor.networks) == 1
-    assert count_parameters(loaded.predictor.networks[0]) == 731_020
-    assert loaded.manifest["n_training_records"] == 295
-    assert sum(p.stat().st_size for p in MODEL.iterdir()) < 50 * 2**20
+def test_the_committed_model_routes_12_leads_to_the_limb_network_and_fewer_to_the_any_one():
+    # a routed folder (train_model.py --routed): the default settings but for the file of MIT-BIH
+    # pre-trained lead-shared layers both networks started from; `limb` computes missing limb
+    # leads (the recipe shipped before), `any` reads any lead subset; the routes are the default
+    # ones, chosen by cross-validation (model/README.md)
+    assert is_routed(MODEL)
+    table = read_routed_manifest(MODEL).table
+    assert {name: route.members for name, route in table.routes.items()} == {
+        name: tuple(route["members"]) for name, route in DEFAULT_ROUTES.items()
+    }
+    assert table.routes["12"].members == ("limb",) and table.routes["2"].members == ("any",)
+    pretrained = dataclasses.replace(Settings().training, pretrained="mitdb_layers.pt")
+    base = dataclasses.replace(Settings(), training=pretrained)
+    expected = {"limb": with_limb_leads(base), "any": reduced_lead_recipe(base)}
+    for name, parameters in (("limb", 731_020), ("any", 731_788)):
+        member = load_model(member_folder(MODEL, name))
+        tuned = dataclasses.replace(member.settings.decision, lead_set_divisors=None)
+        assert dataclasses.replace(member.settings, decision=tuned) == expected[name], name
+        assert len(member.predictor.networks) == 1
+        assert count_parameters(member.predictor.networks[0]) == parameters
+        assert member.manifest["n_training_records"] == 295
+    assert not load_model(member_folder(MODEL, "limb")).predictor.lead_presence
+    assert load_model(member_folder(MODEL, "any")).predictor.lead_presence
+    size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
+    assert size < 50 * 2**20
 
 
 @needs_shared
@@ -93,8 +107,9 @@ def test_the_committed_model_labels_and_scores_shared_records_as_recorded(tmp_pa
 
 @needs_shared
 def test_the_committed_model_reads_leads_i_and_ii_as_all_six_limb_leads(tmp_path):
-    # it computes the limb leads a record lacks from two of them: a 2-lead copy of a record gets
-    # the 6-lead copy's answer (up to the stored values' rounding), not a flat-lead reading
+    # its 2- and 6-lead routes' network computes the limb leads a record lacks from two of them: a
+    # 2-lead copy of a record gets the 6-lead copy's answer (up to the stored values' rounding),
+    # not a flat-lead reading
     loaded = load_model(MODEL)
     headers = [SHARED / f"{name}.hea" for name in EXPECTED_LABELS]
     answers = {}
@@ -104,7 +119,8 @@ def test_the_committed_model_reads_leads_i_and_ii_as_all_six_limb_leads(tmp_path
             [loaded.predictor.predict_record(read_record(h)).probabilities for h in reduced]
         )
     np.testing.assert_allclose(answers["2"], answers["6"], atol=2e-3)
-    flat = dataclasses.replace(loaded.settings.signal, complete_limb_leads=False)
-    loaded.predictor.signal_settings = flat
+    # both go to the `any` network; without the limb leads computed it reads them otherwise
+    member = loaded.predictor.members["any"]
+    member.signal_settings = dataclasses.replace(member.signal_settings, complete_limb_leads=False)
     as_flat = [loaded.predictor.predict_record(read_record(h)).probabilities for h in reduced]
     assert not np.allclose(as_flat, answers["2"], atol=2e-3)

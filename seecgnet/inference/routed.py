@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from seecgnet.data.dataset import prepare_leads
+from seecgnet.data.signals import lead_presence
 from seecgnet.errors import SeecgnetError
 from seecgnet.inference.inputs import InputPreparation
 from seecgnet.inference.prediction import NetworkInput, Predictor, RecordOutcome, RecordPrediction
@@ -112,7 +113,10 @@ class RoutedPredictor:
     def predict_record(self, record: Record) -> RecordPrediction:
         """Labels and probabilities of a raw record (any rate, any leads, in any order), from the
         members of the route of the leads it holds."""
-        prepared = self.input_preparation()(record, warn_missing_leads=True)
+        prepared = self.input_preparation()(record)
+        # told once per set of leads, as a single model tells it, by the member that reads it
+        first = self.members[self.table.routes[prepared.route].members[0]]
+        first.tell_lead_set(lead_presence(record.lead_names), prepared.present)
         probabilities = self.input_probabilities(prepared)
         return RecordPrediction(probabilities, self.decide_input(probabilities, prepared))
 

@@ -23,6 +23,7 @@ from seecgnet.io.formats.dispatch import find_records
 from seecgnet.io.labels import Labels
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.folder import MODEL_FILE, check_model_destination, read_manifest
+from seecgnet.trained.routes import is_routed, member_folder, read_routed_manifest
 from seecgnet.trained.settings import Settings
 from seecgnet.training.checkpoint import (
     CheckpointError,
@@ -160,6 +161,18 @@ def _check_destinations(data_dir: str | Path, model_dir: str | Path, folds: int)
     return checkpoint_root
 
 
+def _trained_records(model_dir: Path) -> str:
+    """How many records trained the model in ``model_dir`` (a routed one: its first member), as
+    the replacing line says it."""
+    try:
+        folder = model_dir
+        if is_routed(folder):
+            folder = member_folder(folder, read_routed_manifest(folder).table.members[0])
+        return f"{read_manifest(folder)['n_training_records']} records"
+    except (SeecgnetError, KeyError, IndexError):
+        return "an unknown number of records"
+
+
 def _check_resume(model_dir: str | Path, checkpoint_root: Path, resume: bool) -> None:
     """Refuse to start afresh over an unfinished run's checkpoints, or to resume with none; say
     which model a fresh run will replace."""
@@ -179,10 +192,7 @@ def _check_resume(model_dir: str | Path, checkpoint_root: Path, resume: bool) ->
     if not resume and manifest.is_file():
         # the manifest records no date: its file's is when the model was saved (or copied)
         saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.stat().st_mtime))
-        try:
-            records = f"{read_manifest(Path(model_dir))['n_training_records']} records"
-        except (SeecgnetError, KeyError):
-            records = "an unknown number of records"
+        records = _trained_records(Path(model_dir))
         log.info(
             "replacing the model in %s (trained on %s, its %s dated %s) once the new one is "
             "complete",

@@ -8,12 +8,12 @@ the settings' rule), and ``any``, the network for any lead subset deciding by a 
 set (``--any-leads --decision per_lead_set``). Training a routed model costs one training per
 member: about twice the time of one model.
 
-Unless a routes file says otherwise, the routes are :data:`DEFAULT_ROUTES`, fixed before any
-cross-validation of routed models was run: all 12 leads go to the ``limb`` network alone (the
-better one on 12 leads in both the stratified and the leave-one-source-out figures of
-docs/lead_sets.md), and every reduced set and every other set to the mean of both networks'
-probabilities, under the paper's max/5 rule, since those figures disagree about which single
-network reads fewer leads better. The routes measured best replace them through ``--routes FILE``.
+Unless a routes file says otherwise, the routes are :data:`DEFAULT_ROUTES`, the routes chosen by
+the rule of :func:`seecgnet.crossval.routed.choose_routes` (fixed before any routed model was
+scored) from three seeds of stratified and of leave-one-source-out cross-validation: all 12 leads
+go to the ``limb`` network alone, every reduced set and every other set to the ``any`` network
+alone (docs/lead_sets.md: "Routed models"). Other routes, e.g. the mean of both members, are given
+through ``--routes FILE``.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ MEMBER_RECIPES: dict[str, Callable[[Settings], Settings]] = {
 }
 DEFAULT_ROUTES: dict[str, Any] = {
     "12": {"members": ["limb"]},
-    **{name: {"members": ["limb", "any"]} for name in LEAD_SETS_2021 if name != "12"},
-    OTHER: {"members": ["limb", "any"]},
+    **{name: {"members": ["any"]} for name in LEAD_SETS_2021 if name != "12"},
+    OTHER: {"members": ["any"]},
 }
 
 

@@ -43,7 +43,7 @@ def test_a_routed_training_writes_every_member_with_its_recipe(trained: Path) ->
     assert is_routed(trained)
     table = read_routed_manifest(trained).table
     assert table.routes["12"].members == ("limb",)
-    assert table.routes["2"].members == ("limb", "any")
+    assert table.routes["2"].members == ("any",)
     reduced = Settings.load(member_folder(trained, "any") / "settings.json")
     assert reduced.network == any_leads(TINY).network
     assert reduced.decision.rule is DecisionRule.PER_LEAD_SET and reduced.decision.lead_set_divisors
