@@ -120,6 +120,10 @@ class RoutedPredictor:
         probabilities = self.input_probabilities(prepared)
         return RecordPrediction(probabilities, self.decide_input(probabilities, prepared))
 
+    def route_name(self, record: Record) -> str:
+        """The name of the route that serves the record (a 2021 lead set's, or ``other``)."""
+        return self.input_preparation()(record).route
+
     def route_predictor(self, record: Record) -> Predictor:
         """The one member serving the record's route, deciding by the route's rule: what the report
         explains window by window. MultiMemberRouteError for a route of several members."""

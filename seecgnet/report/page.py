@@ -44,6 +44,7 @@ from seecgnet.report.ecg_paper import (
 from seecgnet.report.explain import Explanation, explain_record
 from seecgnet.report.files import FORMATS, REPORT_MARK
 from seecgnet.trained.decision import decision_for
+from seecgnet.trained.routes import OTHER
 
 MM_PER_INCH = 25.4
 PNG_DPI = 130
@@ -92,7 +93,11 @@ def build_report(loaded: LoadedModel, record: Record) -> Report:
     # the missing leads are told by the predictor, with those it computes from the others
     standard = to_standard_leads(record, warn_missing=False)
     predictor = loaded.predictor
+    served = ""
     if isinstance(predictor, RoutedPredictor):  # the member of the record's route
+        route = predictor.route_name(record)
+        which = "other lead sets" if route == OTHER else f"{route} leads"
+        served = f", its route for {which}: {', '.join(predictor.table.routes[route].members)}"
         predictor = predictor.route_predictor(record)
     explanation = explain_record(predictor, standard, lead_presence(record.lead_names))
     rows = diagnosis_rows(
@@ -111,7 +116,7 @@ def build_report(loaded: LoadedModel, record: Record) -> Report:
         rows=rows,
         unscored=unscored_codes(loaded.classes, record.dx_codes),
         model_name=f"{loaded.settings.architecture} ({members} network{'s' * (members > 1)}, "
-        f"model folder '{loaded.folder.name}')",
+        f"model folder '{loaded.folder.name}'{served})",
         rule=decision_for(predictor.decision).describe(),
     )
 

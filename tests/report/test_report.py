@@ -16,6 +16,7 @@ from seecgnet.inference.driver import predict_records
 from seecgnet.inference.loading import LoadedModel, load_model
 from seecgnet.inference.prediction import Predictor
 from seecgnet.io.records import STANDARD_LEADS, Record, Sex, read_record
+from seecgnet.io.reduced_leads import LEAD_SETS_2021, write_reduced_records
 from seecgnet.io.synthetic import Rhythm, write_synthetic_record
 from seecgnet.models.registry import build_network
 from seecgnet.models.settings import NetworkSettings
@@ -40,7 +41,7 @@ from seecgnet.trained.decision import DecisionSettings
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.folder import ModelSummary, save_model
 from seecgnet.trained.settings import Settings
-from tests.paths import SHARED
+from tests.paths import ROOT, SHARED
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -336,3 +337,15 @@ def test_report_of_a_record_with_missing_leads_tells_them_once_truly(tiny_model,
         "records of leads I, II: III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6 absent "
         "(zeros for the network)"
     ]
+
+
+def test_a_routed_models_page_names_the_route_and_network_that_read_the_record(tmp_path):
+    # the bundled model is routed: a 12-lead record is read by `limb`, its 2-lead copy by `any`
+    loaded = load_model(ROOT / "model")
+    header = ROOT / "examples" / "SYN00001.hea"
+    (two,) = write_reduced_records([header], LEAD_SETS_2021["2"], tmp_path)
+    twelve_page = build_report(loaded, read_record(header))
+    two_page = build_report(loaded, read_record(two))
+    assert twelve_page.model_name.endswith("its route for 12 leads: limb)")
+    assert two_page.model_name.endswith("its route for 2 leads: any)")
+    assert twelve_page.rule != two_page.rule  # max/5 against the any network's divisor for 2 leads
