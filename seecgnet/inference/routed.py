@@ -124,14 +124,15 @@ class RoutedPredictor:
         """The name of the route that serves the record (a 2021 lead set's, or ``other``)."""
         return self.input_preparation()(record).route
 
-    def route_predictor(self, record: Record) -> Predictor:
-        """The one member serving the record's route, deciding by the route's rule: what the report
-        explains window by window. MultiMemberRouteError for a route of several members."""
-        prepared = self.input_preparation()(record)
-        route = self.table.routes[prepared.route]
+    def route_predictor(self, record: Record, name: str | None = None) -> Predictor:
+        """The one member serving the record's route (``name``, when the caller has it from
+        :meth:`route_name`), deciding by the route's rule: what the report explains window by
+        window. MultiMemberRouteError for a route of several members."""
+        name = self.route_name(record) if name is None else name
+        route = self.table.routes[name]
         if len(route.members) > 1:
             raise MultiMemberRouteError(
-                f"record {record.name}: its route ({prepared.route}) takes the mean of "
+                f"record {record.name}: its route ({name}) takes the mean of "
                 f"{', '.join(route.members)}, and a report explains one member's windows"
             )
         member = self.members[route.members[0]]

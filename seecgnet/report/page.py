@@ -98,7 +98,7 @@ def build_report(loaded: LoadedModel, record: Record) -> Report:
         route = predictor.route_name(record)
         which = "other lead sets" if route == OTHER else f"{route} leads"
         served = f", its route for {which}: {', '.join(predictor.table.routes[route].members)}"
-        predictor = predictor.route_predictor(record)
+        predictor = predictor.route_predictor(record, route)
     explanation = explain_record(predictor, standard, lead_presence(record.lead_names))
     rows = diagnosis_rows(
         loaded.classes,
