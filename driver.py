@@ -23,8 +23,8 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import check_folder_destination, check_input_folder, os_error_text
-from seecgnet.errors import SeecgnetError
+from seecgnet.destinations import check_folder_destination, check_input_folder
+from seecgnet.errors import SeecgnetError, exit_with_error
 
 log = logging.getLogger("driver")
 
@@ -48,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         check_input_folder(args.input, "folder of records")
         check_folder_destination(args.output, "output folder")
     except SeecgnetError as error:
-        print(f"driver.py: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_with_error("driver.py", error)
     setup_logging()
     return _predict(args)
 
@@ -104,12 +103,10 @@ def _predict(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             workers=args.workers,
         )
-    except SeecgnetError as error:  # anything else is a bug: its traceback says where
-        print(f"driver.py: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:  # an output folder that cannot be written, a disk that is full
-        print(f"driver.py: error: {os_error_text(error)}", file=sys.stderr)
-        return EXIT_USAGE
+    # anything else is a bug: its traceback says where; an OSError: an output folder that cannot
+    # be written, a disk that is full
+    except (SeecgnetError, OSError) as error:
+        return exit_with_error("driver.py", error)
     log.info(
         "%d records: %d read, %d failed (all-negative outputs), %.1f s",
         summary.n_records,

@@ -32,7 +32,7 @@ from seecgnet.destinations import (
     check_output_file,
     first_line_is,
 )
-from seecgnet.errors import SeecgnetError
+from seecgnet.errors import SeecgnetError, exit_with_error
 
 __all__ = ["evaluate_12ECG_score", "main"]
 
@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_score_files(args)
     except SeecgnetError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_with_error(parser.prog, error)
     return _score(args, parser.prog)
 
 
@@ -95,8 +94,7 @@ def _score(args: argparse.Namespace, prog: str) -> int:
     try:
         scores = score_directories(args.labels, args.outputs, load_scored_classes(args.weights))
     except SeecgnetError as error:  # anything else is a bug: its traceback says where
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_with_error(prog, error)
     if args.scores_csv is None:
         print(format_scores(scores))
         return EXIT_OK

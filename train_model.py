@@ -24,8 +24,8 @@ from seecgnet.cli import (
     setup_logging,
     whole_number,
 )
-from seecgnet.destinations import check_input_folder, os_error_text
-from seecgnet.errors import SeecgnetError
+from seecgnet.destinations import check_input_folder
+from seecgnet.errors import SeecgnetError, exit_with_error
 from seecgnet.trained.ensemble import EnsembleRule
 from seecgnet.trained.settings import Settings
 
@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_input_folder(args.data, "folder of records")  # told before torch takes seconds
     except SeecgnetError as error:
-        print(f"train_model.py: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_with_error("train_model.py", error)
     setup_logging()
     return _train(args, settings)
 
@@ -140,12 +139,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
             cache_dir=cache_dir_from_args(args),
             labels=labels_from_args(args),
         )
-    except SeecgnetError as error:  # anything else is a bug: its traceback says where
-        print(f"train_model.py: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"train_model.py: error: {os_error_text(error)}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SeecgnetError, OSError) as error:  # anything else is a bug: its traceback says where
+        return exit_with_error("train_model.py", error)
     finally:
         leave_process_group()
     if not report.best_epochs:  # a helper process of a distributed run: rank 0 reports

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from seecgnet import interrupts
+from seecgnet.errors import EXIT_USAGE as EXIT_USAGE  # 2, as errors.exit_with_error ends
 from seecgnet.io.labels import Labels, read_labels
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
 from seecgnet.trained.decision import DECISIONS
@@ -35,7 +36,6 @@ from seecgnet.trained.settings import (
 # The meaning of an exit status is the same in every script; each lists the ones it uses.
 EXIT_OK = 0
 EXIT_RECORDS_FAILED = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # the shell's own status for a command ended by Ctrl-C (128 + SIGINT)
 
 Main = Callable[[list[str] | None], int]

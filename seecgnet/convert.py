@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 
-from seecgnet.destinations import DestinationError, check_output_files, os_error_text
-from seecgnet.errors import SeecgnetError
+from seecgnet.destinations import DestinationError, check_output_files
+from seecgnet.errors import SeecgnetError, exit_with_error
 from seecgnet.io.formats.dispatch import find_records, read_record, record_name
 from seecgnet.io.headers import RecordError
 from seecgnet.io.own_records import mark_record, own_records
@@ -44,7 +43,7 @@ GAIN_PER_MV = 1000.0
 # Who marks the records written here (see seecgnet.io.own_records).
 WRITER = "python -m seecgnet.convert"
 CONVERTED_RECORDS = own_records(WRITER)
-EXIT_OK, EXIT_RECORDS_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_RECORDS_FAILED = 0, 1
 _INT16 = np.iinfo(np.int16)
 
 
@@ -159,12 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         written, failed = convert(args.input, args.output)
-    except SeecgnetError as error:
-        print(f"seecgnet.convert: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"seecgnet.convert: error: {os_error_text(error)}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SeecgnetError, OSError) as error:
+        return exit_with_error("seecgnet.convert", error)
     log.info("%d records written to %s, %d could not be read", written, args.output, failed)
     return EXIT_RECORDS_FAILED if failed else EXIT_OK
 

@@ -92,13 +92,6 @@ def check_input_folder(path: str | Path, role: str) -> None:
         raise InputPathError(f"{path}: is a file, not a {role}")
 
 
-def os_error_text(error: OSError) -> str:
-    """An OSError as words, without errno numbers: "PATH: no such file or directory"."""
-    reason = (error.strerror or str(error)).rstrip(".")
-    reason = reason[:1].lower() + reason[1:]
-    return f"{error.filename}: {reason}" if error.filename else reason
-
-
 def check_apart(output: str | Path, role: str, source: str | Path, source_role: str) -> None:
     """Refuse an ``output`` that is ``source``, holds it, or lies inside it.
 

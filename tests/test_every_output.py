@@ -142,6 +142,18 @@ COMMANDS: dict[str, tuple[Callable[[str], int], str | None, int | None]] = {
 }
 
 ALLOWED = "allowed"
+# Cross-validation and MIT-BIH alike: a work folder beside, never around, the data folder.
+WORK_FOLDER = {
+    "new": ALLOWED,
+    "empty folder": ALLOWED,
+    "own output": ALLOWED,
+    "user's file": "is a file",
+    "user's folder": "holds other files",
+    "package file": "seecgnet's own files",
+    "the input": "cannot be the data folder",
+    "folder holding the input": "would hold the data folder",
+}
+
 # What each command does with each kind of path: ALLOWED, or the words of the refusal.
 EXPECTED: dict[str, dict[str, str]] = {
     "scorer": {
@@ -193,26 +205,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         # it only adds NAME.hea and NAME.mat beside the user's files, none of the records' names
         "folder holding the input": ALLOWED,
     },
-    "crossval": {
-        "new": ALLOWED,
-        "empty folder": ALLOWED,
-        "own output": ALLOWED,
-        "user's file": "is a file",
-        "user's folder": "holds other files",
-        "package file": "seecgnet's own files",
-        "the input": "cannot be the data folder",
-        "folder holding the input": "would hold the data folder",
-    },
-    "mitbih": {
-        "new": ALLOWED,
-        "empty folder": ALLOWED,
-        "own output": ALLOWED,
-        "user's file": "is a file",
-        "user's folder": "holds other files",
-        "package file": "seecgnet's own files",
-        "the input": "cannot be the data folder",
-        "folder holding the input": "would hold the data folder",
-    },
+    "crossval": WORK_FOLDER,
+    "mitbih": WORK_FOLDER,
     "train": {
         "new": ALLOWED,
         "empty folder": ALLOWED,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,9 +35,8 @@ from seecgnet.destinations import (
     check_apart,
     check_input_folder,
     check_work_folder,
-    os_error_text,
 )
-from seecgnet.errors import SeecgnetError
+from seecgnet.errors import SeecgnetError, exit_with_error
 from seecgnet.io.formats.dispatch import find_records
 from seecgnet.io.reduced_leads import LEAD_SETS_2021
 from seecgnet.models.settings import ARCHITECTURE_NAMES, ARCHITECTURES
@@ -204,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_input_folder(args.data, "folder of records")  # told before torch takes seconds
     except SeecgnetError as error:
-        print(f"crossval: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_with_error("crossval", error)
     setup_logging()
     # imported once the arguments are known good: running the folds loads torch
     from seecgnet.crossval.folds import FOLDS_FILE
@@ -216,12 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         check_work_folder(args.workdir, "work folder", FOLDS_FILE)
         n_records, n_failures, methods, results = cross_validate(args, settings)
         write_results(results, methods, Path(args.workdir))
-    except SeecgnetError as error:  # anything else is a bug: its traceback says where
-        print(f"crossval: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"crossval: error: {os_error_text(error)}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SeecgnetError, OSError) as error:  # anything else is a bug: its traceback says where
+        return exit_with_error("crossval", error)
     log.info(
         "%d records (%d unreadable), %d folds (%s split), %.0f s; results in %s",
         n_records,

@@ -34,9 +34,8 @@ from seecgnet.destinations import (
     check_apart,
     check_input_folder,
     check_work_folder,
-    os_error_text,
 )
-from seecgnet.errors import SeecgnetError
+from seecgnet.errors import SeecgnetError, exit_with_error
 from seecgnet.mitbih.settings import (
     PROTOCOLS,
     RUN_MARKER,
@@ -247,12 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = _run(args)
     # the package's expected errors; any other exception is a bug and keeps its traceback
-    except SeecgnetError as error:
-        print(f"mitbih: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"mitbih: error: {os_error_text(error)}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SeecgnetError, OSError) as error:
+        return exit_with_error("mitbih", error)
     print(text)
     log.info(
         "%s in %.0f s; results in %s",

@@ -29,10 +29,9 @@ from seecgnet.destinations import (
     check_apart,
     check_input_folder,
     check_output_file,
-    os_error_text,
     torch_file_holds,
 )
-from seecgnet.errors import SeecgnetError
+from seecgnet.errors import SeecgnetError, exit_with_error
 from seecgnet.mitbih.settings import AAMI_CLASSES, PretrainSettings
 from seecgnet.trained.settings import PRETRAINED_FORMAT, Settings, SettingsError
 
@@ -116,12 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _run(args, challenge)
     # the package's expected errors; any other exception is a bug and keeps its traceback
-    except SeecgnetError as error:
-        print(f"pretrain: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"pretrain: error: {os_error_text(error)}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SeecgnetError, OSError) as error:
+        return exit_with_error("pretrain", error)
     return EXIT_OK
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from seecgnet.cli import (
     script_parser,
     setup_logging,
 )
-from seecgnet.destinations import DestinationError, check_output_file, os_error_text
-from seecgnet.errors import SeecgnetError
+from seecgnet.destinations import DestinationError, check_output_file
+from seecgnet.errors import SeecgnetError, exit_with_error
 from seecgnet.report.files import REPORT_FILE
 
 log = logging.getLogger("seecgnet.report")
@@ -40,8 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = _report_file(args.record, args.out)
     except SeecgnetError as error:
-        print(f"seecgnet.report: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_with_error("seecgnet.report", error)
     return _report(args, out)
 
 
@@ -83,12 +81,8 @@ def _report(args: argparse.Namespace, out: Path) -> int:
         record = read_record(args.record)
         report = build_report(loaded, record)
         save_report(report, out)
-    except SeecgnetError as error:  # anything else is a bug: its traceback says where
-        print(f"seecgnet.report: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:
-        print(f"seecgnet.report: error: {os_error_text(error)}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SeecgnetError, OSError) as error:  # anything else is a bug: its traceback says where
+        return exit_with_error("seecgnet.report", error)
     positives = ", ".join(report.positive_abbreviations) or "none"
     log.info(
         "%s: %s; report written to %s in %.1f s",
